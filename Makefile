@@ -1,0 +1,34 @@
+# calcm: the two commands a fresh clone needs are `make demo` and `make test`.
+PY      ?= python3
+VENV    := .venv
+VPY     := $(VENV)/bin/python
+CALCM   := $(VENV)/bin/calcm
+STAMP   := $(VENV)/.setup-stamp
+
+.PHONY: setup demo test bench clean
+
+setup: $(STAMP) node_modules/.package-lock.json
+
+# Re-run only when the Python dependencies change (idempotent).
+$(STAMP): pyproject.toml
+	test -x $(VPY) || $(PY) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# npm ci installs exactly the lock; anvil's binary ships in its platform package.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+demo: setup
+	$(CALCM) demo
+
+test: setup
+	$(VPY) -m pytest -q
+
+bench: setup
+	$(CALCM) bench risk --json
+
+clean:
+	rm -rf build out .pytest_cache .hypothesis

@@ -1,0 +1,6 @@
+"""CLI commands of the keeper stage."""
+from __future__ import annotations
+
+
+def register(main, bench, chain) -> None:
+    """Attach this stage's commands to the root, `bench` and `chain` groups."""

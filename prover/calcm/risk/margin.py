@@ -1,0 +1,200 @@
+"""Portfolio margin: Expected Shortfall over a scenario P&L matrix (float model).
+
+Inputs are the per-block *margin model* (public: the instrument-by-scenario
+P&L matrix, marks, delta exposures, collateral prices, haircuts, liquidity data
+and parameters) and the accounts' positions and collateral (private).
+
+For an account with positions ``q`` (n,) and collateral ``c`` (m,):
+
+- scenario loss         ``L[s] = -sum_i q[i] * pnl[s, i]``          (USD, S scenarios)
+- tail size             ``k = ceil((1 - alpha) * S)``
+- Value at Risk         ``VaR = k-th largest L``
+- Expected Shortfall    ``ES = max(0, mean of the k largest L)``
+- delta exposure        ``X[u] = sum_i q[i] * exposure[u, i]``       (USD per underlying)
+- liquidity add-on      ``A = sum_u w[u] * X[u]**2 / ADV[u]``        (linear price impact
+  of unwinding ``X[u]`` against an average daily volume ``ADV[u]``)
+- maintenance margin    ``MM = ES + A``
+- initial margin        ``IM = MM * (1 + im_buffer)``
+- collateral value      ``CV = sum_j c[j] * price[j] * (1 - haircut[j])``
+- equity                ``E = CV + sum_i q[i] * mark[i]``
+- margin ratio          ``E / MM`` (inf when MM = 0)
+- health tier           ``LIQUIDATABLE`` if E < MM, ``NO_NEW_RISK`` if E < IM,
+  ``WARNING`` if E < IM * (1 + warn_buffer), else ``HEALTHY``
+- Euler contribution    ``ES_i = -q[i] * mean_{s in tail} pnl[s, i]`` (sums to the
+  unfloored ES: what drives the account's margin)
+
+The exact integer twin of this model is :mod:`calcm.risk.fixed_margin`; the
+circuits reproduce that twin bit for bit.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+
+
+class Tier(IntEnum):
+    """Health tiers, in order of severity (the value is what the circuit outputs)."""
+
+    HEALTHY = 0
+    WARNING = 1
+    NO_NEW_RISK = 2
+    LIQUIDATABLE = 3
+
+
+@dataclass(frozen=True)
+class MarginParams:
+    """Margin parameters (data, not code).
+
+    es_level:     ES confidence level alpha (0.99 default; 0.975 is the Basel level).
+    im_buffer:    IM = MM * (1 + im_buffer).
+    warn_buffer:  WARNING while equity < IM * (1 + warn_buffer).
+    """
+
+    es_level: float = 0.99
+    im_buffer: float = 0.25
+    warn_buffer: float = 0.20
+
+    def __post_init__(self):
+        if not (0.5 <= self.es_level < 1):
+            raise ValueError(f"es_level must be in [0.5, 1), got {self.es_level}")
+        if not (0 <= self.im_buffer < 5) or not (0 <= self.warn_buffer < 5):
+            raise ValueError("im_buffer and warn_buffer must be in [0, 5)")
+
+    def k_tail(self, n_scenarios: int) -> int:
+        """Number of scenarios in the ES tail: ``ceil((1 - alpha) * S)``, at least 1."""
+        # The epsilon stops 0.01 * 1000 = 10.000000000000002 from becoming 11.
+        return max(1, math.ceil((1 - self.es_level) * n_scenarios - 1e-9))
+
+
+@dataclass(frozen=True)
+class MarginModel:
+    """The public per-block margin model (float).
+
+    Shapes: ``S`` scenarios, ``n`` instruments, ``U`` underlyings, ``m`` collateral assets.
+
+    pnl:              (S, n) USD P&L of one unit of each instrument in each scenario.
+    mark:             (n,)   USD value of one unit now (spot: price; perp: 0; option: premium).
+    exposure:         (U, n) USD delta notional of one unit on each underlying.
+    collateral_price: (m,)   USD per collateral token.
+    haircut:          (m,)   fraction of collateral value not credited, in [0, 1).
+    adv:              (U,)   USD average daily volume per underlying (> 0).
+    liquidity_weight: (U,)   add-on weight per underlying (>= 0).
+    """
+
+    instrument_ids: tuple[str, ...]
+    underlyings: tuple[str, ...]
+    collateral_assets: tuple[str, ...]
+    pnl: np.ndarray
+    mark: np.ndarray
+    exposure: np.ndarray
+    collateral_price: np.ndarray
+    haircut: np.ndarray
+    adv: np.ndarray
+    liquidity_weight: np.ndarray
+    params: MarginParams = field(default_factory=MarginParams)
+
+    def __post_init__(self):
+        S, n = np.shape(self.pnl)
+        U, m = len(self.underlyings), len(self.collateral_assets)
+        expect = {"mark": (n,), "exposure": (U, n), "collateral_price": (m,),
+                  "haircut": (m,), "adv": (U,), "liquidity_weight": (U,)}
+        for name, shape in expect.items():
+            if np.shape(getattr(self, name)) != shape:
+                raise ValueError(f"{name} has shape {np.shape(getattr(self, name))}, expected {shape}")
+        if len(self.instrument_ids) != n:
+            raise ValueError("instrument_ids does not match pnl columns")
+        for name in ("pnl", "mark", "exposure", "collateral_price", "haircut", "adv", "liquidity_weight"):
+            if not np.all(np.isfinite(getattr(self, name))):
+                raise ValueError(f"{name} has non-finite values")
+        if np.any(self.adv <= 0):
+            raise ValueError("adv must be > 0")
+        if np.any((self.haircut < 0) | (self.haircut >= 1)):
+            raise ValueError("haircut must be in [0, 1)")
+
+    @property
+    def n_scenarios(self) -> int:
+        return self.pnl.shape[0]
+
+    @property
+    def k_tail(self) -> int:
+        return self.params.k_tail(self.n_scenarios)
+
+
+@dataclass(frozen=True)
+class MarginResult:
+    """Per-account margins; every array has the accounts on axis 0 (A accounts).
+
+    All money in USD. ``contributions`` is (A, n): Euler ES contribution per position.
+    """
+
+    var: np.ndarray
+    es: np.ndarray
+    addon: np.ndarray
+    mm: np.ndarray
+    im: np.ndarray
+    collateral_value: np.ndarray
+    equity: np.ndarray
+    ratio: np.ndarray
+    tier: np.ndarray
+    contributions: np.ndarray
+
+
+def tiers(equity: np.ndarray, mm: np.ndarray, im: np.ndarray, warn_buffer: float) -> np.ndarray:
+    """Health tiers from equity and requirements (see :class:`Tier`)."""
+    t = np.full(np.shape(equity), int(Tier.HEALTHY), dtype=np.int8)
+    t[equity < im * (1 + warn_buffer)] = Tier.WARNING
+    t[equity < im] = Tier.NO_NEW_RISK
+    t[equity < mm] = Tier.LIQUIDATABLE
+    return t
+
+
+class PortfolioMargin:
+    """Float ES portfolio margin over a :class:`MarginModel`, vectorised and chunked.
+
+    ``chunk`` bounds memory: the loss matrix of one chunk is ``chunk x S`` floats
+    (plus ``chunk x k x n`` for the contributions).
+    """
+
+    def __init__(self, model: MarginModel, chunk: int = 2048):
+        self.model = model
+        self.chunk = int(chunk)
+        self._pnl_t = np.ascontiguousarray(model.pnl.T)  # (n, S): losses = -(Q @ pnl.T)
+        self._credit = model.collateral_price * (1.0 - model.haircut)
+
+    def losses(self, q: np.ndarray) -> np.ndarray:
+        """Scenario losses (A, S) for positions ``q`` (A, n); positive = loss."""
+        return -(np.atleast_2d(q) @ self._pnl_t)
+
+    def compute(self, q: np.ndarray, c: np.ndarray) -> MarginResult:
+        """Margins for positions ``q`` (A, n) and collateral ``c`` (A, m)."""
+        q, c = np.atleast_2d(np.asarray(q, float)), np.atleast_2d(np.asarray(c, float))
+        parts = [self._compute_chunk(q[i:i + self.chunk], c[i:i + self.chunk])
+                 for i in range(0, len(q), self.chunk)] or [self._compute_chunk(q, c)]
+        return MarginResult(*(np.concatenate([getattr(p, f) for p in parts])
+                              for f in MarginResult.__dataclass_fields__))
+
+    def _compute_chunk(self, q: np.ndarray, c: np.ndarray) -> MarginResult:
+        m = self.model
+        k = m.k_tail
+        loss = self.losses(q)                                   # (A, S)
+        S = loss.shape[1]
+        tail_idx = np.argpartition(loss, S - k, axis=1)[:, S - k:]   # (A, k), unordered
+        tail = np.take_along_axis(loss, tail_idx, axis=1)
+        var = tail.min(axis=1)
+        es_raw = tail.mean(axis=1)
+        es = np.maximum(es_raw, 0.0)
+        # Euler allocation: ES = sum_i -q_i * E[pnl_i | tail].
+        contributions = -q * m.pnl[tail_idx].mean(axis=1)
+        x = q @ m.exposure.T                                    # (A, U)
+        addon = (m.liquidity_weight * x * x / m.adv).sum(axis=1)
+        mm = es + addon
+        im = mm * (1 + m.params.im_buffer)
+        cv = c @ self._credit
+        equity = cv + q @ m.mark
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(mm > 0, equity / np.where(mm > 0, mm, 1), np.inf)
+        return MarginResult(var, es, addon, mm, im, cv, equity, ratio,
+                            tiers(equity, mm, im, m.params.warn_buffer), contributions)
