@@ -16,6 +16,8 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 DEFAULT_MARKET = FIXTURES / "market.csv"
 DEFAULT_BOOK = FIXTURES / "book.json"
+#: USD daily volumes aligned with DEFAULT_MARKET (ADV for the liquidity add-on).
+DEFAULT_VOLUMES = FIXTURES / "volumes.csv"
 
 
 def cache_dir() -> Path:

@@ -27,8 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
 from ..fixedpoint import (BPS, COLLATERAL, MONEY, MONEY_SCALE, PRICE, PRICE_SCALE, QTY,
-                          QTY_SCALE, RATE, Range, ceil_div, encode, floor_div, to_field)
+                          QTY_SCALE, RATE, FixedPointRangeError, Range, ceil_div, encode, floor_div,
+                          to_field)
 from .margin import MarginModel, Tier
 
 #: ADV in whole USD, strictly positive.
@@ -147,10 +149,17 @@ class AccountFx:
             COLLATERAL.check(v, f"collateral[{j}]")
 
     @classmethod
-    def encode(cls, q, c, salt: int, name: str = "account") -> "AccountFx":
-        """Encode float positions and collateral (raises naming the account and field)."""
-        return cls(tuple(encode(x, QTY_SCALE, QTY, f"{name} position #{i}") for i, x in enumerate(q)),
-                   tuple(encode(x, QTY_SCALE, COLLATERAL, f"{name} collateral #{j}")
+    def encode(cls, q, c, salt: int, name: str = "account", qty_names=None,
+               collateral_names=None) -> "AccountFx":
+        """Encode float positions and collateral (raises naming the account and field).
+
+        ``qty_names`` / ``collateral_names``: instrument ids and collateral assets for
+        error messages (default: ``#index``).
+        """
+        qn = qty_names or [f"#{i}" for i in range(len(q))]
+        cn = collateral_names or [f"#{j}" for j in range(len(c))]
+        return cls(tuple(encode(x, QTY_SCALE, QTY, f"{name} position {qn[i]}") for i, x in enumerate(q)),
+                   tuple(encode(x, QTY_SCALE, COLLATERAL, f"{name} collateral {cn[j]}")
                          for j, x in enumerate(c)),
                    int(salt))
 
@@ -228,8 +237,24 @@ def margins_fx(model: MarginModelFx, accounts: list[AccountFx]) -> list[MarginRe
 
 
 def encode_book_accounts(book, q: np.ndarray | None = None, c: np.ndarray | None = None) -> list[AccountFx]:
-    """Fixed-point accounts of a :class:`~calcm.risk.book.Book` (errors name the account)."""
+    """Fixed-point accounts of a :class:`~calcm.risk.book.Book`.
+
+    A value outside its range raises :class:`~calcm.errors.InputError` naming the
+    book file, the account and the field (``positions.<id>`` / ``collateral.<asset>``).
+    """
     q = book.quantities() if q is None else q
     c = book.collateral_amounts() if c is None else c
-    return [AccountFx.encode(q[a], c[a], acc.salt, name=f"account '{acc.id}'")
-            for a, acc in enumerate(book.accounts)]
+    out = []
+    for a, acc in enumerate(book.accounts):
+        try:
+            out.append(AccountFx.encode(q[a], c[a], acc.salt, name=f"account '{acc.id}'",
+                                        qty_names=book.instrument_ids,
+                                        collateral_names=book.collateral_assets))
+        except FixedPointRangeError as exc:
+            # exc.what is "<account> position <id>" or "<account> collateral <asset>".
+            _, kind, key = exc.what.rsplit(" ", 2)
+            fld = ("positions." if kind == "position" else "collateral.") + key
+            raise InputError(book.source, f"account '{acc.id}'", fld,
+                             f"{exc.value / QTY_SCALE:g} units is outside the fixed-point range "
+                             f"[{exc.low / QTY_SCALE:g}, {exc.high / QTY_SCALE:g})") from exc
+    return out

@@ -151,6 +151,45 @@ def tiers(equity: np.ndarray, mm: np.ndarray, im: np.ndarray, warn_buffer: float
     return t
 
 
+def top_k_reference(loss: np.ndarray, k: int) -> np.ndarray:
+    """(A, k) indices of the k largest entries of each row (unordered): plain argpartition.
+
+    The reference twin of :func:`top_k`.
+    """
+    S = loss.shape[1]
+    return np.argpartition(loss, S - k, axis=1)[:, S - k:]
+
+
+def top_k(loss: np.ndarray, k: int, block: int = 20) -> np.ndarray:
+    """(A, k) indices of the k largest entries of each row, with a block-maximum prefilter.
+
+    Columns ``[0, b*nb)`` are split into ``nb = S // b`` interleaved blocks (block
+    j = columns ``j, j+nb, j+2nb, ...``); the remaining ``S - b*nb`` columns are
+    always candidates. If ``x`` is among the k largest of its row, fewer than k
+    blocks hold an element larger than ``x``, so ``x``'s block is among the k
+    blocks with the largest maxima: the k largest of those ``k*b`` candidates (plus
+    the remainder) are the k largest of the row. Only ``nb + k*b`` values per row
+    are partitioned instead of S. Ties may pick different indices than
+    :func:`top_k_reference`, never a different multiset of values.
+    """
+    A, S = loss.shape
+    b = min(block, S // (4 * k))
+    if b < 2:
+        return top_k_reference(loss, k)
+    nb = S // b
+    main = loss[:, : b * nb].reshape(A, b, nb)
+    best = np.argpartition(main.max(axis=1), nb - k, axis=1)[:, nb - k:]          # (A, k) blocks
+    cand = np.take_along_axis(main, best[:, None, :], axis=2).reshape(A, b * k)
+    cand_col = (np.arange(b)[:, None] * nb + best[:, None, :]).reshape(A, b * k)
+    if b * nb < S:  # remainder columns join every row's candidates
+        rest = np.arange(b * nb, S)
+        cand = np.concatenate([cand, loss[:, b * nb:]], axis=1)
+        cand_col = np.concatenate([cand_col, np.broadcast_to(rest, (A, len(rest)))], axis=1)
+    c = cand.shape[1]
+    sel = np.argpartition(cand, c - k, axis=1)[:, c - k:]
+    return np.take_along_axis(cand_col, sel, axis=1)
+
+
 class PortfolioMargin:
     """Float ES portfolio margin over a :class:`MarginModel`, vectorised and chunked.
 
@@ -180,14 +219,17 @@ class PortfolioMargin:
         m = self.model
         k = m.k_tail
         loss = self.losses(q)                                   # (A, S)
-        S = loss.shape[1]
-        tail_idx = np.argpartition(loss, S - k, axis=1)[:, S - k:]   # (A, k), unordered
+        tail_idx = top_k(loss, k)                               # (A, k), unordered
         tail = np.take_along_axis(loss, tail_idx, axis=1)
         var = tail.min(axis=1)
         es_raw = tail.mean(axis=1)
         es = np.maximum(es_raw, 0.0)
-        # Euler allocation: ES = sum_i -q_i * E[pnl_i | tail].
-        contributions = -q * m.pnl[tail_idx].mean(axis=1)
+        # Euler allocation: ES = sum_i -q_i * E[pnl_i | tail]. Summing k row gathers
+        # avoids an (A, k, n) temporary.
+        tail_pnl = m.pnl[tail_idx[:, 0]]
+        for j in range(1, k):
+            tail_pnl += m.pnl[tail_idx[:, j]]
+        contributions = -q * (tail_pnl / k)
         x = q @ m.exposure.T                                    # (A, U)
         addon = (m.liquidity_weight * x * x / m.adv).sum(axis=1)
         mm = es + addon

@@ -1,0 +1,56 @@
+pragma circom 2.1.0;
+
+include "division.circom";
+
+/*
+ * LiquidityAddon(U, n): the concentration / liquidity add-on.
+ *   Inputs:      qty[n] (QTY scale, range-checked by the caller),
+ *                exposure[U][n] (PRICE scale: USD delta notional per unit),
+ *                adv[U] (whole USD, >= 1), weightBps[U] (bps).
+ *   Outputs:     x[u] = sum_i qty[i] * exposure[u][i]           (money)
+ *                term[u] = ceil(weightBps[u] * x[u]^2 / (adv[u] * BPS * MONEY_SCALE))
+ *                addon = sum_u term[u]                           (money, rounds up)
+ *   Proves:      each term by CeilDiv (remainder below the divisor, quotient in
+ *                [0, 2^63)).
+ *   Bit bounds:  |x| < 2^98 (n <= 2^10), weight < 2^16: weight*x^2 < 2^212 < p/2
+ *                without any range check on x. Divisor adv * 10^14 < 2^95 (adv <
+ *                2^48), so the remainder needs 95 bits; quotient < 2^63 (MONEY).
+ *   Assumes:     adv in [1, 2^48) and weightBps in [0, 2^16): public model data,
+ *                validated by MarginModelFx before it is committed.
+ *   Cost:        per underlying n + 3 + 63 + 2 * 95.
+ */
+template LiquidityAddon(U, n) {
+    var BPS = 10000;
+    var MONEY_SCALE = 10000000000;
+    var DEN_BITS = 95;
+    var Q_BITS = 63;
+    signal input qty[n];
+    signal input exposure[U][n];
+    signal input adv[U];
+    signal input weightBps[U];
+    signal output x[U];
+    signal output term[U];
+    signal output addon;
+
+    signal prod[U][n];
+    signal x2[U];
+    signal wx2[U];
+    component div[U];
+    var total = 0;
+    for (var u = 0; u < U; u++) {
+        var acc = 0;
+        for (var i = 0; i < n; i++) {
+            prod[u][i] <== qty[i] * exposure[u][i];
+            acc += prod[u][i];
+        }
+        x[u] <== acc;
+        x2[u] <== x[u] * x[u];
+        wx2[u] <== weightBps[u] * x2[u];
+        div[u] = CeilDiv(Q_BITS, DEN_BITS);
+        div[u].num <== wx2[u];
+        div[u].den <== adv[u] * (BPS * MONEY_SCALE);
+        term[u] <== div[u].quot;
+        total += term[u];
+    }
+    addon <== total;
+}

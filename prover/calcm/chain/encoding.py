@@ -1,0 +1,119 @@
+"""Encodings shared with the contracts (the Python side; the Solidity side is in
+``verifier_contracts/MarginRegistry.sol``). Tests run both on the same vectors.
+
+- :func:`batch_context`: the ``context`` public signal,
+  ``uint256(keccak256(abi.encodePacked(uint256 chainid, address registry, uint256 block))) >> 3``;
+- :func:`pack_result` / :func:`unpack_result`: the margin batch's ``packedResult``,
+  ``group + 2**32 * sum_a tier[a] * 4**a``;
+- :func:`feed_price_fx` and :func:`pack_prices`: feed answers to ``PRICE_SCALE`` fixed point
+  (rounded down) and 5 prices per field element at 50-bit lanes,
+  ``sum_i price[5j + i] * 2**(50 i)``;
+- :func:`solidity_proof`: a snarkjs ``proof.json`` as the ``(a, b, c)`` tuple the verifiers take
+  (G2 coordinates swapped to ``[c1, c0]``, as ``snarkjs zkey export soliditycalldata`` does).
+"""
+from __future__ import annotations
+
+from eth_utils import keccak, to_canonical_address
+
+from ..fixedpoint import FIELD_PRIME, PRICE_SCALE
+
+GROUP_BITS = 32
+TIER_BITS = 2
+#: Largest group size whose tiers fit the registry's 128 tier bits.
+MAX_GROUP_SIZE = 64
+PRICES_PER_SIGNAL = 5
+PRICE_LANE_BITS = 50
+#: Margin batch public signals (docs/ARCHITECTURE.md): root, scenario, context, packedResult.
+MARGIN_SIGNALS = 4
+#: Model update public signals before the packed prices (IModelVerifier.sol).
+MODEL_FIXED_SIGNALS = 5
+
+
+def batch_context(chain_id: int, registry: str, block: int) -> int:
+    """The context public signal binding a proof to one chain, one registry and one block.
+
+    ``registry`` is a 0x address; the result is below ``2**253 < FIELD_PRIME``.
+    """
+    data = (chain_id.to_bytes(32, "big") + to_canonical_address(registry)
+            + block.to_bytes(32, "big"))
+    return int.from_bytes(keccak(data), "big") >> 3
+
+
+def pack_result(group: int, tiers: list[int]) -> int:
+    """``group + 2**32 * sum_a tier[a] * 4**a`` for tiers in 0..3 (leaf a of the group)."""
+    if not 0 <= group < 2**GROUP_BITS:
+        raise ValueError(f"group {group} does not fit {GROUP_BITS} bits")
+    acc = 0
+    for a, t in enumerate(tiers):
+        if not 0 <= t <= 3:
+            raise ValueError(f"tier[{a}] = {t} is not in 0..3")
+        acc |= t << (TIER_BITS * a)
+    return group + (acc << GROUP_BITS)
+
+
+def unpack_result(packed: int, n: int) -> tuple[int, list[int]]:
+    """Inverse of :func:`pack_result` for a group of ``n`` leaves: ``(group, tiers)``."""
+    group = packed & (2**GROUP_BITS - 1)
+    rest = packed >> GROUP_BITS
+    if rest >> (TIER_BITS * n):
+        raise ValueError(f"packedResult has bits above {n} tiers")
+    return group, [(rest >> (TIER_BITS * a)) & 3 for a in range(n)]
+
+
+def feed_price_fx(answer: int, decimals: int) -> int:
+    """A feed answer (``10**decimals`` scale) at ``PRICE_SCALE``, rounded down.
+
+    Raises ValueError where the registry reverts (``MarginRegistry__BadPrice``): a
+    non-positive answer, or a price that is 0 or does not fit a 50-bit lane.
+    """
+    if answer <= 0:
+        raise ValueError(f"feed answer {answer} is not positive")
+    digits = len(str(PRICE_SCALE)) - 1
+    price = (answer // 10 ** (decimals - digits) if decimals >= digits
+             else answer * 10 ** (digits - decimals))
+    if not 0 < price < 2**PRICE_LANE_BITS:
+        raise ValueError(f"price {price} (answer {answer}, {decimals} decimals) does not fit "
+                         f"(0, 2**{PRICE_LANE_BITS})")
+    return price
+
+
+def pack_prices(prices: list[int]) -> list[int]:
+    """``ceil(len/5)`` field elements: element j is ``sum_i prices[5j+i] * 2**(50 i)``."""
+    packed = [0] * (-(-len(prices) // PRICES_PER_SIGNAL))
+    for i, p in enumerate(prices):
+        if not 0 < p < 2**PRICE_LANE_BITS:
+            raise ValueError(f"prices[{i}] = {p} does not fit (0, 2**{PRICE_LANE_BITS})")
+        packed[i // PRICES_PER_SIGNAL] |= p << (PRICE_LANE_BITS * (i % PRICES_PER_SIGNAL))
+    return packed
+
+
+def unpack_prices(packed: list[int], n: int) -> list[int]:
+    """Inverse of :func:`pack_prices` for ``n`` prices."""
+    mask = 2**PRICE_LANE_BITS - 1
+    return [(packed[i // PRICES_PER_SIGNAL] >> (PRICE_LANE_BITS * (i % PRICES_PER_SIGNAL))) & mask
+            for i in range(n)]
+
+
+def model_signal_count(n_assets: int) -> int:
+    """Public signals of the model update: 5 fixed ones plus ``ceil(n_assets / 5)`` prices."""
+    return MODEL_FIXED_SIGNALS + -(-n_assets // PRICES_PER_SIGNAL)
+
+
+def solidity_proof(proof: dict) -> tuple[list[int], list[list[int]], list[int]]:
+    """snarkjs ``proof.json`` -> ``(a, b, c)`` for ``verifyProof``.
+
+    snarkjs writes G2 coordinates as ``[c0, c1]``; the EVM pairing precompile (EIP-197)
+    takes ``[c1, c0]``. Projective ``z`` coordinates (always 1) are dropped.
+    """
+    if proof.get("protocol", "groth16") != "groth16":
+        raise ValueError(f"not a Groth16 proof: protocol {proof.get('protocol')!r}")
+    a = [int(x) for x in proof["pi_a"][:2]]
+    b = [[int(proof["pi_b"][0][1]), int(proof["pi_b"][0][0])],
+         [int(proof["pi_b"][1][1]), int(proof["pi_b"][1][0])]]
+    c = [int(x) for x in proof["pi_c"][:2]]
+    return a, b, c
+
+
+def in_field(v: int) -> bool:
+    """Whether ``v`` is a canonical BN254 scalar (what every public signal must be)."""
+    return 0 <= v < FIELD_PRIME

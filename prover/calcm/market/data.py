@@ -1,0 +1,348 @@
+"""Daily market data: loading, validation and returns.
+
+Formats accepted by :func:`load_market`:
+
+- **wide closes** (``../shared/data/prices/daily_close.csv``, ``fixtures/market.csv``)::
+
+      date,BTC,ETH,...
+      2021-01-01,29374.15,730.97,...
+
+  One row per day, a blank cell before the asset's listing and nowhere else.
+- **long format** with a volume column::
+
+      date,asset,close[,volume][,high][,low]
+
+  ``volume`` is USD (quote) volume.
+- **an OHLCV directory** of ``<ASSET>.csv`` files with header
+  ``date,open,high,low,close,volume`` (``../shared/data/prices/ohlcv``); there
+  ``volume`` is in base units (Binance klines), converted to USD as
+  ``volume * close``.
+
+Volumes for a wide close file come from a second wide file of USD volumes
+(:func:`load_volumes`, ``fixtures/volumes.csv``).
+
+Validation (every error is an :class:`~calcm.errors.InputError` naming the
+file, the record -- line number and date -- and the field -- the column):
+dates parse as ISO ``YYYY-MM-DD`` and are strictly increasing; every price is
+finite and > 0; an asset once listed has a close on every later row; the file
+has at least two rows. Calendar gaps (missing days) are *reported* in
+:attr:`MarketData.gaps`, not fatal: the return across a gap is the multi-day
+return.
+
+Returns: the model is defined on **simple returns** ``r_t = P_t / P_{t-1} - 1``
+so that the model-update circuit can prove them exactly with one division, no
+fixed-point logarithm. :meth:`MarketData.log_returns` is there for analysis.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Missing calendar days between two consecutive rows (``days`` > 1)."""
+
+    after: np.datetime64
+    before: np.datetime64
+
+    @property
+    def days(self) -> int:
+        return int((self.before - self.after) / np.timedelta64(1, "D"))
+
+
+@dataclass(frozen=True)
+class MarketData:
+    """Daily prices of ``U`` assets over ``T`` days.
+
+    dates:   (T,)   numpy ``datetime64[D]``, strictly increasing.
+    assets:  (U,)   asset symbols (column order of the file).
+    closes:  (T, U) USD close; NaN before the asset's listing, finite and > 0 after.
+    volumes: (T, U) USD volume per day, or None when no volume data was given.
+    high, low: (T, U) USD intraday extremes, or None.
+    gaps:    calendar gaps between consecutive rows (reported, not fatal).
+    """
+
+    dates: np.ndarray
+    assets: tuple[str, ...]
+    closes: np.ndarray
+    volumes: np.ndarray | None = None
+    high: np.ndarray | None = None
+    low: np.ndarray | None = None
+    gaps: tuple[Gap, ...] = ()
+    source: str = "<memory>"
+
+    def __post_init__(self):
+        T, U = np.shape(self.closes)
+        if np.shape(self.dates) != (T,) or len(self.assets) != U:
+            raise ValueError("dates/assets do not match the closes matrix")
+        for name in ("volumes", "high", "low"):
+            a = getattr(self, name)
+            if a is not None and np.shape(a) != (T, U):
+                raise ValueError(f"{name} has shape {np.shape(a)}, expected {(T, U)}")
+
+    @property
+    def n_days(self) -> int:
+        return len(self.dates)
+
+    def index(self, asset: str) -> int:
+        return self.assets.index(asset)
+
+    def listed(self) -> np.ndarray:
+        """(T, U) bool: the asset has a close on that day."""
+        return np.isfinite(self.closes)
+
+    def first_listed(self) -> np.ndarray:
+        """(U,) index of each asset's first close (T if never listed)."""
+        lst = self.listed()
+        return np.where(lst.any(axis=0), lst.argmax(axis=0), len(self.dates))
+
+    def simple_returns(self) -> np.ndarray:
+        """(T-1, U) ``P_t / P_{t-1} - 1``; NaN where either close is missing."""
+        return self.closes[1:] / self.closes[:-1] - 1.0
+
+    def log_returns(self) -> np.ndarray:
+        """(T-1, U) ``log(P_t / P_{t-1})``; for analysis only (the model uses simple returns)."""
+        return np.log(self.closes[1:] / self.closes[:-1])
+
+    def last_close(self) -> np.ndarray:
+        """(U,) the close on the last day (NaN for an asset not yet listed)."""
+        return self.closes[-1]
+
+    def upto(self, asof) -> "MarketData":
+        """The data up to and including ``asof`` (a date or ISO string)."""
+        d = np.datetime64(asof, "D")
+        n = int(np.searchsorted(self.dates, d, side="right"))
+        if n < 2:
+            raise InputError(self.source, f"asof {d}", "date", "fewer than two rows up to this date")
+        cut = lambda a: None if a is None else a[:n]  # noqa: E731
+        return replace(self, dates=self.dates[:n], closes=self.closes[:n], volumes=cut(self.volumes),
+                       high=cut(self.high), low=cut(self.low),
+                       gaps=tuple(g for g in self.gaps if g.before <= d))
+
+    def select(self, assets) -> "MarketData":
+        """The columns of ``assets`` only (in that order)."""
+        idx = [self.index(a) for a in assets]
+        pick = lambda a: None if a is None else a[:, idx]  # noqa: E731
+        return replace(self, assets=tuple(assets), closes=self.closes[:, idx],
+                       volumes=pick(self.volumes), high=pick(self.high), low=pick(self.low))
+
+    def trailing_adv(self, window: int = 30) -> np.ndarray | None:
+        """(U,) mean USD volume over the last ``window`` days with data, or None."""
+        if self.volumes is None:
+            return None
+        v = self.volumes[-window:]
+        seen = np.isfinite(v)
+        # NaN for an asset with no volume in the window (the model falls back for it).
+        return np.where(seen.any(axis=0), np.nansum(v, axis=0) / np.maximum(seen.sum(axis=0), 1), np.nan)
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+def _read_rows(path: Path) -> list[list[str]]:
+    try:
+        with path.open(newline="") as fh:
+            return [row for row in csv.reader(fh)]
+    except FileNotFoundError:
+        raise InputError(str(path), "-", "-", "file not found") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(str(path), "-", "-", f"unreadable CSV: {exc}") from None
+
+
+def _parse_date(file: str, line: int, raw: str) -> np.datetime64:
+    try:
+        if len(raw.strip()) != 10:
+            raise ValueError
+        return np.datetime64(raw.strip(), "D")
+    except ValueError:
+        raise InputError(file, f"line {line}", "date", f"not an ISO date (YYYY-MM-DD): {raw!r}") from None
+
+
+def _parse_value(file: str, line: int, date: str, col: str, raw: str, what: str,
+                 allow_zero: bool = False) -> float:
+    rec = f"line {line} ({date})"
+    try:
+        x = float(raw)
+    except ValueError:
+        raise InputError(file, rec, col, f"{what} is not a number: {raw!r}") from None
+    if not math.isfinite(x):
+        raise InputError(file, rec, col, f"{what} is not finite: {raw!r}")
+    if x < 0 or (x == 0 and not allow_zero):
+        raise InputError(file, rec, col, f"{what} must be {'>= 0' if allow_zero else '> 0'}, got {raw}")
+    return x
+
+
+def _check_dates(file: str, dates: list[np.datetime64], lines: list[int]) -> tuple[Gap, ...]:
+    if len(dates) < 2:
+        raise InputError(file, "-", "date", f"empty history: {len(dates)} data row(s), need at least 2")
+    gaps = []
+    for k in range(1, len(dates)):
+        step = (dates[k] - dates[k - 1]) / np.timedelta64(1, "D")
+        if step <= 0:
+            raise InputError(file, f"line {lines[k]} ({dates[k]})", "date",
+                             f"dates must be strictly increasing (previous row {dates[k - 1]})")
+        if step > 1:
+            gaps.append(Gap(dates[k - 1], dates[k]))
+    return tuple(gaps)
+
+
+def _check_listing(file: str, closes: np.ndarray, dates, lines, assets) -> None:
+    """An asset once listed must have a close on every later row (no silent holes)."""
+    fin = np.isfinite(closes)
+    for u, a in enumerate(assets):
+        col = fin[:, u]
+        if not col.any():
+            raise InputError(file, "-", a, "no prices at all (empty history)")
+        first = int(col.argmax())
+        holes = np.flatnonzero(~col[first:])
+        if holes.size:
+            t = first + int(holes[0])
+            raise InputError(file, f"line {lines[t]} ({dates[t]})", a,
+                             "missing close after the asset's listing (no forward fill: fill or drop the row)")
+
+
+def _parse_wide(path: Path, rows: list[list[str]], what: str, allow_zero: bool):
+    file = str(path)
+    if not rows or not rows[0] or rows[0][0].strip().lower() != "date":
+        raise InputError(file, "line 1", "date", "header must start with 'date'")
+    assets = tuple(h.strip() for h in rows[0][1:])
+    if not assets:
+        raise InputError(file, "line 1", "-", "no asset columns")
+    for a in assets:
+        if not a or assets.count(a) > 1:
+            raise InputError(file, "line 1", a or "-", "empty or duplicate column name")
+    dates, lines, vals = [], [], []
+    for n, row in enumerate(rows[1:], start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != len(assets) + 1:
+            raise InputError(file, f"line {n}", "-", f"expected {len(assets) + 1} fields, got {len(row)}")
+        d = _parse_date(file, n, row[0])
+        dates.append(d)
+        lines.append(n)
+        vals.append([np.nan if not c.strip() else _parse_value(file, n, row[0], a, c.strip(), what, allow_zero)
+                     for a, c in zip(assets, row[1:])])
+    gaps = _check_dates(file, dates, lines)
+    return np.array(dates, dtype="datetime64[D]"), assets, np.array(vals, dtype=float), gaps, lines
+
+
+def load_volumes(path: str | Path) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
+    """A wide file of USD volumes: ``(dates, assets, volumes (T, U))``; blanks are NaN."""
+    path = Path(path)
+    dates, assets, vols, _, _ = _parse_wide(path, _read_rows(path), "volume", allow_zero=True)
+    return dates, assets, vols
+
+
+def _align_volumes(market_file: str, dates, assets, vpath: Path) -> np.ndarray:
+    vdates, vassets, vols = load_volumes(vpath)
+    out = np.full((len(dates), len(assets)), np.nan)
+    pos = {d: k for k, d in enumerate(vdates.tolist())}
+    rows = np.array([pos.get(d, -1) for d in dates.tolist()])
+    for u, a in enumerate(assets):
+        if a not in vassets:
+            continue  # no volume for this asset: ADV falls back (docs/MODEL.md)
+        col = vols[:, vassets.index(a)]
+        out[rows >= 0, u] = col[rows[rows >= 0]]
+    return out
+
+
+def _load_long(path: Path, rows: list[list[str]]):
+    file = str(path)
+    header = [h.strip().lower() for h in rows[0]]
+    need = {"date", "asset", "close"}
+    if not need <= set(header):
+        raise InputError(file, "line 1", "-", f"long format needs columns {sorted(need)}")
+    col = {h: k for k, h in enumerate(header)}
+    recs: dict[str, dict] = {}
+    all_dates: dict[np.datetime64, int] = {}
+    for n, row in enumerate(rows[1:], start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            raise InputError(file, f"line {n}", "-", f"expected {len(header)} fields, got {len(row)}")
+        d = _parse_date(file, n, row[col["date"]])
+        a = row[col["asset"]].strip()
+        if not a:
+            raise InputError(file, f"line {n}", "asset", "empty asset")
+        r = recs.setdefault(a, {"dates": [], "lines": [], "close": [], "volume": [], "high": [], "low": []})
+        r["dates"].append(d)
+        r["lines"].append(n)
+        ds = row[col["date"]]
+        r["close"].append(_parse_value(file, n, ds, "close", row[col["close"]].strip(), f"{a} close"))
+        for f in ("volume", "high", "low"):
+            if f in col:
+                raw = row[col[f]].strip()
+                r[f].append(np.nan if not raw else _parse_value(file, n, ds, f, raw, f"{a} {f}",
+                                                                allow_zero=(f == "volume")))
+        all_dates.setdefault(d, n)
+    if not recs:
+        raise InputError(file, "-", "date", "empty history: no data rows")
+    for r in recs.values():
+        if len(r["dates"]) > 1:  # per asset: strictly increasing, no duplicate day
+            _check_dates(file, r["dates"], r["lines"])
+    dates = np.array(sorted(all_dates), dtype="datetime64[D]")
+    gaps = _check_dates(file, list(dates), [all_dates[d] for d in dates])
+    assets = tuple(recs)
+    pos = {d: k for k, d in enumerate(dates.tolist())}
+    mats = {f: np.full((len(dates), len(assets)), np.nan) for f in ("close", "volume", "high", "low")}
+    for u, a in enumerate(assets):
+        idx = [pos[d] for d in np.array(recs[a]["dates"], dtype="datetime64[D]").tolist()]
+        for f in mats:
+            if recs[a][f]:
+                mats[f][idx, u] = recs[a][f]
+    _check_listing(file, mats["close"], dates, [all_dates[d] for d in dates], assets)
+    opt = lambda f: mats[f] if f in col else None  # noqa: E731
+    return MarketData(dates, assets, mats["close"], opt("volume"), opt("high"), opt("low"), gaps, file)
+
+
+def _load_ohlcv_dir(path: Path) -> MarketData:
+    files = sorted(path.glob("*.csv"))
+    if not files:
+        raise InputError(str(path), "-", "-", "no <ASSET>.csv files in directory")
+    long_rows = [["date", "asset", "close", "volume", "high", "low"]]
+    for f in files:
+        rows = _read_rows(f)
+        header = [h.strip().lower() for h in rows[0]] if rows else []
+        if not {"date", "close", "volume"} <= set(header):
+            raise InputError(str(f), "line 1", "-", "OHLCV needs columns date, close, volume")
+        c = {h: k for k, h in enumerate(header)}
+        for n, row in enumerate(rows[1:], start=2):
+            if not row:
+                continue
+            close = _parse_value(str(f), n, row[c["date"]], "close", row[c["close"]], "close")
+            vol = _parse_value(str(f), n, row[c["date"]], "volume", row[c["volume"]], "volume", True)
+            # Binance volume is in base units; the model wants USD.
+            long_rows.append([row[c["date"]], f.stem, row[c["close"]], repr(vol * close),
+                              row[c["high"]] if "high" in c else "", row[c["low"]] if "low" in c else ""])
+    return _load_long(path, long_rows)
+
+
+def load_market(path: str | Path, volumes: str | Path | None = None) -> MarketData:
+    """Load and validate market data (see the module docstring for formats and checks).
+
+    ``volumes``: optional wide file of USD volumes aligned by date (for a wide close file).
+    """
+    path = Path(path)
+    if path.is_dir():
+        md = _load_ohlcv_dir(path)
+    else:
+        rows = _read_rows(path)
+        if not rows:
+            raise InputError(str(path), "-", "date", "empty file")
+        header = [h.strip().lower() for h in rows[0]]
+        if "asset" in header and "close" in header:
+            md = _load_long(path, rows)
+        else:
+            dates, assets, closes, gaps, lines = _parse_wide(path, rows, "close", allow_zero=False)
+            _check_listing(str(path), closes, dates, lines, assets)
+            md = MarketData(dates, assets, closes, gaps=gaps, source=str(path))
+    if volumes is not None:
+        md = replace(md, volumes=_align_volumes(md.source, md.dates, md.assets, Path(volumes)))
+    return md

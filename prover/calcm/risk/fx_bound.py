@@ -1,0 +1,87 @@
+"""A priori bound on |fixed-point margin - float margin|, derived from the rounding.
+
+Quantisation steps (round half away from zero, :mod:`calcm.fixedpoint`):
+
+- quantity / collateral amount:  ``dq = 0.5 / QTY_SCALE = 5e-5`` units
+- per-unit value (pnl, mark, exposure, collateral price): ``dp = 0.5 / PRICE_SCALE = 5e-7`` USD
+- rates (haircut, liquidity weight, buffers): ``dr = 0.5 / BPS = 5e-5``
+- ADV (whole USD): ``0.5`` USD
+- one money unit (each ceil / floor): ``u = 1 / MONEY_SCALE = 1e-10`` USD
+
+Bounds for one account with float positions ``q`` (n,), collateral ``c`` (m,):
+
+- loss:    ``e_L = max_s sum_i (dq |pnl[s,i]| + dp |q_i| + dq dp)``
+- ES:      ``e_ES = e_L + u`` (the mean of the k largest is 1-Lipschitz in the max norm;
+  ``max(0, .)`` too; ``+ u`` for the ceil)
+- X[u]:    ``e_X = sum_i (dq |exposure[u,i]| + dp |q_i| + dq dp)``
+- add-on:  ``sum_u [dr (|X|+e_X)^2 + w e_X (2|X|+e_X) + w X^2 * 0.5 / ADV] / (ADV - 0.5) + u``
+- MM:      ``e_MM = e_ES + e_A``
+- IM:      ``(1 + b + dr) e_MM + dr MM + u``
+- CV:      ``sum_j [(c+dq)(p+dp)(1-h+dr) - c p (1-h)] + u``
+- equity:  ``e_CV + sum_i (dq |mark_i| + dp |q_i| + dq dp) + u``
+
+Each bound also gets a float64 round-off slack ``FLOAT_SLACK`` times the size of
+the sums involved (the float model is not exact either).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..fixedpoint import BPS, MONEY_SCALE, PRICE_SCALE, QTY_SCALE
+from .margin import MarginModel
+
+DQ = 0.5 / QTY_SCALE
+DP = 0.5 / PRICE_SCALE
+DR = 0.5 / BPS
+UNIT = 1.0 / MONEY_SCALE
+#: Relative float64 round-off allowance on each sum (n * eps is ~1e-13 for n = 1024).
+FLOAT_SLACK = 1e-12
+
+
+@dataclass(frozen=True)
+class FxBounds:
+    """Per-account bounds (A,) in USD on |fixed - float| of each output."""
+
+    loss: np.ndarray
+    es: np.ndarray
+    addon: np.ndarray
+    mm: np.ndarray
+    im: np.ndarray
+    collateral_value: np.ndarray
+    equity: np.ndarray
+
+
+def fx_error_bounds(model: MarginModel, q: np.ndarray, c: np.ndarray) -> FxBounds:
+    """Bounds for accounts ``q`` (A, n), ``c`` (A, m) on ``model`` (see the module docstring)."""
+    q, c = np.atleast_2d(np.asarray(q, float)), np.atleast_2d(np.asarray(c, float))
+    n = q.shape[1]
+    aq = np.abs(q)
+    sq = aq.sum(axis=1)                                                    # (A,)
+    e_loss = DQ * np.abs(model.pnl).sum(axis=1).max() + DP * sq + n * DQ * DP
+    size_loss = (aq @ np.abs(model.pnl).T).max(axis=1)
+    e_loss = e_loss + FLOAT_SLACK * (size_loss + 1)
+    e_es = e_loss + UNIT
+
+    x = q @ model.exposure.T                                               # (A, U)
+    ax = np.abs(x)
+    e_x = DQ * np.abs(model.exposure).sum(axis=1) + DP * sq[:, None] + n * DQ * DP
+    e_x = e_x + FLOAT_SLACK * (aq @ np.abs(model.exposure).T + 1)
+    w, adv = model.liquidity_weight, model.adv
+    e_terms = (DR * (ax + e_x) ** 2 + w * e_x * (2 * ax + e_x) + w * x * x * 0.5 / adv) / (adv - 0.5)
+    addon = (w * x * x / adv).sum(axis=1)
+    e_addon = e_terms.sum(axis=1) + UNIT + FLOAT_SLACK * (addon + 1)
+
+    e_mm = e_es + e_addon
+    tail_size = size_loss  # an upper bound on |ES|
+    b = model.params.im_buffer
+    e_im = (1 + b + DR) * e_mm + DR * (tail_size + addon) + UNIT
+
+    p, d = model.collateral_price, 1 - model.haircut
+    e_cv = (DQ * p * d + c * DP * d + c * p * DR + DQ * DP * d + DQ * p * DR + c * DP * DR
+            + DQ * DP * DR).sum(axis=1) + UNIT
+    e_cv = e_cv + FLOAT_SLACK * (c @ (p * d) + 1)
+    e_eq = e_cv + DQ * np.abs(model.mark).sum() + DP * sq + n * DQ * DP + UNIT
+    e_eq = e_eq + FLOAT_SLACK * (aq @ np.abs(model.mark) + 1)
+    return FxBounds(e_loss, e_es, e_addon, e_mm, e_im, e_cv, e_eq)

@@ -1,0 +1,219 @@
+"""Scenario sets: standardised shock vectors, fixed per epoch, scaled by today's vols.
+
+Every scenario ``s`` is a standardised vector ``z[s]`` (U,) and an implied-vol
+shock ``v[s]``. Its simple return over the margin period of risk (h days) is::
+
+    r[s, u] = max(z[s, u] * sigma_u * sqrt(h), MIN_RETURN)
+
+with ``sigma_u`` today's one-step GARCH forecast volatility. The z-vectors are
+fixed for an epoch; only ``sigma`` moves per block (what the model circuit proves).
+
+Kinds of scenario (built by :func:`build_scenarios`, deterministic given inputs):
+
+- ``fhs``: filtered historical simulation. Historical standardised residual
+  vectors ``z_t``, re-correlated from their own predicted EWMA correlation
+  ``R_{t-1}`` to today's stressed correlation: ``z*_t = L_today L_{t-1}^{-1} z_t``
+  (``L`` lower Cholesky factors). The last ``n_fhs`` days (or ``n_fhs`` evenly
+  spaced days). Vol shock ``v = clip(vol_of_vol * (rms(z) - 1), lo, hi)``:
+  large moves raise implied vols, calm days lower them.
+- ``worst`` / ``best``: the ``n_extreme`` days with the lowest / highest
+  equally-weighted mean residual, their raw ``z`` (the crash as it happened).
+- ``crash`` / ``rally``: correlation-to-one, every asset ``-k_u`` / ``+k_u``
+  with ``k_u`` the standardised Student-t(``nu_u``) quantile at ``stress_quantile``.
+- ``breakdown``: for every ordered pair (a, b): ``z_a = +k_a``, ``z_b = -k_b``
+  (quantile ``breakdown_quantile``), others 0; a long/short hedge of two
+  correlated assets always meets the move that breaks it.
+- ``vol``: no price move, implied vols up (``vol_spike``) or down (``vol_crush``).
+
+The content hash :meth:`ScenarioSet.hash` is sha256 over a canonical encoding
+(header JSON with sorted keys, then ``z`` and ``v`` as little-endian float64).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from functools import cached_property
+
+import numpy as np
+from scipy import stats
+
+from .correlation import CorrelationPath, cholesky
+
+#: Floor on a scenario simple return: a price never goes to zero or below.
+MIN_RETURN = -0.95
+HASH_DOMAIN = b"calcm-scenarios-v1\n"
+
+
+@dataclass(frozen=True)
+class ScenarioParams:
+    """How a scenario set is built (all defaults documented in docs/MODEL.md)."""
+
+    n_fhs: int = 500
+    fhs_selection: str = "last"        # "last" n_fhs days or "even"ly spaced over the history
+    n_extreme: int = 5                 # worst and best historical days
+    stress_quantile: float = 0.999     # crash / rally size (Student-t quantile)
+    breakdown_quantile: float = 0.995  # pair breakdown size
+    vol_of_vol: float = 0.10           # FHS vol shock per unit of (rms(z) - 1)
+    vol_shock_min: float = -0.30
+    vol_shock_max: float = 1.00
+    crash_vol_shock: float = 0.50
+    rally_vol_shock: float = 0.25
+    vol_spike: float = 0.50
+    vol_crush: float = -0.30
+
+    def __post_init__(self):
+        if self.n_fhs < 0 or self.n_extreme < 0:
+            raise ValueError("n_fhs and n_extreme must be >= 0")
+        if self.fhs_selection not in ("last", "even"):
+            raise ValueError(f"fhs_selection must be 'last' or 'even', got {self.fhs_selection!r}")
+        for q in (self.stress_quantile, self.breakdown_quantile):
+            if not (0.5 < q < 1):
+                raise ValueError(f"quantiles must be in (0.5, 1), got {q}")
+        if not (-1 < self.vol_shock_min <= 0 <= self.vol_shock_max):
+            raise ValueError("need -1 < vol_shock_min <= 0 <= vol_shock_max")
+
+
+@dataclass(frozen=True, eq=False)
+class ScenarioSet:
+    """S scenarios over U assets.
+
+    assets:    (U,) asset symbols (columns of ``z``).
+    names:     (S,) unique scenario names (``fhs 2023-05-01``, ``crash``, ...).
+    kinds:     (S,) kind labels (see the module docstring).
+    z:         (S, U) standardised shocks (units of one-day sigma).
+    vol_shock: (S,) relative implied-vol shock for options (0.5 = vols x 1.5).
+    """
+
+    assets: tuple[str, ...]
+    names: tuple[str, ...]
+    kinds: tuple[str, ...]
+    z: np.ndarray
+    vol_shock: np.ndarray
+
+    def __post_init__(self):
+        S = len(self.names)
+        if np.shape(self.z) != (S, len(self.assets)) or np.shape(self.vol_shock) != (S,):
+            raise ValueError("z must be (S, U) and vol_shock (S,)")
+        if len(self.kinds) != S or len(set(self.names)) != S:
+            raise ValueError("names must be unique and kinds one per scenario")
+        if not (np.all(np.isfinite(self.z)) and np.all(np.isfinite(self.vol_shock))):
+            raise ValueError("scenario values must be finite")
+        if np.any(self.vol_shock <= -1):
+            raise ValueError("vol_shock must be > -1")
+
+    @property
+    def n_scenarios(self) -> int:
+        return len(self.names)
+
+    def returns(self, sigma: np.ndarray, horizon_days: float) -> np.ndarray:
+        """(S, U) simple returns over the MPOR: ``max(z * sigma * sqrt(h), MIN_RETURN)``.
+
+        ``sigma`` (U,) one-day volatilities (return units), in the order of ``assets``.
+        """
+        sigma = np.asarray(sigma, float)
+        if sigma.shape != (len(self.assets),) or np.any(~np.isfinite(sigma)) or np.any(sigma < 0):
+            raise ValueError("sigma must be (U,) finite and >= 0")
+        return np.maximum(self.z * sigma * np.sqrt(horizon_days), MIN_RETURN)
+
+    def canonical_bytes(self) -> bytes:
+        head = json.dumps({"assets": list(self.assets), "names": list(self.names),
+                           "kinds": list(self.kinds), "shape": list(self.z.shape)},
+                          sort_keys=True, separators=(",", ":")).encode()
+        return (HASH_DOMAIN + head + b"\n" + np.ascontiguousarray(self.z, "<f8").tobytes()
+                + np.ascontiguousarray(self.vol_shock, "<f8").tobytes())
+
+    @cached_property
+    def hash(self) -> str:
+        """sha256 hex of :meth:`canonical_bytes`."""
+        return hashlib.sha256(self.canonical_bytes()).hexdigest()
+
+    def to_json(self) -> dict:
+        return {"assets": list(self.assets), "names": list(self.names), "kinds": list(self.kinds),
+                "z": self.z.tolist(), "vol_shock": self.vol_shock.tolist(), "hash": self.hash}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "ScenarioSet":
+        return cls(tuple(d["assets"]), tuple(d["names"]), tuple(d["kinds"]),
+                   np.asarray(d["z"], float).reshape(len(d["names"]), len(d["assets"])),
+                   np.asarray(d["vol_shock"], float))
+
+
+def scenario_hash(s: ScenarioSet) -> str:
+    return s.hash
+
+
+def student_t_quantile(q: float, nu: float) -> float:
+    """The q-quantile of a *standardised* (unit-variance) Student-t(nu)."""
+    return float(stats.t.ppf(q, nu) * np.sqrt((nu - 2) / nu))
+
+
+def fhs_days(T: int, n: int, selection: str) -> np.ndarray:
+    """Indices of the historical days used by FHS (deterministic)."""
+    n = min(n, T)
+    if n == 0:
+        return np.zeros(0, int)
+    if selection == "last":
+        return np.arange(T - n, T)
+    return np.unique(np.linspace(0, T - 1, n).round().astype(int))
+
+
+def filtered_historical(z: np.ndarray, path: CorrelationPath, target: np.ndarray,
+                        days: np.ndarray) -> np.ndarray:
+    """(len(days), U): ``L_target L_{t-1}^{-1} z_t`` for each selected day t."""
+    lt = cholesky(target)
+    out = np.empty((len(days), z.shape[1]))
+    for k, t in enumerate(days):
+        white = np.linalg.solve(cholesky(path.predicted[t]), z[t])
+        out[k] = lt @ white
+    return out
+
+
+def build_scenarios(assets: tuple[str, ...], dates: np.ndarray, z: np.ndarray, path: CorrelationPath,
+                    target: np.ndarray, nu: np.ndarray, params: ScenarioParams | None = None) -> ScenarioSet:
+    """Build the epoch's scenario set.
+
+    assets (U,); dates (T,) of the residuals; z (T, U) standardised residuals;
+    path: their EWMA correlation path; target (U, U): today's stressed correlation;
+    nu (U,): each asset's Student-t degrees of freedom.
+    """
+    p = params or ScenarioParams()
+    z = np.asarray(z, float)
+    T, U = z.shape
+    names, kinds, rows, vs = [], [], [], []
+
+    def add(name, kind, vec, v):
+        names.append(name)
+        kinds.append(kind)
+        rows.append(np.asarray(vec, float))
+        vs.append(float(v))
+
+    days = fhs_days(T, p.n_fhs, p.fhs_selection)
+    for t, zs in zip(days, filtered_historical(z, path, target, days)):
+        rms = float(np.sqrt(np.mean(zs * zs)))
+        add(f"fhs {dates[t]}", "fhs", zs, np.clip(p.vol_of_vol * (rms - 1), p.vol_shock_min, p.vol_shock_max))
+    market = z.mean(axis=1)
+    order = np.argsort(market, kind="stable")
+    for t in order[: min(p.n_extreme, T)]:
+        add(f"worst {dates[t]}", "worst", z[t], p.crash_vol_shock)
+    for t in order[::-1][: min(p.n_extreme, T)]:
+        if f"worst {dates[t]}" not in names:
+            add(f"best {dates[t]}", "best", z[t], p.rally_vol_shock)
+    k = np.array([student_t_quantile(p.stress_quantile, n) for n in nu])
+    add("crash", "crash", -k, p.crash_vol_shock)
+    add("rally", "rally", k, p.rally_vol_shock)
+    kb = np.array([student_t_quantile(p.breakdown_quantile, n) for n in nu])
+    for a in range(U):
+        for b in range(U):
+            if a != b:
+                vec = np.zeros(U)
+                vec[a], vec[b] = kb[a], -kb[b]
+                add(f"breakdown {assets[a]}+/{assets[b]}-", "breakdown", vec, p.crash_vol_shock)
+    add("vol_spike", "vol", np.zeros(U), p.vol_spike)
+    add("vol_crush", "vol", np.zeros(U), p.vol_crush)
+    return ScenarioSet(tuple(assets), tuple(names), tuple(kinds), np.array(rows).reshape(len(rows), U),
+                       np.array(vs))
+
+
+def params_json(p: ScenarioParams) -> dict:
+    return asdict(p)

@@ -1,0 +1,232 @@
+"""Margin-batch witnesses: circuit input from the fixed-point model, checked before proving.
+
+:func:`batch_input` turns a :class:`~calcm.risk.fixed_margin.MarginModelFx`, the
+``N`` accounts of one aligned group, the venue's :class:`~calcm.zk.poseidon.AccountsTree`
+and the batch ``context`` into the circuit's input JSON, and computes every
+public signal (and per-account ES, add-on, IM, collateral value, equity, tier)
+with the Python reference :func:`~calcm.risk.fixed_margin.margin_fx`. Values out
+of the fixed-point range raise :class:`~calcm.fixedpoint.FixedPointRangeError`
+here, before any tool runs.
+
+:func:`compute_checked_witness` then runs the circuit's witness calculator
+(``snarkjs wtns calculate``) and compares the witness with the reference
+through the ``.sym`` map; any difference raises :class:`WitnessMismatch` and
+nothing is proven.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from .. import atomic
+from ..fixedpoint import FIELD_PRIME, FixedPointRangeError, to_field
+from ..risk.fixed_margin import AccountFx, MarginModelFx, MarginResultFx, margin_fx
+from .config import PUBLIC_SIGNALS, CircuitConfig
+from .poseidon import AccountsTree, account_commitment, empty_account, model_commitment
+from .toolchain import ToolchainError, snarkjs
+from .wtns import Witness, read_sym, read_wtns
+
+#: Salts are secrets below 2**248 (calcm.risk.book), so they are field elements as they are.
+SALT_BITS = 248
+#: Per-account outputs of AccountMargin compared with the reference (signal -> result field).
+ACCOUNT_SIGNALS = {"es": "es", "addon": "addon", "mm": "mm", "im": "im",
+                   "collateralValue": "collateral_value", "equity": "equity", "tier": "tier"}
+
+
+class WitnessMismatch(RuntimeError):
+    """The circuit's witness disagrees with the Python reference: refuse to prove."""
+
+
+class WitnessRejected(RuntimeError):
+    """The witness calculator rejected the input (a circuit assertion failed)."""
+
+
+@dataclass(frozen=True)
+class BatchExpected:
+    """What the reference says the batch proves."""
+
+    group: int
+    public: tuple[int, int, int, int]          # PUBLIC_SIGNALS order
+    results: tuple[MarginResultFx, ...]        # one per account of the group
+
+    @property
+    def tiers(self) -> tuple[int, ...]:
+        return tuple(r.tier for r in self.results)
+
+    def public_dict(self) -> dict[str, int]:
+        return dict(zip(PUBLIC_SIGNALS, self.public))
+
+
+def pack_result(group: int, tiers: Sequence[int]) -> int:
+    """``group + 2**32 * sum_a tier[a] * 4**a`` (docs/ARCHITECTURE.md)."""
+    if not 0 <= group < 2**32:
+        raise ValueError(f"group {group} does not fit 32 bits")
+    if any(t not in (0, 1, 2, 3) for t in tiers):
+        raise ValueError(f"tiers must be 0..3, got {tiers}")
+    return group + 2**32 * sum(t * 4**a for a, t in enumerate(tiers))
+
+
+def unpack_result(packed: int, n_accounts: int) -> tuple[int, tuple[int, ...]]:
+    """Inverse of :func:`pack_result`: ``(group, tiers)``."""
+    return packed % 2**32, tuple((packed >> (32 + 2 * a)) & 3 for a in range(n_accounts))
+
+
+def check_model_shape(model: MarginModelFx, config: CircuitConfig) -> None:
+    got = dict(S=model.n_scenarios, n=model.n_instruments, U=model.n_underlyings,
+               m=model.n_collateral, k=model.k_tail)
+    want = {f: getattr(config, f) for f in got}
+    if got != want:
+        diff = ", ".join(f"{f}={got[f]} (circuit {want[f]})" for f in got if got[f] != want[f])
+        raise ValueError(f"model shape does not match circuit config {config.name!r}: {diff}")
+
+
+def venue_tree(accounts: Sequence[AccountFx], config: CircuitConfig) -> AccountsTree:
+    """The venue's accounts tree: account ``i`` at leaf ``i``.
+
+    The last used group is filled with the empty account's commitment so that
+    it can be proven (a 0 leaf has no opening); leaves of wholly unused groups
+    stay 0.
+    """
+    if len(accounts) > config.capacity:
+        raise ValueError(f"{len(accounts)} accounts do not fit the circuit's tree "
+                         f"(depth {config.D}: {config.capacity} leaves)")
+    leaves = [account_commitment(a) for a in accounts]
+    pad = -len(leaves) % config.N
+    leaves += [account_commitment(empty_account(config.n, config.m))] * pad
+    return AccountsTree(leaves, config.D)
+
+
+def group_accounts(accounts: Sequence[AccountFx], group: int, config: CircuitConfig) -> list[AccountFx]:
+    """The ``N`` accounts of group ``group`` (padded with the empty account)."""
+    chunk = list(accounts[group * config.N:(group + 1) * config.N])
+    return chunk + [empty_account(config.n, config.m)] * (config.N - len(chunk))
+
+
+def _check_salt(acc: AccountFx, what: str) -> None:
+    if not 0 <= acc.salt < 2**SALT_BITS:
+        raise FixedPointRangeError(f"{what} salt", acc.salt, 0, 2**SALT_BITS)
+
+
+def _fe(v: int) -> str:
+    return str(to_field(v))
+
+
+def batch_input(config: CircuitConfig, model: MarginModelFx, accounts: Sequence[AccountFx],
+                group: int, tree: AccountsTree, context: int,
+                names: Sequence[str] | None = None) -> tuple[dict, BatchExpected]:
+    """Circuit input JSON for one group, and the reference's expected outputs.
+
+    ``accounts`` are the group's ``N`` accounts in leaf order; ``names`` (optional)
+    label them in errors. Raises :class:`FixedPointRangeError` for any value out
+    of range (nothing is written or run), ``ValueError`` for shape or tree
+    mismatches.
+    """
+    check_model_shape(model, config)
+    if len(accounts) != config.N:
+        raise ValueError(f"a batch has {config.N} accounts, got {len(accounts)}")
+    if tree.depth != config.D:
+        raise ValueError(f"tree depth {tree.depth} != circuit depth {config.D}")
+    if not 0 <= context < FIELD_PRIME:
+        raise ValueError("context must be a field element")
+    names = list(names) if names is not None else [f"account #{group * config.N + a}" for a in range(config.N)]
+    results = []
+    for a, acc in enumerate(accounts):
+        what = names[a]
+        if len(acc.qty) != config.n or len(acc.collateral) != config.m:
+            raise ValueError(f"{what}: shape ({len(acc.qty)}, {len(acc.collateral)}) != ({config.n}, {config.m})")
+        _check_salt(acc, what)
+        try:
+            results.append(margin_fx(model, acc))
+        except FixedPointRangeError as exc:
+            raise FixedPointRangeError(f"{what}: {exc.what}", exc.value, exc.low, exc.high) from None
+    leaves = tree.group_leaves(group, config.N)
+    for a, acc in enumerate(accounts):
+        if account_commitment(acc) != leaves[a]:
+            raise ValueError(f"{names[a]}: commitment is not leaf {group * config.N + a} of the tree")
+    expected = BatchExpected(
+        group,
+        (tree.root, model_commitment(model), context, pack_result(group, [r.tier for r in results])),
+        tuple(results))
+    inp = {
+        **{k: str(v) for k, v in expected.public_dict().items()},
+        "pnl": [[_fe(v) for v in row] for row in model.pnl],
+        "mark": [_fe(v) for v in model.mark],
+        "exposure": [[_fe(v) for v in row] for row in model.exposure],
+        "collateralPrice": [_fe(v) for v in model.collateral_price],
+        "haircutBps": [_fe(v) for v in model.haircut_bps],
+        "adv": [_fe(v) for v in model.adv],
+        "weightBps": [_fe(v) for v in model.liquidity_weight_bps],
+        "imBufferBps": _fe(model.im_buffer_bps),
+        "warnBufferBps": _fe(model.warn_buffer_bps),
+        "salt": [str(acc.salt) for acc in accounts],
+        "qty": [[_fe(v) for v in acc.qty] for acc in accounts],
+        "collateral": [[_fe(v) for v in acc.collateral] for acc in accounts],
+        "inTail": [[str(b) for b in r.tail_bits] for r in results],
+        "threshold": [_fe(r.threshold) for r in results],
+        "group": str(group),
+        "siblings": [str(v) for v in tree.group_path(group, config.N)],
+    }
+    return inp, expected
+
+
+def calculate_witness(wasm: Path, inp: dict, wtns_path: Path) -> Witness:
+    """Run the wasm witness calculator (``snarkjs wtns calculate``) on ``inp``."""
+    wtns_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=wtns_path.parent, prefix=".input.") as tmp:
+        in_path = Path(tmp) / "input.json"
+        in_path.write_text(json.dumps(inp))
+        out_tmp = Path(tmp) / "witness.wtns"
+        try:
+            snarkjs("wtns", "calculate", wasm, in_path, out_tmp)
+        except ToolchainError as exc:
+            raise WitnessRejected(f"the circuit rejected the input: {_assert_line(exc.output)}") from None
+        atomic.write_bytes(wtns_path, out_tmp.read_bytes())
+    return read_wtns(wtns_path)
+
+
+def _assert_line(output: str) -> str:
+    for line in output.splitlines():
+        if "Assert Failed" in line or "Error in template" in line or "Not enough values" in line:
+            return line.strip()
+    return output.strip().splitlines()[-1] if output.strip() else "unknown error"
+
+
+def compare_witness(wit: Witness, sym: dict[str, int], expected: BatchExpected) -> list[str]:
+    """Every public signal and each surviving per-account output vs the reference.
+
+    Returns the names compared; raises :class:`WitnessMismatch` on the first
+    difference (naming the signal and both values).
+    """
+    compared = []
+
+    def check(name: str, want: int) -> None:
+        idx = sym.get(name)
+        if idx is None:
+            return
+        got = wit[idx]
+        if got != want % FIELD_PRIME:
+            raise WitnessMismatch(f"{name}: circuit {got} != reference {want % FIELD_PRIME}")
+        compared.append(name)
+
+    for i, (name, want) in enumerate(zip(PUBLIC_SIGNALS, expected.public)):
+        if sym.get(f"main.{name}") != i + 1:
+            raise WitnessMismatch(f"public signal {name} is not witness index {i + 1}")
+        check(f"main.{name}", want)
+    for a, res in enumerate(expected.results):
+        for sig, fld in ACCOUNT_SIGNALS.items():
+            check(f"main.margin[{a}].{sig}", getattr(res, fld))
+    missing = [s for s in ("es", "im", "tier") if f"main.margin[0].{s}" not in compared]
+    if missing:
+        raise WitnessMismatch(f"key intermediates {missing} are not in the witness (.sym)")
+    return compared
+
+
+def compute_checked_witness(wasm: Path, sym_path: Path, inp: dict, expected: BatchExpected,
+                            wtns_path: Path) -> tuple[Witness, list[str]]:
+    """Calculate the witness and refuse (raise) unless it matches the reference."""
+    wit = calculate_witness(wasm, inp, wtns_path)
+    compared = compare_witness(wit, read_sym(sym_path), expected)
+    return wit, compared
