@@ -159,3 +159,74 @@ def from_field(f: int) -> int:
     """Inverse of :func:`to_field` for values below ``p/2`` in magnitude."""
     f %= FIELD_PRIME
     return f - FIELD_PRIME if f > FIELD_PRIME // 2 else f
+
+
+# ----------------------------------------------------------------------------------------
+# Model-update scales (calcm.risk.model_fx and circuits/model/).
+#
+# The per-block model update keeps its internal quantities at *binary* scales, so every
+# rescale in the circuit is a shift proven by one bit decomposition (quotient and
+# remainder range-checked together). Values that cross into MarginModelFx (P&L, marks,
+# exposures) are at PRICE_SCALE as above. ``*_FRAC`` is the number of fractional bits.
+
+#: Simple returns eps = P1/P0 - 1, floor-divided: eps in [-2**RET_FRAC, 2**RET_HI_BITS).
+RET_FRAC = 40
+RET_HI_BITS = 44              # returns below +1500% (P1 < 16 P0)
+#: GARCH variance sigma2 (daily return**2), in [0, 2**VAR_BITS) (variance < 1024).
+VAR_FRAC = 48
+VAR_BITS = 58
+#: GARCH alpha, gamma, beta (unitless), |.| <= 1.
+GARCH_FRAC = 32
+#: sigma = isqrt(sigma2 * 2**(2 VOL_FRAC - VAR_FRAC)), daily return units.
+VOL_FRAC = 32
+#: sqrt(h) for the MPOR h in days (1 <= h <= MAX_HORIZON_DAYS).
+SQRTH_FRAC = 32
+MAX_HORIZON_DAYS = 64
+#: Standardised scenario shocks z, |z| < 2**Z_INT_BITS.
+Z_FRAC = 16
+Z_INT_BITS = 6
+#: Extra fractional bits of the per-asset move a_u = P sigma sqrt(h) (PRICE_SCALE * 2**MOVE_FRAC).
+MOVE_FRAC = 4
+MOVE_BITS = PRICE_BITS + 5 + 3 + MOVE_FRAC   # P < 2**48, sigma < 2**5, sqrt(h) <= 2**3
+#: Relative implied-vol shocks v (iv x (1 + v)), v in [SHOCK_MIN, 2**SHOCK_INT_BITS).
+SHOCK_FRAC = 16
+SHOCK_INT_BITS = 4
+SHOCK_MIN_NUM = -3            # v >= -3/4, so (1 + v) >= 1/4
+SHOCK_MIN_DEN = 4
+#: w = 1 / (1 + v) per scenario.
+W_FRAC = 24
+#: Option terms: implied vol (annualised), expiry in days, ln values, v = iv sqrt(T), 1/v.
+IV_FRAC = 32
+T_FRAC = 16
+LN_FRAC = 32
+LN_IN_BITS = 50               # ln_fx takes integers below 2**50 (scenario prices < 2**49)
+VSQRT_MIN_FRAC_BITS = 6       # v = iv sqrt(T) >= 2**-6 for every option (after the MPOR too)
+VSQRT_INT_BITS = 4            # v < 16
+#: Black-76 d1, d2 at 2**D_FRAC, |d| < 2**D_INT_BITS; N(d) at 2**CDF_FRAC.
+D_FRAC = 20
+D_INT_BITS = 16
+CDF_FRAC = 32
+
+
+def _assert_model_field_bounds() -> None:
+    """Every product the model-update circuit forms stays far below p/2 (checked at import)."""
+    half = FIELD_PRIME // 2
+    ret = 2 ** (PRICE_BITS + RET_FRAC + 1)                      # (P1 - P0) * 2**RET_FRAC
+    assert ret * 2 < half
+    e2 = 2 ** (2 * RET_HI_BITS)                                 # eps**2
+    garch = 3 * 2**GARCH_FRAC * max(e2, 2**(VAR_BITS + 32)) + 2**(VAR_BITS + 64)
+    assert garch < 2**126 < half
+    assert 2 * VOL_FRAC - VAR_FRAC >= 0
+    move = 2 ** (PRICE_BITS + VOL_FRAC + 5 + SQRTH_FRAC + 3)   # P * sigma * sqrt(h)
+    assert move < 2**130
+    lin = 2 ** (Z_INT_BITS + Z_FRAC + MOVE_BITS)               # z * a_u
+    assert lin < 2**100
+    # d = (x * (1/v) * w + v (1 + shock) 2**39) / 2**68: |x| < 2**38, 1/v < 2**38, w < 2**26.
+    d = 2 ** (38 + LN_FRAC + VSQRT_MIN_FRAC_BITS + W_FRAC + 2 + 1)
+    assert d < 2**120
+    assert 2 ** (PRICE_BITS + 2 + CDF_FRAC) < 2**90              # F_s * N(d)
+    # Horner values of the tables: coefficients < 2**(36 + 4), arguments < 2**28, degree <= 7.
+    assert 2 ** (36 + 4 + D_FRAC * 7 + 8) < 2**200 < half
+
+
+_assert_model_field_bounds()

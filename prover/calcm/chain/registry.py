@@ -28,7 +28,7 @@ from .. import atomic
 from ..errors import InputError
 from . import encoding
 from .contracts import PRICE_FEED, REGISTRY, compile_registry, verifier_signal_count
-from .evm import node_name
+from .evm import is_pyevm, node_name
 from .solc import EVM_VERSION, SOLC_VERSION, Artifact
 
 #: Defaults: proofs stay fresh for 32 blocks; feed answers for one hour.
@@ -38,6 +38,8 @@ DEFAULT_MAX_PRICE_AGE = 3600
 FEED_DECIMALS = 8
 #: Gas headroom over eth_estimateGas (the estimate is exact; the margin absorbs state drift).
 GAS_HEADROOM = 1.2
+#: Gas limit of py-evm transactions (gas used does not depend on the limit).
+PYEVM_TX_GAS = 3_000_000
 
 
 class RegistryRevert(RuntimeError):
@@ -181,7 +183,12 @@ class Transactor:
         """
         tx = {"from": sender}
         try:
-            if gas is None:
+            if gas is None and is_pyevm(self.w3):
+                # py-evm's estimator bisects over ~20 full executions, each with a pure-Python
+                # pairing: one call finds a revert, and a fixed limit costs nothing extra.
+                fn.call(tx)
+                gas = PYEVM_TX_GAS
+            elif gas is None:
                 gas = int(fn.estimate_gas(tx) * GAS_HEADROOM) + 10_000
         except (ContractLogicError, TransactionFailed) as exc:
             raise decode_revert(self.w3, self.abi, _revert_data(exc)) from None

@@ -36,7 +36,7 @@ def _tail(loss: np.ndarray, k: int):
 def _finish(model: MarginModel, var, es, addon, contributions, cv, equity, im_factor) -> MarginResult:
     mm = es + addon
     im = mm * im_factor
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = np.where(mm > 0, equity / np.where(mm > 0, mm, 1), np.inf)
     return MarginResult(var, es, addon, mm, im, cv, equity, ratio,
                         tiers(equity, mm, im, model.params.warn_buffer), contributions)

@@ -5,7 +5,7 @@ instruments linear (spot / perp), the rest options with strikes 0.7..1.3 of spot
 and 7..180 days to expiry; Student-t(4) standardised scenario shocks; sparse
 accounts (8 positions each) and 3 collateral assets.
 
-Timed (best of ``repeat``): (1) *full*: option revaluation into the P&L matrix,
+Timed (best of ``repeat``, the two alternating): (1) *full*: option revaluation into the P&L matrix,
 model assembly, losses, tail selection, ES, Euler contributions, add-on, IM/MM,
 collateral, tiers; (2) *matmul*: ``Q (A, n) @ P (n, S)`` alone. Peak memory of
 the full run is measured separately with tracemalloc (numpy reports its buffers).
@@ -62,12 +62,15 @@ def full_margin(und, price, ins, scen, q, c, horizon: float = 2.0, chunk: int = 
     return model, PortfolioMargin(model, chunk=chunk).compute(q, c)
 
 
-def _best(fn, repeat: int) -> float:
-    best = float("inf")
+def _best_interleaved(fns, repeat: int) -> list[float]:
+    """Best-of-``repeat`` time of each function, run in alternation so that a load
+    change on a shared machine hits all of them alike."""
+    best = [float("inf")] * len(fns)
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
+        for j, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            best[j] = min(best[j], time.perf_counter() - t0)
     return best
 
 
@@ -76,8 +79,8 @@ def bench_risk(accounts: int = 10_000, instruments: int = 64, scenarios: int = 1
     und, price, ins, scen, q, c = synthetic_inputs(accounts, instruments, scenarios, underlyings)
     model, _ = full_margin(und, price, ins, scen, q, c, chunk=chunk)   # warm-up
     p_t = np.ascontiguousarray(model.pnl.T)
-    t_full = _best(lambda: full_margin(und, price, ins, scen, q, c, chunk=chunk), repeat)
-    t_mm = _best(lambda: q @ p_t, repeat)
+    t_full, t_mm = _best_interleaved([lambda: full_margin(und, price, ins, scen, q, c, chunk=chunk),
+                                      lambda: q @ p_t], repeat)
     tracemalloc.start()
     full_margin(und, price, ins, scen, q, c, chunk=chunk)
     _, peak = tracemalloc.get_traced_memory()

@@ -20,6 +20,11 @@ Bounds for one account with float positions ``q`` (n,), collateral ``c`` (m,):
 - CV:      ``sum_j [(c+dq)(p+dp)(1-h+dr) - c p (1-h)] + u``
 - equity:  ``e_CV + sum_i (dq |mark_i| + dp |q_i| + dq dp) + u``
 
+The model is public and quantised once per epoch, so the implementation uses the
+*actual* rounding error of each model value in place of ``dp`` / ``dr`` / 0.5
+(each at most the step above; a value already on the grid, like a 5% haircut,
+contributes nothing). Account quantities keep the worst case ``dq``.
+
 Each bound also gets a float64 round-off slack ``FLOAT_SLACK`` times the size of
 the sums involved (the float model is not exact either).
 """
@@ -53,35 +58,52 @@ class FxBounds:
     equity: np.ndarray
 
 
+def quantisation_error(x: np.ndarray, scale: float) -> np.ndarray:
+    """``|round_half_away(x * scale) / scale - x|`` elementwise (the error of encoding ``x``)."""
+    x = np.asarray(x, float)
+    enc = np.sign(x) * np.floor(np.abs(x) * scale + 0.5) / scale
+    # The float evaluation itself may be off by an ulp of x; never report less than that.
+    return np.abs(enc - x) + 4 * np.spacing(np.abs(x) + 1)
+
+
 def fx_error_bounds(model: MarginModel, q: np.ndarray, c: np.ndarray) -> FxBounds:
     """Bounds for accounts ``q`` (A, n), ``c`` (A, m) on ``model`` (see the module docstring)."""
     q, c = np.atleast_2d(np.asarray(q, float)), np.atleast_2d(np.asarray(c, float))
-    n = q.shape[1]
     aq = np.abs(q)
-    sq = aq.sum(axis=1)                                                    # (A,)
-    e_loss = DQ * np.abs(model.pnl).sum(axis=1).max() + DP * sq + n * DQ * DP
+    d_pnl = quantisation_error(model.pnl, PRICE_SCALE)                   # (S, n)
+    d_expo = quantisation_error(model.exposure, PRICE_SCALE)             # (U, n)
+    d_mark = quantisation_error(model.mark, PRICE_SCALE)                 # (n,)
+    d_price = quantisation_error(model.collateral_price, PRICE_SCALE)    # (m,)
+    d_hair = quantisation_error(model.haircut, BPS)
+    d_w = quantisation_error(model.liquidity_weight, BPS)
+    d_adv = quantisation_error(model.adv, 1)
+    d_buf = float(quantisation_error(model.params.im_buffer, BPS))
+
+    # loss[s] = sum_i q_i pnl[s,i]: |dq| |pnl| + |q| |dpnl| + |dq| |dpnl|, worst scenario.
+    e_loss = (DQ * (np.abs(model.pnl) + d_pnl).sum(axis=1)[None, :] + aq @ d_pnl.T).max(axis=1)
     size_loss = (aq @ np.abs(model.pnl).T).max(axis=1)
     e_loss = e_loss + FLOAT_SLACK * (size_loss + 1)
     e_es = e_loss + UNIT
 
     x = q @ model.exposure.T                                               # (A, U)
     ax = np.abs(x)
-    e_x = DQ * np.abs(model.exposure).sum(axis=1) + DP * sq[:, None] + n * DQ * DP
+    e_x = DQ * (np.abs(model.exposure) + d_expo).sum(axis=1) + aq @ d_expo.T
     e_x = e_x + FLOAT_SLACK * (aq @ np.abs(model.exposure).T + 1)
     w, adv = model.liquidity_weight, model.adv
-    e_terms = (DR * (ax + e_x) ** 2 + w * e_x * (2 * ax + e_x) + w * x * x * 0.5 / adv) / (adv - 0.5)
+    adv_lo = adv - d_adv
+    e_terms = (d_w * (ax + e_x) ** 2 + w * e_x * (2 * ax + e_x) + w * x * x * d_adv / adv) / adv_lo
     addon = (w * x * x / adv).sum(axis=1)
     e_addon = e_terms.sum(axis=1) + UNIT + FLOAT_SLACK * (addon + 1)
 
     e_mm = e_es + e_addon
-    tail_size = size_loss  # an upper bound on |ES|
     b = model.params.im_buffer
-    e_im = (1 + b + DR) * e_mm + DR * (tail_size + addon) + UNIT
+    e_im = (1 + b + d_buf) * e_mm + d_buf * (size_loss + addon) + UNIT
 
     p, d = model.collateral_price, 1 - model.haircut
-    e_cv = (DQ * p * d + c * DP * d + c * p * DR + DQ * DP * d + DQ * p * DR + c * DP * DR
-            + DQ * DP * DR).sum(axis=1) + UNIT
+    # (c + dc)(p + dp)(d + dd) - c p d, expanded (every term non-negative).
+    e_cv = (DQ * p * d + c * d_price * d + c * p * d_hair + DQ * d_price * d + DQ * p * d_hair
+            + c * d_price * d_hair + DQ * d_price * d_hair).sum(axis=1) + UNIT
     e_cv = e_cv + FLOAT_SLACK * (c @ (p * d) + 1)
-    e_eq = e_cv + DQ * np.abs(model.mark).sum() + DP * sq + n * DQ * DP + UNIT
+    e_eq = e_cv + DQ * (np.abs(model.mark) + d_mark).sum() + aq @ d_mark + UNIT
     e_eq = e_eq + FLOAT_SLACK * (aq @ np.abs(model.mark) + 1)
     return FxBounds(e_loss, e_es, e_addon, e_mm, e_im, e_cv, e_eq)

@@ -29,6 +29,8 @@ circuits reproduce that twin bit for bit.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -160,17 +162,65 @@ def top_k_reference(loss: np.ndarray, k: int) -> np.ndarray:
     return np.argpartition(loss, S - k, axis=1)[:, S - k:]
 
 
-def top_k(loss: np.ndarray, k: int, block: int = 20) -> np.ndarray:
-    """(A, k) indices of the k largest entries of each row, with a block-maximum prefilter.
+def top_k(loss: np.ndarray, k: int) -> np.ndarray:
+    """(A, k) indices of the k largest entries of each row (unordered); fast twin of
+    :func:`top_k_reference` (same multiset of values; ties may pick other indices).
 
-    Columns ``[0, b*nb)`` are split into ``nb = S // b`` interleaved blocks (block
-    j = columns ``j, j+nb, j+2nb, ...``); the remaining ``S - b*nb`` columns are
-    always candidates. If ``x`` is among the k largest of its row, fewer than k
-    blocks hold an element larger than ``x``, so ``x``'s block is among the k
-    blocks with the largest maxima: the k largest of those ``k*b`` candidates (plus
-    the remainder) are the k largest of the row. Only ``nb + k*b`` values per row
-    are partitioned instead of S. Ties may pick different indices than
-    :func:`top_k_reference`, never a different multiset of values.
+    Per-row ``argpartition`` costs a C call per row, which dominates for S ~ 1000;
+    both paths below work on whole columns of rows at a time instead.
+    """
+    A, S = loss.shape
+    b = _block_size(S, k)
+    if b:
+        return _top_k_tournament(loss, k, b)
+    return _top_k_prefilter(loss, k)
+
+
+def _block_size(S: int, k: int) -> int:
+    """A block size b ~ 20 dividing S with at least 2k blocks, or 0 if there is none."""
+    for b in (20, 25, 16, 24, 30, 32, 15, 12, 40, 10, 8, 6, 5, 4):
+        if S % b == 0 and S // b >= 2 * k:
+            return b
+    return 0
+
+
+def _top_k_tournament(loss: np.ndarray, k: int, b: int) -> np.ndarray:
+    """k rounds of "take the largest remaining value", vectorised over rows.
+
+    Columns form ``nb = S / b`` interleaved blocks (block j = columns ``j, j+nb, ...``)
+    whose maxima are kept up to date: each round takes the best block, the best
+    entry in it, masks that entry with -inf and refreshes that block's maximum,
+    touching ``nb + 3b`` values per row instead of S. ``loss`` is masked in place
+    during the call and restored before it returns.
+    """
+    A, S = loss.shape
+    nb = S // b
+    main = loss.reshape(A, b, nb)
+    rows = np.arange(A)
+    block_max = main.max(axis=1)                              # (A, nb)
+    idx = np.empty((A, k), dtype=np.intp)
+    val = np.empty((A, k))
+    for t in range(k):
+        j = block_max.argmax(axis=1)                          # best block of each row
+        blk = main[rows, :, j]                                # (A, b) copy of it
+        w = blk.argmax(axis=1)
+        idx[:, t] = w * nb + j
+        val[:, t] = blk[rows, w]
+        blk[rows, w] = -np.inf
+        main[rows, w, j] = -np.inf
+        block_max[rows, j] = blk.max(axis=1)
+    np.put_along_axis(loss, idx, val, axis=1)                 # undo the masking
+    return idx
+
+
+def _top_k_prefilter(loss: np.ndarray, k: int, block: int = 20) -> np.ndarray:
+    """Block-maximum prefilter, then argpartition on the candidates only.
+
+    Columns ``[0, b*nb)`` are split into ``nb = S // b`` interleaved blocks; the
+    remaining ``S - b*nb`` columns are always candidates. If ``x`` is among the k
+    largest of its row, fewer than k blocks hold an element larger than ``x``, so
+    ``x``'s block is among the k blocks with the largest maxima: the k largest of
+    those ``k*b`` candidates (plus the remainder) are the k largest of the row.
     """
     A, S = loss.shape
     b = min(block, S // (4 * k))
@@ -193,19 +243,25 @@ def top_k(loss: np.ndarray, k: int, block: int = 20) -> np.ndarray:
 class PortfolioMargin:
     """Float ES portfolio margin over a :class:`MarginModel`, vectorised and chunked.
 
-    ``chunk`` bounds memory: the loss matrix of one chunk is ``chunk x S`` floats
-    (plus ``chunk x k x n`` for the contributions).
+    ``chunk`` bounds memory: the loss matrix of one chunk is ``chunk x S`` floats.
+    ``threads``: the per-row tail work (selection, ES, Euler contributions) of a
+    chunk runs on this many row slices at once (numpy releases the GIL there);
+    the loss product itself is left to BLAS's own threads so the two never
+    oversubscribe the cores. ``threads=1`` is fully serial; results are identical.
     """
 
-    def __init__(self, model: MarginModel, chunk: int = 2048):
+    def __init__(self, model: MarginModel, chunk: int = 2048, threads: int | None = None):
         self.model = model
         self.chunk = int(chunk)
+        self.threads = max(1, min(os.cpu_count() or 1, 4) if threads is None else int(threads))
         self._pnl_t = np.ascontiguousarray(model.pnl.T)  # (n, S): losses = -(Q @ pnl.T)
         self._credit = model.collateral_price * (1.0 - model.haircut)
+        self._pool: ThreadPoolExecutor | None = None
 
     def losses(self, q: np.ndarray) -> np.ndarray:
         """Scenario losses (A, S) for positions ``q`` (A, n); positive = loss."""
-        return -(np.atleast_2d(q) @ self._pnl_t)
+        loss = np.atleast_2d(q) @ self._pnl_t
+        return np.negative(loss, out=loss)
 
     def compute(self, q: np.ndarray, c: np.ndarray) -> MarginResult:
         """Margins for positions ``q`` (A, n) and collateral ``c`` (A, m)."""
@@ -215,28 +271,40 @@ class PortfolioMargin:
         return MarginResult(*(np.concatenate([getattr(p, f) for p in parts])
                               for f in MarginResult.__dataclass_fields__))
 
-    def _compute_chunk(self, q: np.ndarray, c: np.ndarray) -> MarginResult:
-        m = self.model
-        k = m.k_tail
-        loss = self.losses(q)                                   # (A, S)
+    def _tail(self, loss: np.ndarray, q: np.ndarray):
+        """(VaR, unfloored ES, Euler contributions) of the rows of ``loss`` (A, S)."""
+        pnl, k = self.model.pnl, self.model.k_tail
         tail_idx = top_k(loss, k)                               # (A, k), unordered
         tail = np.take_along_axis(loss, tail_idx, axis=1)
-        var = tail.min(axis=1)
-        es_raw = tail.mean(axis=1)
-        es = np.maximum(es_raw, 0.0)
         # Euler allocation: ES = sum_i -q_i * E[pnl_i | tail]. Summing k row gathers
         # avoids an (A, k, n) temporary.
-        tail_pnl = m.pnl[tail_idx[:, 0]]
+        tail_pnl = pnl[tail_idx[:, 0]]
         for j in range(1, k):
-            tail_pnl += m.pnl[tail_idx[:, j]]
-        contributions = -q * (tail_pnl / k)
+            tail_pnl += pnl[tail_idx[:, j]]
+        return tail.min(axis=1), tail.mean(axis=1), -q * (tail_pnl / k)
+
+    def _tails(self, loss: np.ndarray, q: np.ndarray):
+        A = len(loss)
+        if self.threads == 1 or A < 256:
+            return self._tail(loss, q)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads)
+        cuts = np.linspace(0, A, self.threads + 1).astype(int)
+        parts = list(self._pool.map(lambda ab: self._tail(loss[ab[0]:ab[1]], q[ab[0]:ab[1]]),
+                                    zip(cuts[:-1], cuts[1:])))
+        return tuple(np.concatenate([p[j] for p in parts]) for j in range(3))
+
+    def _compute_chunk(self, q: np.ndarray, c: np.ndarray) -> MarginResult:
+        m = self.model
+        var, es_raw, contributions = self._tails(self.losses(q), q)
+        es = np.maximum(es_raw, 0.0)
         x = q @ m.exposure.T                                    # (A, U)
         addon = (m.liquidity_weight * x * x / m.adv).sum(axis=1)
         mm = es + addon
         im = mm * (1 + m.params.im_buffer)
         cv = c @ self._credit
         equity = cv + q @ m.mark
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             ratio = np.where(mm > 0, equity / np.where(mm > 0, mm, 1), np.inf)
         return MarginResult(var, es, addon, mm, im, cv, equity, ratio,
                             tiers(equity, mm, im, m.params.warn_buffer), contributions)

@@ -99,7 +99,7 @@ class ModelParams:
 class RiskModel:
     """The typed intermediates of one build, and the :class:`MarginModel` they produce.
 
-    underlyings (U,); price (U,) USD at asof; sigma (U,) one-day forecast vol;
+    underlyings (U,) in book order; price (U,) USD at asof; sigma (U,) one-day forecast vol;
     mpor_vol (U,) sqrt of the h-step variance; returns (S, U) scenario returns;
     unit_notional (n,) USD underlying price per unit of each instrument.
     """
@@ -111,10 +111,10 @@ class RiskModel:
     fits: dict[str, VolatilityFit]
     sigma: np.ndarray
     mpor_vol: np.ndarray
-    correlation: CorrelationPath
-    stressed_correlation: np.ndarray
+    correlation: CorrelationPath          # over scenarios.assets (sorted), not underlyings
+    stressed_correlation: np.ndarray      # idem
     scenarios: ScenarioSet
-    returns: np.ndarray
+    returns: np.ndarray                   # (S, U) in underlyings order
     valuation: Valuation
     adv: np.ndarray
     adv_source: tuple[str, ...]
@@ -174,16 +174,21 @@ def build_risk_model(market: MarketData, book: Book, params: ModelParams | None 
     if common.sum() < p.ewma_init + 1:
         raise InputError(market.source, "-", ",".join(und),
                          f"only {int(common.sum())} days where all underlyings trade; need {p.ewma_init + 1}")
-    zc, dates = z[common], market.dates[1:][common]
+    # The scenario set works in sorted asset order: Cholesky re-correlation is not
+    # permutation-equivariant, and the set (and its hash) must not depend on the
+    # order in which the book happens to list its instruments.
+    order = np.argsort(und, kind="stable")
+    s_assets = tuple(und[i] for i in order)
+    zc, dates = z[common][:, order], market.dates[1:][common]
     path = EwmaCorrelation(p.ewma_lambda, p.ewma_init).filter(zc)
     target = stressed(path.today, p.stress_weight)
-    nu = np.array([fits[a].params.nu for a in und])
-    scen = build_scenarios(und, dates, zc, path, target, nu, p.scenarios)
+    nu = np.array([fits[a].params.nu for a in s_assets])
+    scen = build_scenarios(s_assets, dates, zc, path, target, nu, p.scenarios)
 
     price = np.array([market.last_close()[market.index(a)] for a in und])
     sigma = np.array([np.sqrt(fits[a].sigma2_next) for a in und])
     mpor_vol = np.array([np.sqrt(fits[a].mpor_variance(p.mpor_days)) for a in und])
-    returns = scen.returns(sigma, p.mpor_days)
+    returns = scen.returns(sigma[order], p.mpor_days)[:, np.argsort(order)]   # back to book order
     table = InstrumentTable.from_instruments(book.instruments, und)
     val = value_instruments(table, price, returns, scen.vol_shock, p.mpor_days)
 

@@ -55,9 +55,14 @@ def tier_name(t: int) -> str:
     return Tier(int(t)).name.lower()
 
 
+def json_ratio(x: float) -> float | str:
+    """A margin ratio for JSON: a float, or "inf" when MM is 0 (JSON has no infinity)."""
+    return float(x) if np.isfinite(x) else "inf"
+
+
 def _summary(r: MarginResult, a: int) -> dict:
-    return {"es": r.es[a], "var": r.var[a], "mm": r.mm[a], "im": r.im[a], "ratio": r.ratio[a],
-            "tier": tier_name(r.tier[a])}
+    return {"es": float(r.es[a]), "var": float(r.var[a]), "mm": float(r.mm[a]), "im": float(r.im[a]),
+            "ratio": json_ratio(r.ratio[a]), "tier": tier_name(r.tier[a])}
 
 
 def report_json(rep: MarginReport) -> dict:
@@ -69,9 +74,10 @@ def report_json(rep: MarginReport) -> dict:
         contrib = {iid: float(r.contributions[a, i]) for i, iid in enumerate(rep.book.instrument_ids)
                    if iid in acc.positions and acc.positions[iid] != 0}
         accounts.append({
-            "id": acc.id, "var": r.var[a], "es": r.es[a], "addon": r.addon[a], "mm": r.mm[a],
-            "im": r.im[a], "collateral_value": r.collateral_value[a], "equity": r.equity[a],
-            "ratio": r.ratio[a], "tier": tier_name(r.tier[a]), "contributions": contrib,
+            "id": acc.id, "var": float(r.var[a]), "es": float(r.es[a]), "addon": float(r.addon[a]),
+            "mm": float(r.mm[a]), "im": float(r.im[a]), "collateral_value": float(r.collateral_value[a]),
+            "equity": float(r.equity[a]), "ratio": json_ratio(r.ratio[a]), "tier": tier_name(r.tier[a]),
+            "contributions": contrib,
             "siloed": _summary(rep.siloed, a), "static": _summary(rep.static, a),
             "fixed_point": {
                 "es": fx.es / MONEY_SCALE, "addon": fx.addon / MONEY_SCALE, "mm": fx.mm / MONEY_SCALE,
@@ -80,8 +86,8 @@ def report_json(rep: MarginReport) -> dict:
                 "raw": {"es": str(fx.es), "mm": str(fx.mm), "im": str(fx.im),
                         "collateral_value": str(fx.collateral_value), "equity": str(fx.equity),
                         "money_scale": MONEY_SCALE},
-                "bound": {"es": rep.bounds.es[a], "mm": rep.bounds.mm[a], "im": rep.bounds.im[a],
-                          "equity": rep.bounds.equity[a]},
+                "bound": {"es": float(rep.bounds.es[a]), "mm": float(rep.bounds.mm[a]),
+                          "im": float(rep.bounds.im[a]), "equity": float(rep.bounds.equity[a])},
             },
         })
     return {
@@ -90,8 +96,8 @@ def report_json(rep: MarginReport) -> dict:
             "params_hash": risk.params.hash, "scenario_hash": risk.scenarios.hash,
             "n_scenarios": risk.scenarios.n_scenarios, "k_tail": risk.margin_model.k_tail,
             "es_level": risk.params.es_level, "mpor_days": risk.params.mpor_days,
-            "underlyings": {u: {"price": risk.price[k], "sigma_1d": risk.sigma[k],
-                                "mpor_vol": risk.mpor_vol[k], "adv": risk.adv[k],
+            "underlyings": {u: {"price": float(risk.price[k]), "sigma_1d": float(risk.sigma[k]),
+                                "mpor_vol": float(risk.mpor_vol[k]), "adv": float(risk.adv[k]),
                                 "adv_source": risk.adv_source[k]}
                             for k, u in enumerate(risk.underlyings)},
         },

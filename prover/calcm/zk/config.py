@@ -77,7 +77,7 @@ class CircuitConfig:
 
 
 #: Fits a power-13 powers of tau (7,753 constraints measured): tests and the fixture demo.
-SMALL = CircuitConfig("small", N=2, D=3, S=8, n=3, U=2, m=2, k=2)
+SMALL = CircuitConfig("small", N=2, D=4, S=8, n=4, U=2, m=2, k=2)
 #: The benchmark shape of issue 4: 8 accounts x 8 instruments x 128 scenarios.
 BENCH = CircuitConfig("bench", N=8, D=10, S=128, n=8, U=4, m=3, k=2)
 CONFIGS = {c.name: c for c in (SMALL, BENCH)}

@@ -161,9 +161,11 @@ def setup(config: CircuitConfig, build_dir: str | os.PathLike, ptau_file: Path |
         comp = circom_compile(main, work)
         timings["compile"] = time.perf_counter() - t0
         info = r1cs_info(comp.r1cs)
-        if info.n_pub_in != len(PUBLIC_SIGNALS) or info.n_pub_out != 0:
+        # Other circuits (the model update) name their own public signals.
+        public = tuple(getattr(config, "public_signals", PUBLIC_SIGNALS))
+        if info.n_pub_in != len(public) or info.n_pub_out != 0:
             raise RuntimeError(f"circuit has {info.n_pub_in} public inputs / {info.n_pub_out} outputs, "
-                               f"expected {len(PUBLIC_SIGNALS)} / 0")
+                               f"expected {len(public)} / 0")
         ptau = select_ptau(info.min_ptau_power(), ptau_file, max_dev_power=max_dev_power)
         if reuse and ptau_file is not None:
             found = _reusable(build_dir, src_hash, ptau)
@@ -186,7 +188,7 @@ def setup(config: CircuitConfig, build_dir: str | os.PathLike, ptau_file: Path |
             "warning": "zkey contribution is a public beacon: reproducible and INSECURE; "
                        "run a real phase-2 ceremony for production",
             "config": {"name": config.name, **config.params()},
-            "public_signals": list(PUBLIC_SIGNALS),
+            "public_signals": list(public),
             "source_hash": src_hash,
             "circuit_sources": circuit_sources(config),
             "main_circom": {"sha256": sha256_file(main)},
@@ -218,6 +220,21 @@ def _replace_dir(src: Path, dst: Path) -> None:
     src.rename(dst)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def cached_compile(config: CircuitConfig) -> tuple[Path, dict]:
+    """Compile ``config`` once per source hash under ``cache_dir()/compile`` (no setup).
+
+    Returns the directory (``main.r1cs``, ``main.sym``, ``main_js/main.wasm``) and
+    the counts. Enough for witnesses, ``wtns check`` and constraint counts.
+    """
+    d = cache_dir() / "compile" / f"{config.name}-{source_hash(config)[:16]}"
+    marker = d / "compile.json"
+    if marker.exists() and (d / "main_js" / "main.wasm").exists():
+        return d, json.loads(marker.read_text())
+    info = compile_only(config, d)
+    atomic.write_json(marker, info)
+    return d, info
 
 
 def build_cache_dir(config: CircuitConfig) -> Path:

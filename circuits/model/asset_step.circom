@@ -1,0 +1,124 @@
+pragma circom 2.1.0;
+
+include "bitify.circom";
+include "shift.circom";
+include "simple_return.circom";
+include "garch.circom";
+include "isqrt.circom";
+
+/*
+ * ReturnFloor(priceBits)
+ *   Inputs:      p1 (price, PRICE), minRetBps (the scenario return floor in bps,
+ *                -9999 <= minRetBps <= 0; parameter-hash bound).
+ *   Outputs:     floor = -floor(p1 * (-minRetBps) / 10^4): the lowest scenario
+ *                price move, p1 * MIN_RETURN rounded toward zero (PRICE).
+ *   Proves:      p1 (-minRetBps) = q 10^4 + r, 0 <= r < 10^4 (r and 9999 - r
+ *                in 14 bits), 0 <= q < 2^priceBits.
+ *   Cost:        1 + 28 + priceBits.
+ */
+template ReturnFloor(priceBits) {
+    signal input p1;
+    signal input minRetBps;
+    signal output floor;
+    signal q;
+    signal r;
+
+    signal num <== p1 * (0 - minRetBps);
+    q <-- num \ 10000;
+    r <-- num % 10000;
+    // Pins q and r: Euclid's equation with 0 <= r < 10^4 and q in range.
+    num === q * 10000 + r;
+    component rLow = Num2Bits(14);
+    rLow.in <== r;
+    component rHigh = Num2Bits(14);
+    rHigh.in <== 9999 - r;
+    component qRange = Num2Bits(priceBits);
+    qRange.in <== q;
+    floor <== 0 - q;
+}
+
+/*
+ * AssetStep()
+ *   Inputs:      p0, sigma2 (the previous state of one asset), p1 (its new
+ *                price), its GARCH parameters omega, alpha, gamma, beta,
+ *                sqrtH (sqrt of the MPOR at 2^32) and minRetBps.
+ *   Outputs:     sigma2Next (2^48, the new state), sigma = isqrt(sigma2Next 2^16)
+ *                (2^32), move = rdiv(p1 sigma sqrtH, 60) (PRICE 2^4: the price
+ *                move per unit of z), floor (ReturnFloor).
+ *   Proves:      calcm.risk.model_fx.asset_step, bit for bit, with every
+ *                intermediate range-checked (returns below +1500%, variance
+ *                below 2^58, move below 2^60).
+ *   Assumes:     see SimpleReturn, GarchStep (previous state, hashed parameters).
+ *   Cost:        about 5 * 48 + 45 + 5 + 122 + 114 + 122 + 77 = ~720.
+ */
+template AssetStep() {
+    var PRICE_BITS = 48;
+    signal input p0;
+    signal input sigma2;
+    signal input p1;
+    signal input omega;
+    signal input alpha;
+    signal input gamma;
+    signal input beta;
+    signal input sqrtH;
+    signal input minRetBps;
+    signal output eps;
+    signal output sigma2Next;
+    signal output sigma;
+    signal output move;
+    signal output floor;
+
+    component ret = SimpleReturn(PRICE_BITS, 40, 44);
+    ret.p0 <== p0;
+    ret.p1 <== p1;
+    eps <== ret.eps;
+
+    component garch = GarchStep(58);
+    garch.eps <== ret.eps;
+    garch.neg <== ret.neg;
+    garch.sigma2 <== sigma2;
+    garch.omega <== omega;
+    garch.alpha <== alpha;
+    garch.gamma <== gamma;
+    garch.beta <== beta;
+    sigma2Next <== garch.sigma2Next;
+
+    component root = ISqrt(37);
+    root.x <== sigma2Next * 2 ** 16;
+    sigma <== root.s;
+
+    signal ps <== p1 * sigma;
+    component mv = RoundShiftUnsigned(60, 60);
+    mv.in <== ps * sqrtH;
+    move <== mv.out;
+
+    component fl = ReturnFloor(PRICE_BITS);
+    fl.p1 <== p1;
+    fl.minRetBps <== minRetBps;
+    floor <== fl.floor;
+}
+
+/*
+ * ScenarioMove()
+ *   Inputs:      z (standardised shock at 2^16, parameter-hash bound, |z| < 2^22),
+ *                move (AssetStep, PRICE 2^4), floor (AssetStep, <= 0).
+ *   Outputs:     lin = max(rdiv(z * move, 20), floor): the price move of one unit
+ *                of the asset in this scenario, p1 * max(z sigma sqrt(h), MIN_RETURN)
+ *                (PRICE); the P&L of spot and perps, exactly.
+ *   Proves:      off = rdiv(z move - floor 2^20, 20) = rdiv(z move, 20) - floor
+ *                in [-2^48, 2^48) by one decomposition whose top bit is
+ *                [off >= 0]; lin = floor + off [off >= 0], so -2^48 < lin < 2^48.
+ *   Cost:        1 + 20 + 49 + 1 = 71.
+ */
+template ScenarioMove() {
+    signal input z;
+    signal input move;
+    signal input floor;
+    signal output lin;
+
+    signal zm <== z * move;
+    component off = RoundShift(20, 49);
+    off.in <== zm - floor * 2 ** 20;
+    signal kept <== off.out * off.nonneg;
+    lin <== floor + kept;
+}

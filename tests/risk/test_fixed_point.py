@@ -1,0 +1,108 @@
+"""The fixed-point twin against the float model, within the bound derived from the rounding."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from calcm.errors import InputError
+from calcm.fixedpoint import MONEY_SCALE, QTY_BITS, QTY_SCALE, FixedPointRangeError
+from calcm.risk.book import load_book
+from calcm.risk.fixed_margin import AccountFx, MarginModelFx, encode_book_accounts, margin_fx
+from calcm.risk.fx_bound import fx_error_bounds
+from calcm.risk.margin import PortfolioMargin, Tier
+
+
+@pytest.fixture(scope="module")
+def model_fx(model):
+    return MarginModelFx.from_float(model)
+
+
+def _fixed(model_fx, q, c):
+    out = [margin_fx(model_fx, AccountFx.encode(q[a], c[a], 0)) for a in range(len(q))]
+    get = lambda f: np.array([getattr(r, f) / MONEY_SCALE for r in out])  # noqa: E731
+    return {f: get(f) for f in ("es", "addon", "mm", "im", "collateral_value", "equity")} | \
+        {"tier": np.array([r.tier for r in out])}
+
+
+qty = st.floats(-300, 300, allow_subnormal=False)
+books = st.tuples(arrays(np.float64, (4, 32), elements=qty),
+                  arrays(np.float64, (4, 8), elements=st.floats(0, 1e4, allow_subnormal=False)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(books)
+def test_fixed_point_within_documented_bound(model, model_fx, qc):
+    q, c = qc[0][:, : model.pnl.shape[1]], qc[1][:, : len(model.collateral_assets)]
+    f = PortfolioMargin(model).compute(q, c)
+    x = _fixed(model_fx, q, c)
+    b = fx_error_bounds(model, q, c)
+    for name in ("es", "addon", "mm", "im", "collateral_value", "equity"):
+        err = np.abs(x[name] - getattr(f, name))
+        assert np.all(err <= getattr(b, name)), name
+    # The bound is tight enough to matter: about a dollar on these books.
+    assert np.all(b.es < 5.0) and np.all(b.equity < 5.0)
+    # Requirements round up: never below the float model by more than the quantisation.
+    assert np.all(x["es"] >= f.es - b.es)
+    # Tiers agree wherever equity is farther than the bounds from every threshold.
+    warn = 1 + model.params.warn_buffer
+    gap = np.min(np.abs(np.stack([f.equity - f.mm, f.equity - f.im, f.equity - f.im * warn])), axis=0)
+    margin = b.equity + b.im * warn
+    sure = gap > margin
+    np.testing.assert_array_equal(x["tier"][sure], f.tier[sure])
+
+
+@pytest.mark.parametrize("impl", ["float", "fixed"])
+def test_shared_laws_on_both_implementations(model, model_fx, book, impl):
+    """The same laws, run on the float model and on its exact twin (py_ecc style)."""
+    q, c = book.quantities(), book.collateral_amounts()
+    if impl == "float":
+        r = PortfolioMargin(model).compute(q, c)
+        res = {f: getattr(r, f) for f in ("es", "mm", "im", "equity", "tier")}
+    else:
+        res = _fixed(model_fx, q, c)
+    ids = [a.id for a in book.accounts]
+    assert np.all(res["es"] >= 0) and np.all(res["mm"] >= res["es"]) and np.all(res["im"] >= res["mm"])
+    assert res["es"][ids.index("basis_btc")] < 1e-6
+    assert res["es"][ids.index("idle")] == 0
+    eq, mm, im = res["equity"], res["mm"], res["im"]
+    expect = np.where(eq < mm, 3, np.where(eq < im, 2, np.where(eq < im * 1.2, 1, 0)))
+    np.testing.assert_array_equal(res["tier"], expect)
+    assert int(res["tier"][ids.index("near_liq_long")]) == Tier.LIQUIDATABLE
+
+
+def test_quantity_range_boundary():
+    top = (2**QTY_BITS - 1) / QTY_SCALE
+    assert AccountFx.encode([top, -top], [top], 0).qty == (2**QTY_BITS - 1, -(2**QTY_BITS - 1))
+    with pytest.raises(FixedPointRangeError):
+        AccountFx.encode([2**QTY_BITS / QTY_SCALE], [0.0], 0)
+    with pytest.raises(FixedPointRangeError):
+        AccountFx.encode([0.0], [-1 / QTY_SCALE], 0)   # collateral is never negative
+    with pytest.raises(FixedPointRangeError):
+        AccountFx.encode([float("nan")], [0.0], 0)
+
+
+def test_overflow_book_names_file_account_field(fixtures_dir):
+    bk = load_book(fixtures_dir / "book_overflow.json")
+    with pytest.raises(InputError) as e:
+        encode_book_accounts(bk)
+    assert e.value.file.endswith("book_overflow.json")
+    assert e.value.record == "account 'long_btc'"
+    assert e.value.field == "positions.BTC-PERP"
+
+
+def test_negative_rounding_is_symmetric():
+    from calcm.fixedpoint import QTY, encode, round_half_away
+
+    assert [round_half_away(x) for x in (0.5, -0.5, 2.5, -2.5, 2.4999, -2.4999)] == [1, -1, 3, -3, 2, -2]
+    assert encode(-0.75, 2, QTY) == -2 and encode(0.75, 2, QTY) == 2   # exact halves in binary
+
+
+def test_bound_uses_the_worst_case_steps(model):
+    from calcm.risk.fx_bound import DP, DQ, quantisation_error
+
+    assert np.all(quantisation_error(model.pnl, 1e6) <= DP + 1e-12)
+    assert quantisation_error(np.array([0.05]), 1e4)[0] < 1e-15        # on the grid: no error
+    assert DQ == 0.5e-4 and DP == 0.5e-6

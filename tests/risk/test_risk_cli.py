@@ -1,0 +1,110 @@
+"""The risk stage's CLI: margin, scenarios, bench risk, demo; bad input gives one line and exit 2."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from calcm.cli import main
+from calcm.paths import DEFAULT_BOOK, DEFAULT_MARKET
+
+
+@pytest.fixture(scope="module")
+def runner():
+    return CliRunner()
+
+
+def test_margin_json(runner, book):
+    res = runner.invoke(main, ["margin", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert [a["id"] for a in doc["accounts"]] == [a.id for a in book.accounts]
+    acc = {a["id"]: a for a in doc["accounts"]}
+    pair = acc["pair_btc_eth"]
+    for key in ("es", "var", "addon", "im", "mm", "collateral_value", "equity", "ratio", "tier",
+                "contributions", "siloed", "static", "fixed_point"):
+        assert key in pair
+    assert pair["siloed"]["mm"] > pair["mm"]
+    assert sum(pair["contributions"].values()) == pytest.approx(pair["es"], rel=1e-9)
+    assert abs(pair["fixed_point"]["es"] - pair["es"]) <= pair["fixed_point"]["bound"]["es"]
+    assert acc["idle"]["ratio"] == "inf"
+    assert doc["totals"]["tiers"]["liquidatable"] == 1
+    assert len(doc["model"]["scenario_hash"]) == 64
+
+
+def test_margin_table_and_demo(runner):
+    for args in (["margin"], ["demo"]):
+        res = runner.invoke(main, args)
+        assert res.exit_code == 0, res.output
+        assert "near_liq_long" in res.stdout and "liquidatable" in res.stdout
+
+
+def test_margin_at_975(runner):
+    a = json.loads(runner.invoke(main, ["margin", "--json", "--es-level", "0.975"]).stdout)
+    b = json.loads(runner.invoke(main, ["margin", "--json"]).stdout)
+    assert a["model"]["k_tail"] > b["model"]["k_tail"]
+    assert a["model"]["params_hash"] != b["model"]["params_hash"]
+
+
+def test_scenarios_export(runner, tmp_path, risk):
+    out = tmp_path / "scen.json"
+    res = runner.invoke(main, ["scenarios", "--market", str(DEFAULT_MARKET), "--volumes",
+                               str(DEFAULT_MARKET.parent / "volumes.csv"), "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    assert doc["scenario_hash"] == risk.scenarios.hash == json.loads(res.stdout)["scenario_hash"]
+    assert doc["model_params_hash"] == risk.params.hash
+    from calcm.risk.scenarios import ScenarioSet
+    assert ScenarioSet.from_json(doc["scenarios"]).hash == doc["scenario_hash"]
+    assert list(tmp_path.iterdir()) == [out]   # no temp file left behind
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--market", "{fx}/market_nan.csv"], ["market_nan.csv", "line 152", "BTC"]),
+    (["--market", "{fx}/market_negative.csv"], ["market_negative.csv", "line 202", "ETH"]),
+    (["--market", "{fx}/market_empty.csv"], ["market_empty.csv", "date", "empty history"]),
+    (["--market", "{fx}/market_unsorted.csv"], ["market_unsorted.csv", "line 103", "date"]),
+    (["--market", "{fx}/market_short.csv"], ["market_short.csv", "BTC", "history too short"]),
+    (["--portfolios", "{fx}/book_unknown_instrument.json"],
+     ["book_unknown_instrument.json", "account 'pair_btc_eth'", "positions.XRP-PERP", "unknown instrument"]),
+    (["--portfolios", "{fx}/book_duplicate_account.json"],
+     ["book_duplicate_account.json", "account 'basis_btc'", "id", "duplicate"]),
+])
+@pytest.mark.parametrize("command", ["scenarios", "margin"])
+def test_bad_input_one_line_exit_2_no_output(runner, tmp_path, fixtures_dir, command, args, fragments):
+    args = [a.format(fx=fixtures_dir) for a in args]
+    out = tmp_path / "out.json"
+    extra = ["--out", str(out)] if command == "scenarios" else ["--json"]
+    res = runner.invoke(main, [command, *args, *extra])
+    assert res.exit_code == 2, res.output
+    err = res.stderr.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("calcm: error: ")
+    for frag in fragments:
+        assert frag in err
+    assert res.stdout == ""
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_overflow_position_exit_2(runner, fixtures_dir):
+    res = runner.invoke(main, ["margin", "--json", "--portfolios", str(fixtures_dir / "book_overflow.json")])
+    assert res.exit_code == 2
+    assert "book_overflow.json: account 'long_btc': positions.BTC-PERP:" in res.stderr
+    assert res.stdout == ""
+
+
+def test_bench_risk_small(runner):
+    res = runner.invoke(main, ["bench", "risk", "--accounts", "300", "--instruments", "16",
+                               "--scenarios", "200", "--repeat", "1", "--fx-accounts", "3", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["full_margin_s"] > 0 and doc["matmul_s"] > 0
+    assert doc["ratio"] == pytest.approx(doc["full_margin_s"] / doc["matmul_s"])
+    assert doc["fixed_point_accounts_per_s"] > 0 and doc["peak_traced_mib"] > 0
+    table = runner.invoke(main, ["bench", "risk", "--accounts", "100", "--instruments", "8",
+                                 "--scenarios", "100", "--repeat", "1", "--fx-accounts", "1"])
+    assert table.exit_code == 0 and "matrix product" in table.stdout
+
+
+def test_default_paths_exist():
+    assert DEFAULT_MARKET.exists() and DEFAULT_BOOK.exists()

@@ -1,0 +1,117 @@
+"""Scenario sets: FHS re-correlation, stress scenarios, determinism and the content hash."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from calcm.risk.correlation import EwmaCorrelation, stressed
+from calcm.risk.model import ModelParams, build_risk_model
+from calcm.risk.scenarios import (MIN_RETURN, ScenarioParams, ScenarioSet, build_scenarios,
+                                  filtered_historical, student_t_quantile)
+
+
+def test_kinds_and_counts(risk):
+    s = risk.scenarios
+    U = len(s.assets)
+    kinds = list(s.kinds)
+    assert kinds.count("fhs") == 500
+    assert kinds.count("crash") == kinds.count("rally") == 1
+    assert kinds.count("breakdown") == U * (U - 1)
+    assert kinds.count("worst") == 5
+    # Every ordered pair breaks: a up, b down.
+    for a in s.assets:
+        for b in s.assets:
+            if a != b:
+                z = s.z[s.names.index(f"breakdown {a}+/{b}-")]
+                assert z[s.assets.index(a)] > 2 and z[s.assets.index(b)] < -2
+                assert np.count_nonzero(z) == 2
+
+
+def test_crash_is_student_t_tail(risk):
+    s = risk.scenarios
+    crash = s.z[s.names.index("crash")]
+    for u, a in enumerate(s.assets):
+        k = student_t_quantile(0.999, risk.fits[a].params.nu)
+        assert crash[u] == pytest.approx(-k)
+        assert k > 3.09  # fatter than the normal 99.9% quantile
+    assert np.all(s.z[s.names.index("rally")] == -crash)
+
+
+def test_worst_days_include_the_stress_episode(risk):
+    worst = [n for n in risk.scenarios.names if n.startswith("worst")]
+    assert any(n.startswith("worst 2023-01-2") for n in worst)
+
+
+def test_fhs_recorrelation_identity_and_target():
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((400, 3))
+    path = EwmaCorrelation().filter(z)
+    days = np.arange(400)
+    # Re-correlating to each day's own correlation is the identity.
+    for t in (5, 200, 399):
+        tgt = path.predicted[t]
+        out = filtered_historical(z, path, tgt, np.array([t]))
+        np.testing.assert_allclose(out[0], z[t], atol=1e-9)
+    # Re-correlated to a strongly correlated target, the sample correlation follows it.
+    target = stressed(np.eye(3), 0.8)
+    out = filtered_historical(z, path, target, days)
+    c = np.corrcoef(out.T)
+    assert np.all(c[~np.eye(3, dtype=bool)] > 0.65)
+
+
+def test_hash_deterministic_and_sensitive(market, book, risk):
+    again = build_risk_model(market, book)
+    assert again.scenarios.hash == risk.scenarios.hash
+    s = risk.scenarios
+    z = s.z.copy()
+    z[7, 1] = np.nextafter(z[7, 1], 1.0)
+    assert ScenarioSet(s.assets, s.names, s.kinds, z, s.vol_shock).hash != s.hash
+    v = s.vol_shock.copy()
+    v[-1] += 1e-9
+    assert ScenarioSet(s.assets, s.names, s.kinds, s.z, v).hash != s.hash
+    names = list(s.names)
+    names[0] = "renamed"
+    assert ScenarioSet(s.assets, tuple(names), s.kinds, s.z, s.vol_shock).hash != s.hash
+    assert ScenarioSet.from_json(s.to_json()).hash == s.hash
+
+
+def test_parameters_change_the_set(market, book, risk):
+    p = ModelParams(scenarios=ScenarioParams(n_fhs=300, fhs_selection="even"))
+    other = build_risk_model(market, book, p)
+    assert other.scenarios.n_scenarios == risk.scenarios.n_scenarios - 200
+    assert other.scenarios.hash != risk.scenarios.hash
+    assert ModelParams().hash == ModelParams().hash != p.hash
+
+
+def test_returns_scale_and_floor(risk):
+    s = risk.scenarios
+    sigma = np.full(len(s.assets), 0.03)
+    r = s.returns(sigma, 2)
+    raw = s.z * 0.03 * np.sqrt(2)
+    np.testing.assert_allclose(r, np.maximum(raw, MIN_RETURN))
+    assert s.returns(sigma * 100, 2).min() == MIN_RETURN
+    with pytest.raises(ValueError):
+        s.returns(sigma[:-1], 2)
+
+
+def test_validation():
+    with pytest.raises(ValueError):
+        ScenarioSet(("A",), ("x", "x"), ("fhs", "fhs"), np.zeros((2, 1)), np.zeros(2))
+    with pytest.raises(ValueError):
+        ScenarioSet(("A",), ("x",), ("vol",), np.zeros((1, 1)), np.array([-1.0]))
+    with pytest.raises(ValueError):
+        ScenarioParams(fhs_selection="random")
+
+
+def test_small_history_builds_and_is_deterministic():
+    rng = np.random.default_rng(4)
+    z = rng.standard_normal((60, 2))
+    path = EwmaCorrelation().filter(z)
+    dates = np.datetime64("2022-01-01") + np.arange(60)
+    mk = lambda: build_scenarios(("A", "B"), dates, z, path, stressed(path.today), np.array([5.0, 6.0]),  # noqa: E731
+                                 ScenarioParams(n_fhs=100))
+    a, b = mk(), mk()
+    assert a.hash == b.hash and a.kinds.count("fhs") == 60
+    assert dataclasses.is_dataclass(a)

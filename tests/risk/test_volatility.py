@@ -1,0 +1,106 @@
+"""GARCH / GJR-GARCH-t: our pure recursion and forecasts against arch's own (cross-implementation)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from arch import arch_model
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from calcm.risk.volatility import (GARCH, GJRGARCH, GarchParams, GarchState, filter_variance,
+                                   forecast_variance, garch_update, mpor_variance, update_state,
+                                   volatility_model)
+
+
+def _returns(market, asset):
+    r = market.simple_returns()[:, market.index(asset)]
+    return r[np.isfinite(r)]
+
+
+@pytest.mark.parametrize("model_cls, o", [(GARCH, 0), (GJRGARCH, 1)])
+@pytest.mark.parametrize("asset", ["BTC", "SOL"])
+def test_recursion_matches_arch(market, model_cls, o, asset):
+    r = _returns(market, asset)
+    fit = model_cls().fit(r)
+    res = arch_model(100 * r, mean="Zero", vol="GARCH", p=1, o=o, q=1, dist="t").fit(disp="off")
+    # Same parameters, rescaled from percent.
+    assert fit.params.omega == pytest.approx(res.params["omega"] / 1e4, rel=1e-12)
+    assert fit.params.beta == pytest.approx(res.params["beta[1]"], rel=1e-12)
+    assert fit.params.nu == pytest.approx(res.params["nu"], rel=1e-12)
+    # Our recursion reproduces arch's conditional volatility on every day ...
+    np.testing.assert_allclose(np.sqrt(fit.sigma2[:-1]), res.conditional_volatility / 100, rtol=1e-10)
+    np.testing.assert_allclose(fit.residuals, res.std_resid, rtol=1e-8)
+    # ... and its 1..h-step analytic variance forecasts.
+    fc = res.forecast(horizon=5, reindex=False).variance.values[-1] / 1e4
+    np.testing.assert_allclose(fit.forecast(5), fc, rtol=1e-10)
+    assert fit.mpor_variance(2) == pytest.approx(fc[:2].sum(), rel=1e-10)
+    assert fit.converged
+
+
+def test_gjr_gamma_zero_for_garch(market):
+    assert GARCH().fit(_returns(market, "ETH")).params.gamma == 0.0
+
+
+def test_state_update_without_refit_equals_filter(market):
+    r = _returns(market, "BTC")
+    fit = GJRGARCH().fit(r[:-20])
+    prices = market.closes[-21:, market.index("BTC")]
+    state = fit.state(prices[0])
+    for px in prices[1:]:
+        state = update_state(fit.params, state, px)
+    path = filter_variance(fit.params, prices[1:] / prices[:-1] - 1, fit.sigma2_next)
+    assert state.sigma2 == pytest.approx(path[-1], rel=1e-12)
+    assert state.last_price == prices[-1]
+
+
+@given(st.floats(1e-7, 1e-3), st.floats(0, 0.3), st.floats(-0.05, 0.3), st.floats(0, 0.9),
+       st.floats(1e-6, 1e-2), st.floats(-0.5, 0.5))
+def test_update_formula(omega, alpha, gamma, beta, sigma2, eps):
+    if alpha + gamma < 0:
+        gamma = -alpha
+    p = GarchParams(omega, alpha, gamma, beta, 5.0)
+    expect = omega + (alpha + (gamma if eps < 0 else 0)) * eps * eps + beta * sigma2
+    assert garch_update(p, sigma2, eps) == pytest.approx(expect, rel=1e-12, abs=1e-300)
+
+
+@settings(max_examples=50)
+@given(st.floats(1e-7, 1e-4), st.floats(0.01, 0.2), st.floats(0, 0.1), st.floats(0.5, 0.85),
+       st.floats(1e-5, 1e-2), st.integers(1, 30))
+def test_forecasts_converge_to_long_run(omega, alpha, gamma, beta, s2, h):
+    p = GarchParams(omega, alpha, gamma, beta, 6.0)
+    f = forecast_variance(p, s2, h)
+    lr = p.unconditional_variance
+    # Geometric approach to the long-run variance at rate = persistence.
+    np.testing.assert_allclose(f - lr, (s2 - lr) * p.persistence ** np.arange(h), rtol=1e-9, atol=1e-15)
+    assert mpor_variance(p, s2, h) == pytest.approx(f.sum())
+
+
+def test_params_validation():
+    with pytest.raises(ValueError):
+        GarchParams(0.0, 0.1, 0.0, 0.8, 5)
+    with pytest.raises(ValueError):
+        GarchParams(1e-5, 0.1, 0.0, 0.8, 2.0)
+    with pytest.raises(ValueError):
+        volatility_model("egarch")
+    with pytest.raises(ValueError):
+        GARCH().fit(np.array([0.01, np.nan] * 40))
+    assert GarchState(1e-4, 10.0).last_price == 10.0
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("asset", ["BTC", "ETH"])
+def test_real_history_gives_sane_parameters(shared_prices, asset):
+    from calcm.market import load_market
+
+    md = load_market(shared_prices / "daily_close.csv")
+    r = _returns(md, asset)
+    for cls in (GARCH, GJRGARCH):
+        fit = cls().fit(r)
+        p = fit.params
+        assert fit.converged
+        assert 0 < p.alpha < 0.3 and 0.6 < p.beta < 1.0
+        assert p.persistence < 1.01          # crypto is close to integrated, never explosive
+        assert 2.2 < p.nu < 10               # fat tails
+        ann = np.sqrt(fit.sigma2 * 365)
+        assert 0.15 < np.median(ann) < 1.5   # annualised vol between 15% and 150%
+        assert np.std(fit.residuals) == pytest.approx(1.0, abs=0.15)
