@@ -45,6 +45,8 @@ contract MarginRegistry {
     uint256 public immutable groupSize;
     /// @notice Number of priced assets (one feed each) the model update consumes.
     uint256 public immutable nAssets;
+    /// @notice Selector of the model verifier's verifyProof for 5 + ceil(nAssets / 5) signals.
+    bytes4 public immutable modelVerifierSelector;
 
     /// @notice The governance address.
     address public governance;
@@ -212,6 +214,9 @@ contract MarginRegistry {
             || nAssets_ == 0) revert MarginRegistry__BadConfig();
         groupSize = groupSize_;
         nAssets = nAssets_;
+        modelVerifierSelector = Groth16Call.selectorFor(
+            ModelVerifierABI.FIXED_SIGNALS
+                + (nAssets_ + ModelVerifierABI.PRICES_PER_SIGNAL - 1) / ModelVerifierABI.PRICES_PER_SIGNAL);
         governance = msg.sender;
         _clock.maxAge = maxAge_;
         maxPriceAge = maxPriceAge_;
@@ -373,7 +378,7 @@ contract MarginRegistry {
         for (uint256 j = 0; j < prices.length; ++j) {
             signals[ModelVerifierABI.FIXED_SIGNALS + j] = prices[j];
         }
-        if (!Groth16Call.verify(verifier, Groth16Call.selectorFor(signals.length), proof, signals)) {
+        if (!Groth16Call.verify(verifier, modelVerifierSelector, proof, signals)) {
             revert MarginRegistry__InvalidProof();
         }
         _applyModelUpdate(blockNo, newState, scenarioCommitment, true);

@@ -115,3 +115,14 @@ def test_small_history_builds_and_is_deterministic():
     a, b = mk(), mk()
     assert a.hash == b.hash and a.kinds.count("fhs") == 60
     assert dataclasses.is_dataclass(a)
+
+
+def test_match_scale_restores_marginals_and_keeps_correlation():
+    from calcm.risk.scenarios import match_scale
+
+    rng = np.random.default_rng(6)
+    raw = rng.standard_normal((300, 3)) * [1.0, 2.0, 0.5]
+    rec = rng.standard_normal((300, 3)) @ np.array([[1, 0.5, 0.2], [0, 1, 0.3], [0, 0, 1]])
+    out = match_scale(rec, raw)
+    np.testing.assert_allclose(np.sqrt((out ** 2).mean(0)), np.sqrt((raw ** 2).mean(0)))
+    np.testing.assert_allclose(np.corrcoef(out.T), np.corrcoef(rec.T), atol=1e-12)

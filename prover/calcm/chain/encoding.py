@@ -1,10 +1,10 @@
 """Encodings shared with the contracts (the Python side; the Solidity side is in
 ``verifier_contracts/MarginRegistry.sol``). Tests run both on the same vectors.
 
-- :func:`batch_context`: the ``context`` public signal,
+- :func:`batch_context` (from :mod:`calcm.zk.context`): the ``context`` public signal,
   ``uint256(keccak256(abi.encodePacked(uint256 chainid, address registry, uint256 block))) >> 3``;
-- :func:`pack_result` / :func:`unpack_result`: the margin batch's ``packedResult``,
-  ``group + 2**32 * sum_a tier[a] * 4**a``;
+- :func:`pack_result` (from :mod:`calcm.zk.witness`) / :func:`unpack_result`: the margin
+  batch's ``packedResult``, ``group + 2**32 * sum_a tier[a] * 4**a``;
 - :func:`feed_price_fx` and :func:`pack_prices`: feed answers to ``PRICE_SCALE`` fixed point
   (rounded down) and 5 prices per field element at 50-bit lanes,
   ``sum_i price[5j + i] * 2**(50 i)``;
@@ -13,9 +13,10 @@
 """
 from __future__ import annotations
 
-from eth_utils import keccak, to_canonical_address
-
 from ..fixedpoint import FIELD_PRIME, PRICE_SCALE
+# Written once in Python, in the zk stage (the witness needs them first); re-exported here.
+from ..zk.context import batch_context  # noqa: F401
+from ..zk.witness import pack_result  # noqa: F401
 
 GROUP_BITS = 32
 TIER_BITS = 2
@@ -27,28 +28,6 @@ PRICE_LANE_BITS = 50
 MARGIN_SIGNALS = 4
 #: Model update public signals before the packed prices (IModelVerifier.sol).
 MODEL_FIXED_SIGNALS = 5
-
-
-def batch_context(chain_id: int, registry: str, block: int) -> int:
-    """The context public signal binding a proof to one chain, one registry and one block.
-
-    ``registry`` is a 0x address; the result is below ``2**253 < FIELD_PRIME``.
-    """
-    data = (chain_id.to_bytes(32, "big") + to_canonical_address(registry)
-            + block.to_bytes(32, "big"))
-    return int.from_bytes(keccak(data), "big") >> 3
-
-
-def pack_result(group: int, tiers: list[int]) -> int:
-    """``group + 2**32 * sum_a tier[a] * 4**a`` for tiers in 0..3 (leaf a of the group)."""
-    if not 0 <= group < 2**GROUP_BITS:
-        raise ValueError(f"group {group} does not fit {GROUP_BITS} bits")
-    acc = 0
-    for a, t in enumerate(tiers):
-        if not 0 <= t <= 3:
-            raise ValueError(f"tier[{a}] = {t} is not in 0..3")
-        acc |= t << (TIER_BITS * a)
-    return group + (acc << GROUP_BITS)
 
 
 def unpack_result(packed: int, n: int) -> tuple[int, list[int]]:

@@ -485,22 +485,50 @@ def find_context_block(reg: Registry, context: int, lo: int, hi: int) -> int | N
     return None
 
 
-def submit_proof_dir(reg: Registry, path: Path, block: int | None = None) -> dict:
-    """Check a prove out dir against the chain, then submit it; returns a summary dict.
+def batch_dirs(path: Path) -> list[Path]:
+    """The batch dirs under ``path``: itself when it holds ``proof.json``, else the
+    ``group-XXXX`` dirs of a ``calcm prove`` out dir (in group order)."""
+    path = Path(path)
+    if (path / "proof.json").exists():
+        return [path]
+    groups = sorted(p for p in path.glob("group-*") if (p / "proof.json").exists())
+    if not groups:
+        raise InputError(path / "proof.json", "-", "-",
+                         "missing (expected a `calcm prove` out dir or one of its group dirs)")
+    return groups
 
-    The block is recovered from the context signal (margin batches: the latest model block;
-    model updates: the newest block within ``maxAge`` whose context matches) unless given.
+
+def _context_meta(path: Path) -> dict | None:
+    """The context inputs ``calcm prove`` records in ``batch.json`` (None when absent)."""
+    try:
+        return json.loads((Path(path) / "batch.json").read_text()).get("context")
+    except (FileNotFoundError, json.JSONDecodeError, AttributeError):
+        return None
+
+
+def submit_proof_dir(reg: Registry, path: Path, block: int | None = None) -> dict:
+    """Check a batch dir against the chain, then submit it; returns a summary dict.
+
+    The block comes from ``--block``, else from ``batch.json`` (written by ``calcm prove``),
+    else from the context signal (margin batches: the latest model block; model updates:
+    the newest block within ``maxAge`` whose context matches).
     """
     pd = read_proof_dir(path)
     st = reg.state()
     pub = pd.public
+    meta = _context_meta(path)
     if pd.kind == "margin":
         root, scenario, context, packed = pub
         if block is None:
-            block = st["latest_model_block"]
+            block = int(meta["block"]) if meta and "block" in meta else st["latest_model_block"]
         if context != encoding.batch_context(st["chain_id"], reg.address, block):
+            made_for = (f" (it was made for chain {meta.get('chain_id')}, registry "
+                        f"{meta.get('registry')}, block {meta.get('block')})" if meta else "")
             raise SubmissionError(f"{path}: context is not block {block} on chain "
-                                  f"{st['chain_id']} at registry {reg.address}")
+                                  f"{st['chain_id']} at registry {reg.address}{made_for}")
+        if block != st["latest_model_block"]:
+            raise SubmissionError(f"{path}: block {block} is not the latest model block "
+                                  f"{st['latest_model_block']}")
         if root != st["accounts_root"]:
             raise SubmissionError(f"{path}: accounts root is not the current one "
                                   f"(proof {root}, registry {st['accounts_root']})")

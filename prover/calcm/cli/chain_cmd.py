@@ -87,7 +87,7 @@ def register(main, bench, chain) -> None:
 
     @chain.command("verifiers")
     @click.option("--build", type=click.Path(path_type=Path), default=None,
-                  help="margin build dir (default: the default build dir)")
+                  help="margin build dir (default: build/small, as `calcm setup`)")
     @click.option("--model-build", type=click.Path(path_type=Path), default=None,
                   help="model-update build dir holding one .zkey")
     @click.option("--out", type=click.Path(path_type=Path), default=None,
@@ -96,7 +96,7 @@ def register(main, bench, chain) -> None:
     def verifiers_cmd(build, model_build, out, as_json):
         """Regenerate the Groth16 verifiers from the builds' zkeys (snarkjs, never edited)."""
         from ..chain.contracts import GENERATED
-        res = generate_verifiers(build or default_build_dir(), model_build, out or GENERATED)
+        res = generate_verifiers(build or default_build_dir() / "small", model_build, out or GENERATED)
         if as_json:
             emit_json(res)
             return
@@ -105,7 +105,7 @@ def register(main, bench, chain) -> None:
 
     @chain.command("deploy")
     @click.option("--build", type=click.Path(path_type=Path), default=None,
-                  help="margin build dir (default: the default build dir)")
+                  help="margin build dir (default: build/small, as `calcm setup`)")
     @click.option("--model-build", type=click.Path(path_type=Path), default=None,
                   help="model-update build; without it model updates are attested by governance")
     @rpc_opt
@@ -129,7 +129,7 @@ def register(main, bench, chain) -> None:
         from ..chain.anvil import Anvil
         from ..chain.contracts import GENERATED, compile_verifier
         from ..chain.evm import http_web3
-        build = build or default_build_dir()
+        build = build or default_build_dir() / "small"
         price_list = _csv(prices, float, "--prices")
         feed_list = _csv(feeds, str, "--feeds")
         n_assets = n_assets or len(feed_list or price_list or [0])
@@ -179,19 +179,25 @@ def register(main, bench, chain) -> None:
                   help="block the proof is for (default: recovered from its context signal)")
     @json_opt
     def submit_cmd(proof_dir, deployment, rpc, block, as_json):
-        """Submit a prove out dir (proof.json + public.json): a margin batch or a model update."""
+        """Submit a prove out dir: one batch dir (proof.json + public.json; a margin batch or a
+        model update) or a `calcm prove` out dir (each group-XXXX in turn)."""
         from ..chain import registry as regmod
         dep = regmod.read_deployment(deployment)
+        dirs = regmod.batch_dirs(proof_dir)
         reg = regmod.attach(_live_web3(rpc, dep), dep)
-        try:
-            res = regmod.submit_proof_dir(reg, proof_dir, block)
-        except (regmod.SubmissionError, regmod.RegistryRevert) as exc:
-            raise InputError(str(proof_dir), "proof", "-", str(exc)) from None
+        done = []
+        for d in dirs:
+            try:
+                done.append(regmod.submit_proof_dir(reg, d, block))
+            except (regmod.SubmissionError, regmod.RegistryRevert) as exc:
+                raise InputError(str(d), "proof", "-", str(exc)) from None
+        res = done[0] if dirs == [proof_dir] else {"submitted": done}
         if as_json:
             emit_json(res)
             return
-        table(f"calcm chain submit ({res['kind']})", ["what", "value"],
-              [[k, str(v)] for k, v in res.items()])
+        table("calcm chain submit", ["dir", "kind", "block", "group / state", "gas"],
+              [[str(d), r["kind"], r["block"], r.get("group", r.get("new_state")),
+                f"{r['gas_used']:,}"] for d, r in zip(dirs, done)])
 
     @chain.command("status")
     @click.argument("account", required=False)

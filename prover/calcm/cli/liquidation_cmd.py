@@ -1,6 +1,221 @@
-"""CLI commands of the liquidation stage."""
+"""CLI commands of the liquidation stage: ``liquidate``, ``simulate`` and ``backtest``."""
 from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import InputError
+from ..paths import DEFAULT_BOOK, DEFAULT_MARKET, DEFAULT_VOLUMES
+from .output import console, emit_json
+
+REGIME_CHOICES = ("static", "siloed", "calcm", "all")
+
+
+def _volumes_for(market: Path, volumes: Path | None) -> Path | None:
+    """The bundled volumes go with the bundled market only (another market: pass --volumes)."""
+    if volumes is not None:
+        return volumes
+    return DEFAULT_VOLUMES if Path(market).resolve() == DEFAULT_MARKET.resolve() else None
+
+
+def _out() -> Console:
+    # Off a terminal rich assumes 80 columns and would truncate the numbers.
+    return console if console.is_terminal else Console(width=170)
+
+
+def _window(market, episode: str | None, start: str | None, end: str | None, default_days: int):
+    """(start, end) from --episode or --start/--end; default: the last ``default_days`` of the data."""
+    from ..liquidation.episodes import episode as get_episode
+
+    if episode:
+        try:
+            e = get_episode(episode)
+        except ValueError as exc:
+            raise InputError("--episode", episode, "episode", str(exc)) from None
+        return (start or e.start, end or e.end), e
+    last = market.dates[-1]
+    return (start or str(last - np.timedelta64(default_days - 1, "D")), end or str(last)), None
+
+
+def _usd(x: float) -> str:
+    return f"{x:,.0f}"
 
 
 def register(main, bench, chain) -> None:
     """Attach this stage's commands to the root, `bench` and `chain` groups."""
+
+    @main.command("liquidate")
+    @click.option("--market", type=click.Path(path_type=Path), default=DEFAULT_MARKET, show_default=True,
+                  help="daily closes (wide CSV, long CSV or OHLCV directory)")
+    @click.option("--volumes", type=click.Path(path_type=Path), default=None,
+                  help="wide CSV of USD daily volumes (default: the bundled one with the bundled market)")
+    @click.option("--portfolios", "book", type=click.Path(path_type=Path), default=DEFAULT_BOOK,
+                  show_default=True, help="book JSON: instruments, collateral, accounts")
+    @click.option("--asof", default=None, help="model date YYYY-MM-DD (default: last date)")
+    @click.option("--target-ratio", type=float, default=1.10, show_default=True,
+                  help="a partial liquidation restores equity >= target x MM")
+    @click.option("--penalty-rate", type=float, default=0.01, show_default=True,
+                  help="liquidation penalty, fraction of the liquidated notional")
+    @click.option("--risk-haircuts", is_flag=True,
+                  help="floor crypto collateral haircuts at the asset's own ES over the MPOR")
+    @click.option("--all", "show_all", is_flag=True, help="list healthy accounts too")
+    @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
+    def liquidate(market, volumes, book, asof, target_ratio, penalty_rate, risk_haircuts, show_all, as_json):
+        """Partial-liquidation plan of every liquidatable account of a book."""
+        from ..liquidation import LiquidationEngine, LiquidationParams
+        from ..market import load_market
+        from ..risk.book import load_book
+        from ..risk.model import ModelParams, build_risk_model
+
+        try:
+            lp = LiquidationParams(target_ratio=target_ratio, penalty_rate=penalty_rate)
+        except ValueError as exc:
+            raise InputError("--target-ratio/--penalty-rate", "-", "-", str(exc)) from None
+        md = load_market(market, _volumes_for(market, volumes))
+        bk = load_book(book)
+        rm = build_risk_model(md, bk, ModelParams(risk_haircuts=risk_haircuts), asof)
+        engine = LiquidationEngine(rm.margin_model, lp)
+        q, c = bk.quantities(), bk.collateral_amounts()
+        plans = [engine.plan(q[a], c[a], acc.id) for a, acc in enumerate(bk.accounts)]
+        doc = {"asof": str(rm.asof), "target_ratio": lp.target_ratio, "penalty_rate": lp.penalty_rate,
+               "risk_haircuts": risk_haircuts,
+               "haircuts": dict(zip(rm.margin_model.collateral_assets, rm.margin_model.haircut.tolist())),
+               "plans": [p.to_json() for p in plans],
+               "totals": {"liquidatable": sum(p.status != "healthy" for p in plans),
+                          "partial": sum(p.status == "partial" for p in plans),
+                          "full": sum(p.status == "full" for p in plans),
+                          "notional": sum(p.notional for p in plans),
+                          "bad_debt": sum(p.bad_debt for p in plans)}}
+        if as_json:
+            emit_json(doc)
+            return
+        t = Table(title=f"calcm liquidate, as of {rm.asof}: target equity >= {lp.target_ratio:g} x MM; USD")
+        for col in ("account", "status", "ratio before", "ratio after", "trades", "notional", "cost",
+                    "penalty", "bad debt", "reason"):
+            t.add_column(col, justify="left" if col in ("account", "status", "trades", "reason") else "right")
+        for p in plans:
+            if p.status == "healthy" and not show_all:
+                continue
+            trades = ", ".join(f"{tr.asset} {tr.fraction:.1%}" for tr in p.trades) or "-"
+            t.add_row(p.account, p.status, f"{p.before.ratio:.3f}", f"{p.after.ratio:.3f}", trades,
+                      _usd(p.notional), _usd(p.cost), _usd(p.penalty_paid), _usd(p.bad_debt), p.reason)
+        out = _out()
+        out.print(t)
+        tot = doc["totals"]
+        out.print(f"{tot['liquidatable']} liquidatable ({tot['partial']} partial, {tot['full']} full) "
+                  f"of {len(plans)} accounts; notional {tot['notional']:,.0f} USD, bad debt {tot['bad_debt']:,.0f} USD")
+
+    @main.command("simulate")
+    @click.option("--prices", type=click.Path(path_type=Path), default=DEFAULT_MARKET, show_default=True,
+                  help="price history (close CSV, long CSV or OHLCV directory; high/low from a sibling ohlcv/)")
+    @click.option("--volumes", type=click.Path(path_type=Path), default=None, help="wide CSV of USD volumes")
+    @click.option("--book", type=click.Path(path_type=Path), default=None,
+                  help="book JSON (default: a synthetic book drawn from --seed)")
+    @click.option("--regime", type=click.Choice(REGIME_CHOICES), default="all", show_default=True)
+    @click.option("--episode", default=None,
+                  help="named window: 2020-03, 2021-05, 2022-06, 2022-11 (real data) or fixture")
+    @click.option("--start", default=None, help="first replayed day YYYY-MM-DD")
+    @click.option("--end", default=None, help="last replayed day YYYY-MM-DD")
+    @click.option("--seed", type=int, default=0, show_default=True, help="synthetic book seed")
+    @click.option("--accounts", type=int, default=None, help="synthetic book size (default 90)")
+    @click.option("--plot", "plot_dir", type=click.Path(path_type=Path), default=None,
+                  help="write figures (PNG) to this directory")
+    @click.option("--days/--no-days", "with_days", default=True, help="include the per-day rows in --json")
+    @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
+    def simulate_cmd(prices, volumes, book, regime, episode, start, end, seed, accounts, plot_dir,
+                     with_days, as_json):
+        """Replay a price path with leveraged accounts under the static, siloed and calcm regimes."""
+        from ..liquidation.simulate import load_prices, run_replay
+        from ..risk.book import load_book
+
+        if episode is None and start is None and Path(prices).resolve() == DEFAULT_MARKET.resolve():
+            episode = "fixture"
+        md = load_prices(prices, _volumes_for(prices, volumes))
+        (d0, d1), _ = _window(md, episode, start, end, 60)
+        bk = load_book(book) if book is not None else None
+        if accounts is not None and accounts < 1:
+            raise InputError("--accounts", str(accounts), "accounts", "must be >= 1")
+        regimes = ("static", "siloed", "calcm") if regime == "all" else (regime,)
+        used, results = run_replay(md, d0, d1, regimes, bk, seed, accounts)
+        doc = {"prices": str(prices), "book": used.source, "seed": seed if bk is None else None,
+               "accounts": len(used.accounts), "start": d0, "end": d1,
+               "regimes": {r: res.to_json() for r, res in results.items()}}
+        if not with_days:
+            for r in doc["regimes"].values():
+                r.pop("days")
+        if plot_dir is not None:
+            from ..liquidation.plots import plot_simulation
+            doc["plots"] = [str(p) for p in plot_simulation(md, results, plot_dir)]
+        if as_json:
+            emit_json(doc if len(regimes) > 1 else {**doc, **doc["regimes"][regimes[0]]})
+            return
+        t = Table(title=f"calcm simulate {d0}..{d1}: {len(used.accounts)} accounts ({used.source}); USD")
+        cols = ("regime", "liquidations", "full", "liquidated", "bad debt", "fund low", "ADL",
+                "socialised", "avg margin", "book margin: directional", "hedged", "diversified")
+        for col in cols:
+            t.add_column(col, justify="left" if col == "regime" else "right")
+        for r, res in results.items():
+            s = res.summary
+            g = s["margin_by_group"]
+            mtn = lambda k: _usd(g[k]["avg_book_margin"]) if k in g else "-"  # noqa: E731
+            t.add_row(r, str(s["liquidations"]), str(s["full_liquidations"]), _usd(s["liquidated_notional"]),
+                      _usd(s["bad_debt"]), _usd(s["insurance_fund_low"]), str(s["adl_events"]),
+                      _usd(s["socialised_loss"]), _usd(s["avg_margin_held"]), mtn("directional"),
+                      mtn("hedged"), mtn("diversified"))
+        out = _out()
+        out.print(t)
+        if plot_dir is not None:
+            out.print("figures: " + ", ".join(doc["plots"]))
+
+    @main.command("backtest")
+    @click.option("--prices", type=click.Path(path_type=Path), default=DEFAULT_MARKET, show_default=True,
+                  help="price history (close CSV, long CSV or OHLCV directory)")
+    @click.option("--volumes", type=click.Path(path_type=Path), default=None, help="wide CSV of USD volumes")
+    @click.option("--episode", default=None,
+                  help="backtest the year ending with this episode (2020-03, 2021-05, 2022-06, 2022-11)")
+    @click.option("--start", default=None, help="first forecast day YYYY-MM-DD")
+    @click.option("--end", default=None, help="last forecast day YYYY-MM-DD")
+    @click.option("--sims", "n_sims", type=int, default=2000, show_default=True,
+                  help="simulations for the Acerbi-Szekely critical value")
+    @click.option("--no-margin", is_flag=True, help="skip the margin-coverage check (faster)")
+    @click.option("--plot", "plot_dir", type=click.Path(path_type=Path), default=None,
+                  help="write figures (PNG) to this directory")
+    @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
+    def backtest_cmd(prices, volumes, episode, start, end, n_sims, no_margin, plot_dir, as_json):
+        """Rolling 99% VaR/ES backtests: Kupiec, Christoffersen and Acerbi-Szekely."""
+        from ..liquidation.backtest import run_backtest
+        from ..market import load_market
+
+        if n_sims < 100:
+            raise InputError("--sims", str(n_sims), "sims", "need at least 100 simulations")
+        md = load_market(prices, _volumes_for(prices, volumes))
+        (d0, d1), ep = _window(md, episode, start, end, 365)
+        if ep is not None and start is None:
+            d0 = ep.backtest_start
+        rep = run_backtest(md, d0, d1, n_sims=n_sims, margin=not no_margin)
+        doc = rep.to_json()
+        if plot_dir is not None:
+            from ..liquidation.plots import plot_backtest
+            doc["plots"] = [str(p) for p in plot_backtest(rep, plot_dir)]
+        if as_json:
+            emit_json(doc)
+            return
+        t = Table(title=f"calcm backtest {rep.start}..{rep.end}: {rep.level:.0%} one-day VaR/ES "
+                        f"(margin: {rep.margin_mpor_days}-day ES)")
+        for col in ("book", "days", "exceptions", "expected", "Kupiec p", "Christoffersen p", "cc p",
+                    "AS Z2", "Z2 p", "Z2 crit 5%", "margin exceed."):
+            t.add_column(col, justify="left" if col == "book" else "right")
+        for b in rep.books:
+            s = b.summary()
+            t.add_row(s["book"], str(s["days"]), str(s["exceptions"]), f"{s['expected']:.1f}",
+                      f"{s['kupiec_p']:.3f}", f"{s['christoffersen_p']:.3f}", f"{s['conditional_coverage_p']:.3f}",
+                      f"{s['es_z2']:.2f}", f"{s['es_p']:.3f}", f"{s['es_critical_5pct']:.2f}",
+                      "-" if no_margin else str(s["margin_exceedances"]))
+        out = _out()
+        out.print(t)
+        if plot_dir is not None:
+            out.print("figures: " + ", ".join(doc["plots"]))

@@ -140,13 +140,15 @@ def register(main, bench, chain) -> None:
     @click.option("--chunk", type=int, default=2048, show_default=True)
     @click.option("--fx-accounts", type=int, default=20, show_default=True,
                   help="accounts run through the exact fixed-point twin")
+    @click.option("--threads", type=int, default=None, help="tail-work threads (default: cores, at most 4)")
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
-    def bench_risk_cmd(accounts, instruments, scenarios, underlyings, repeat, chunk, fx_accounts, as_json):
+    def bench_risk_cmd(accounts, instruments, scenarios, underlyings, repeat, chunk, fx_accounts, threads,
+                       as_json):
         """Full float margin vs a bare matrix product of the same shapes (same run), peak memory,
         and the fixed-point twin in accounts per second."""
         from ..risk.bench import bench_risk
 
-        res = bench_risk(accounts, instruments, scenarios, underlyings, repeat, fx_accounts, chunk)
+        res = bench_risk(accounts, instruments, scenarios, underlyings, repeat, fx_accounts, chunk, threads)
         if as_json:
             emit_json(res)
             return
@@ -157,6 +159,7 @@ def register(main, bench, chain) -> None:
                ["ratio full / product", f"{res['ratio']:.2f}"],
                ["peak traced memory (MiB)", f"{res['peak_traced_mib']:.1f}"],
                ["max RSS (MiB)", f"{res['max_rss_mib']:.1f}"],
+               ["tail threads / 1-min load average", f"{res['threads']} / {res['load_average_1min']:.1f}"],
                ["fixed-point twin (accounts/s)", f"{res['fixed_point_accounts_per_s']:.1f}"]])
 
     @main.command("demo")

@@ -40,6 +40,7 @@ class CausalRiskModel:
         self._vm = volatility_model(self.params.vol_model)
         self._fits: dict[str, tuple[np.datetime64, np.ndarray, VolatilityFit]] = {}
         self.refit_log: list[tuple[str, str]] = []   # (asof, asset) of every re-estimation
+        self._built: dict[np.datetime64, RiskModel] = {}
 
     def _period(self, d: np.datetime64) -> np.datetime64:
         return d.astype("datetime64[M]") if self.refit == "month" else d
@@ -59,9 +60,17 @@ class CausalRiskModel:
         return fit
 
     def at(self, asof) -> RiskModel:
-        """The risk model at the close of ``asof`` (dates must not go backwards)."""
+        """The risk model at the close of ``asof``.
+
+        Built models are kept, so several regimes replaying the same days share them;
+        a date before the latest refit would need an older fit, so new dates must not
+        go backwards.
+        """
         d = np.datetime64(asof, "D")
-        return build_risk_model(self.market, self.book, self.params, asof=d, fitter=self._fitter(d))
+        if d not in self._built:
+            self._built[d] = build_risk_model(self.market, self.book, self.params, asof=d,
+                                              fitter=self._fitter(d))
+        return self._built[d]
 
 
 def refilter(fit: VolatilityFit, returns: np.ndarray) -> VolatilityFit:

@@ -33,7 +33,12 @@ EPISODES: dict[str, Episode] = {e.name: e for e in (
             "Terra/LUNA collapse (May) then Celsius and 3AC (13-18 June 2022)"),
     Episode("2022-11", "2022-10-25", "2022-12-10",
             "FTX collapse: BTC close 15,922.81 on 9 November 2022"),
+    Episode("fixture", "2023-01-10", "2023-02-28",
+            "the bundled fixtures' synthetic crash (five days from 2023-01-20)"),
 )}
+
+#: The real-history episodes (the ``fixture`` one lives in ``fixtures/market.csv``).
+REAL_EPISODES = ("2020-03", "2021-05", "2022-06", "2022-11")
 
 
 def episode(name: str) -> Episode:

@@ -13,6 +13,7 @@ The fixed-point twin runs on ``fx_accounts`` accounts (accounts per second).
 """
 from __future__ import annotations
 
+import os
 import resource
 import time
 import tracemalloc
@@ -51,7 +52,8 @@ def synthetic_inputs(accounts: int, instruments: int, scenarios: int, underlying
     return und, price, tuple(ins), scen, q, c
 
 
-def full_margin(und, price, ins, scen, q, c, horizon: float = 2.0, chunk: int = 2048):
+def full_margin(und, price, ins, scen, q, c, horizon: float = 2.0, chunk: int = 2048,
+                threads: int | None = None):
     """The whole float computation, from scenario returns to tiers."""
     table = InstrumentTable.from_instruments(ins, und)
     sigma = np.full(len(und), 0.04)
@@ -59,7 +61,7 @@ def full_margin(und, price, ins, scen, q, c, horizon: float = 2.0, chunk: int = 
     model = MarginModel(tuple(i.id for i in ins), und, ("USDC", "BTC", "ETH"), val.pnl, val.mark,
                         val.exposure, np.array([1.0, 30000.0, 2000.0]), np.array([0.01, 0.05, 0.10]),
                         np.full(len(und), 1e9), np.full(len(und), 0.25))
-    return model, PortfolioMargin(model, chunk=chunk).compute(q, c)
+    return model, PortfolioMargin(model, chunk=chunk, threads=threads).compute(q, c)
 
 
 def _best_interleaved(fns, repeat: int) -> list[float]:
@@ -75,14 +77,16 @@ def _best_interleaved(fns, repeat: int) -> list[float]:
 
 
 def bench_risk(accounts: int = 10_000, instruments: int = 64, scenarios: int = 1_000,
-               underlyings: int = 8, repeat: int = 3, fx_accounts: int = 20, chunk: int = 2048) -> dict:
+               underlyings: int = 8, repeat: int = 3, fx_accounts: int = 20, chunk: int = 2048,
+               threads: int | None = None) -> dict:
     und, price, ins, scen, q, c = synthetic_inputs(accounts, instruments, scenarios, underlyings)
-    model, _ = full_margin(und, price, ins, scen, q, c, chunk=chunk)   # warm-up
+    model, _ = full_margin(und, price, ins, scen, q, c, chunk=chunk, threads=threads)   # warm-up
     p_t = np.ascontiguousarray(model.pnl.T)
-    t_full, t_mm = _best_interleaved([lambda: full_margin(und, price, ins, scen, q, c, chunk=chunk),
-                                      lambda: q @ p_t], repeat)
+    t_full, t_mm = _best_interleaved(
+        [lambda: full_margin(und, price, ins, scen, q, c, chunk=chunk, threads=threads),
+         lambda: q @ p_t], repeat)
     tracemalloc.start()
-    full_margin(und, price, ins, scen, q, c, chunk=chunk)
+    full_margin(und, price, ins, scen, q, c, chunk=chunk, threads=threads)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     mfx = MarginModelFx.from_float(model)
@@ -93,6 +97,8 @@ def bench_risk(accounts: int = 10_000, instruments: int = 64, scenarios: int = 1
     return {
         "accounts": accounts, "instruments": instruments, "scenarios": scenarios,
         "underlyings": underlyings, "chunk": chunk, "repeat": repeat,
+        "threads": PortfolioMargin(model, threads=threads).threads,
+        "load_average_1min": os.getloadavg()[0],
         "full_margin_s": t_full, "matmul_s": t_mm, "ratio": t_full / t_mm,
         "peak_traced_mib": peak / 2**20,
         "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -177,8 +177,8 @@ def top_k(loss: np.ndarray, k: int) -> np.ndarray:
 
 
 def _block_size(S: int, k: int) -> int:
-    """A block size b ~ 20 dividing S with at least 2k blocks, or 0 if there is none."""
-    for b in (20, 25, 16, 24, 30, 32, 15, 12, 40, 10, 8, 6, 5, 4):
+    """A block size b ~ 25 dividing S with at least 2k blocks, or 0 if there is none."""
+    for b in (25, 20, 40, 16, 32, 30, 24, 15, 12, 10, 8, 6, 5, 4):
         if S % b == 0 and S // b >= 2 * k:
             return b
     return 0
@@ -187,27 +187,27 @@ def _block_size(S: int, k: int) -> int:
 def _top_k_tournament(loss: np.ndarray, k: int, b: int) -> np.ndarray:
     """k rounds of "take the largest remaining value", vectorised over rows.
 
-    Columns form ``nb = S / b`` interleaved blocks (block j = columns ``j, j+nb, ...``)
-    whose maxima are kept up to date: each round takes the best block, the best
-    entry in it, masks that entry with -inf and refreshes that block's maximum,
-    touching ``nb + 3b`` values per row instead of S. ``loss`` is masked in place
-    during the call and restored before it returns.
+    Columns form ``nb = S / b`` contiguous blocks whose maxima are kept up to date:
+    each round takes the best block, the best entry in it, masks that entry with
+    -inf and refreshes that block's maximum, touching ``nb + 3b`` values per row
+    instead of S. ``loss`` is masked in place during the call and restored before
+    it returns.
     """
     A, S = loss.shape
     nb = S // b
-    main = loss.reshape(A, b, nb)
+    blocks = loss.reshape(A, nb, b)
     rows = np.arange(A)
-    block_max = main.max(axis=1)                              # (A, nb)
+    block_max = blocks.max(axis=2)                            # (A, nb)
     idx = np.empty((A, k), dtype=np.intp)
     val = np.empty((A, k))
     for t in range(k):
         j = block_max.argmax(axis=1)                          # best block of each row
-        blk = main[rows, :, j]                                # (A, b) copy of it
+        val[:, t] = block_max[rows, j]
+        blk = blocks[rows, j, :]                              # (A, b) copy of it
         w = blk.argmax(axis=1)
-        idx[:, t] = w * nb + j
-        val[:, t] = blk[rows, w]
+        idx[:, t] = j * b + w
         blk[rows, w] = -np.inf
-        main[rows, w, j] = -np.inf
+        blocks[rows, j, w] = -np.inf
         block_max[rows, j] = blk.max(axis=1)
     np.put_along_axis(loss, idx, val, axis=1)                 # undo the masking
     return idx
@@ -250,13 +250,15 @@ class PortfolioMargin:
     oversubscribe the cores. ``threads=1`` is fully serial; results are identical.
     """
 
+    #: Fewer rows than this run serially (a thread pool would cost more than it saves).
+    MIN_PARALLEL = 256
+
     def __init__(self, model: MarginModel, chunk: int = 2048, threads: int | None = None):
         self.model = model
         self.chunk = int(chunk)
         self.threads = max(1, min(os.cpu_count() or 1, 4) if threads is None else int(threads))
         self._pnl_t = np.ascontiguousarray(model.pnl.T)  # (n, S): losses = -(Q @ pnl.T)
         self._credit = model.collateral_price * (1.0 - model.haircut)
-        self._pool: ThreadPoolExecutor | None = None
 
     def losses(self, q: np.ndarray) -> np.ndarray:
         """Scenario losses (A, S) for positions ``q`` (A, n); positive = loss."""
@@ -266,8 +268,13 @@ class PortfolioMargin:
     def compute(self, q: np.ndarray, c: np.ndarray) -> MarginResult:
         """Margins for positions ``q`` (A, n) and collateral ``c`` (A, m)."""
         q, c = np.atleast_2d(np.asarray(q, float)), np.atleast_2d(np.asarray(c, float))
-        parts = [self._compute_chunk(q[i:i + self.chunk], c[i:i + self.chunk])
-                 for i in range(0, len(q), self.chunk)] or [self._compute_chunk(q, c)]
+        pool = ThreadPoolExecutor(self.threads) if self.threads > 1 and len(q) >= self.MIN_PARALLEL else None
+        try:
+            parts = [self._compute_chunk(q[i:i + self.chunk], c[i:i + self.chunk], pool)
+                     for i in range(0, len(q), self.chunk)] or [self._compute_chunk(q, c, None)]
+        finally:
+            if pool is not None:
+                pool.shutdown()
         return MarginResult(*(np.concatenate([getattr(p, f) for p in parts])
                               for f in MarginResult.__dataclass_fields__))
 
@@ -283,20 +290,18 @@ class PortfolioMargin:
             tail_pnl += pnl[tail_idx[:, j]]
         return tail.min(axis=1), tail.mean(axis=1), -q * (tail_pnl / k)
 
-    def _tails(self, loss: np.ndarray, q: np.ndarray):
+    def _tails(self, loss: np.ndarray, q: np.ndarray, pool: ThreadPoolExecutor | None):
         A = len(loss)
-        if self.threads == 1 or A < 256:
+        if pool is None or A < self.MIN_PARALLEL:
             return self._tail(loss, q)
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.threads)
         cuts = np.linspace(0, A, self.threads + 1).astype(int)
-        parts = list(self._pool.map(lambda ab: self._tail(loss[ab[0]:ab[1]], q[ab[0]:ab[1]]),
-                                    zip(cuts[:-1], cuts[1:])))
+        parts = list(pool.map(lambda ab: self._tail(loss[ab[0]:ab[1]], q[ab[0]:ab[1]]),
+                              zip(cuts[:-1], cuts[1:])))
         return tuple(np.concatenate([p[j] for p in parts]) for j in range(3))
 
-    def _compute_chunk(self, q: np.ndarray, c: np.ndarray) -> MarginResult:
+    def _compute_chunk(self, q: np.ndarray, c: np.ndarray, pool: ThreadPoolExecutor | None) -> MarginResult:
         m = self.model
-        var, es_raw, contributions = self._tails(self.losses(q), q)
+        var, es_raw, contributions = self._tails(self.losses(q), q, pool)
         es = np.maximum(es_raw, 0.0)
         x = q @ m.exposure.T                                    # (A, U)
         addon = (m.liquidity_weight * x * x / m.adv).sum(axis=1)

@@ -55,6 +55,8 @@ class ModelParams:
     warn_buffer:   WARNING while equity < IM * (1 + warn_buffer) (0.20).
     adv_window:    days in the trailing mean of USD volume (30).
     min_history:   minimum daily returns per underlying for a GARCH fit (250).
+    risk_haircuts: floor each non-stable collateral haircut at that asset's own ES over
+                   the MPOR (:func:`risk_based_haircuts`; off by default: the seed table).
     """
 
     es_level: float = 0.99
@@ -68,6 +70,7 @@ class ModelParams:
     warn_buffer: float = 0.20
     adv_window: int = 30
     min_history: int = 250
+    risk_haircuts: bool = False
 
     def __post_init__(self):
         if self.mpor_days < 1:
@@ -204,14 +207,44 @@ def build_risk_model(market: MarketData, book: Book, params: ModelParams | None 
     for c, px in zip(book.collateral, cprice):
         if not np.isfinite(px):
             raise InputError(market.source, f"asof {market.dates[-1]}", c.asset, "no close for collateral asset")
+    haircut = np.array([c.haircut for c in book.collateral])
+    if p.risk_haircuts:
+        haircut = risk_based_haircuts(book, und, returns, p.margin_params.k_tail(len(returns)), haircut)
     mm = MarginModel(instrument_ids=book.instrument_ids, underlyings=und,
                      collateral_assets=book.collateral_assets, pnl=val.pnl, mark=val.mark,
                      exposure=val.exposure, collateral_price=cprice,
-                     haircut=np.array([c.haircut for c in book.collateral]), adv=np.array(adv),
+                     haircut=haircut, adv=np.array(adv),
                      liquidity_weight=np.array([default_liquidity_weight(a) for a in und]),
                      params=p.margin_params)
     return RiskModel(market.dates[-1], p, und, price, fits, sigma, mpor_vol, path, target, scen,
                      returns, val, np.array(adv), tuple(src), price[table.underlying_index], mm)
+
+
+#: Cap on a risk-based haircut (a haircut stays below 1; its fixed-point form below 10^4 bps).
+MAX_RISK_HAIRCUT = 0.95
+
+
+def risk_based_haircuts(book: Book, underlyings, returns: np.ndarray, k: int,
+                        table: np.ndarray) -> np.ndarray:
+    """Haircuts floored at each collateral asset's standalone ES over the MPOR.
+
+    ``h_j = min(max(table_j, ES_j), MAX_RISK_HAIRCUT)`` where ``ES_j`` is the mean of the
+    ``k`` largest scenario losses of one USD of asset ``j`` (``-returns[:, u_j]``, the
+    MPOR scenario returns (S, U)). Stablecoins and assets that are not underlyings keep
+    the table haircut. Why: the margin's ES covers positions only; collateral is
+    credited at ``1 - haircut``, so a 5% BTC haircut leaves a long book funded with
+    BTC exposed to the whole crash (BTC fell 44% intraday on 2020-03-12). Standalone
+    (no offset against positions) is conservative, as CCP collateral haircuts are.
+    (Added by the liquidation stage; see docs/LIQUIDATION.md.)
+    """
+    out = np.array(table, float).copy()
+    for j, c in enumerate(book.collateral):
+        if c.is_stable or c.asset not in underlyings:
+            continue
+        loss = -np.asarray(returns)[:, list(underlyings).index(c.asset)]
+        es = float(np.sort(loss)[::-1][:k].mean())
+        out[j] = min(max(out[j], es), MAX_RISK_HAIRCUT)
+    return out
 
 
 def build_margin_model(market: MarketData, book: Book, params: ModelParams | None = None,

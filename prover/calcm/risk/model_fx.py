@@ -616,43 +616,68 @@ def select_scenarios(kinds: tuple[str, ...], n: int) -> list[int]:
     return sorted(chosen)
 
 
-def params_from_risk_model(rm, book, n_scenarios: int | None = None,
-                           instrument_ids: tuple[str, ...] | None = None) -> tuple[ModelParamsFx, list[int]]:
-    """Fixed-point parameters from a float :class:`~calcm.risk.model.RiskModel` (same GARCH fits,
-    the same scenario vectors, a deterministic subset of ``n_scenarios`` of them).
+def sub_book(book, instrument_ids=None, collateral_assets=None):
+    """The book restricted to ``instrument_ids`` and ``collateral_assets``, in the order given.
 
-    Returns the parameters and the indices of the chosen scenarios.
+    The order fixes the model's structure (instrument order, and the underlyings in
+    first-appearance order), so a list can target an existing circuit. Accounts are
+    dropped: the model does not depend on them.
+    """
+    from .book import Book
+
+    ins = book.instruments
+    if instrument_ids:
+        by_id = {i.id: i for i in ins}
+        missing = [i for i in instrument_ids if i not in by_id]
+        if missing:
+            raise ValueError(f"unknown instrument ids {missing}")
+        ins = tuple(by_id[i] for i in instrument_ids)
+    col = book.collateral
+    if collateral_assets:
+        by_asset = {c.asset: c for c in col}
+        missing = [c for c in collateral_assets if c not in by_asset]
+        if missing:
+            raise ValueError(f"unknown collateral assets {missing}")
+        col = tuple(by_asset[c] for c in collateral_assets)
+    return Book(tuple(ins), tuple(col), (), source=book.source)
+
+
+def params_from_risk_model(rm, book, n_scenarios: int | None = None,
+                           k_tail: int | None = None) -> tuple[ModelParamsFx, list[int]]:
+    """Fixed-point parameters from a float :class:`~calcm.risk.model.RiskModel` built on ``book``.
+
+    The same GARCH fits and scenario vectors, a deterministic subset of
+    ``n_scenarios`` of them (:func:`select_scenarios`), ``k_tail`` from the ES level
+    unless given. Returns the parameters and the indices of the chosen scenarios.
     """
     from ..risk.scenarios import MIN_RETURN
 
     und = tuple(rm.underlyings)
     scen = rm.scenarios
     idx = select_scenarios(tuple(scen.kinds), n_scenarios or scen.n_scenarios)
-    ins = [i for i in book.instruments if instrument_ids is None or i.id in instrument_ids]
-    if instrument_ids is not None:
-        missing = set(instrument_ids) - {i.id for i in ins}
-        if missing:
-            raise ValueError(f"unknown instrument ids {sorted(missing)}")
     col = []
     for c in book.collateral:
+        hc = encode(c.haircut, BPS, RATE, f"collateral {c.asset} haircut")
         if c.is_stable:
-            col.append(CollateralFx(c.asset, -1, encode(c.haircut, BPS, RATE, f"collateral {c.asset} haircut")))
+            col.append(CollateralFx(c.asset, -1, hc))
         elif c.asset in und:
-            col.append(CollateralFx(c.asset, und.index(c.asset),
-                                    encode(c.haircut, BPS, RATE, f"collateral {c.asset} haircut")))
+            col.append(CollateralFx(c.asset, und.index(c.asset), hc))
         else:
             raise ValueError(f"collateral '{c.asset}' is neither a stablecoin nor an underlying")
     fits = [rm.fits[a].params for a in und]
-    k_tail = rm.params.margin_params.k_tail(len(idx))
+    k = k_tail if k_tail is not None else rm.params.margin_params.k_tail(len(idx))
     p = ModelParamsFx(
-        assets=und, instruments=tuple(encode_instrument(i, und) for i in ins), collateral=tuple(col),
+        assets=und, instruments=tuple(encode_instrument(i, und) for i in book.instruments),
+        collateral=tuple(col),
         omega=tuple(encode(f.omega, 2**VAR_FRAC, OMEGA, "omega") for f in fits),
         alpha=tuple(encode(f.alpha, 2**GARCH_FRAC, UNIT, "alpha") for f in fits),
         gamma=tuple(encode(f.gamma, 2**GARCH_FRAC, GAMMA, "gamma") for f in fits),
         beta=tuple(encode(f.beta, 2**GARCH_FRAC, UNIT, "beta") for f in fits),
-        z=tuple(tuple(encode(v, 2**Z_FRAC, Z, f"scenario {s} z") for v in scen.z[s]) for s in idx),
+        # The scenario set may order its assets differently from the book: map by name.
+        z=tuple(tuple(encode(scen.z[s][scen.assets.index(a)], 2**Z_FRAC, Z, f"scenario {s} z[{a}]")
+                      for a in und) for s in idx),
         vol_shock=tuple(encode(scen.vol_shock[s], 2**SHOCK_FRAC, SHOCK, f"scenario {s} vol shock") for s in idx),
-        horizon_days=int(rm.params.mpor_days), k_tail=k_tail,
+        horizon_days=int(rm.params.mpor_days), k_tail=k,
         im_buffer_bps=encode(rm.params.im_buffer, BPS, RATE, "im_buffer"),
         warn_buffer_bps=encode(rm.params.warn_buffer, BPS, RATE, "warn_buffer"),
         min_return_bps=round_half_away(MIN_RETURN * BPS),
@@ -662,12 +687,28 @@ def params_from_risk_model(rm, book, n_scenarios: int | None = None,
     return p, idx
 
 
-def genesis_state(rm) -> ModelStateFx:
-    """The state at the float model's date: each fit's next-day variance and the last price."""
-    return ModelStateFx(0, tuple(encode(rm.fits[a].sigma2_next, 2**VAR_FRAC, VARIANCE, f"{a} sigma2")
-                                 for a in rm.underlyings),
-                        tuple(encode(p, PRICE_SCALE, PRICE_POS, f"{a} price")
-                              for a, p in zip(rm.underlyings, rm.price)))
+def genesis(rm, market) -> tuple[ModelStateFx, tuple[int, ...]]:
+    """The genesis state and the first block's prices, from the float model at its date ``T``.
+
+    The state is the day before (``sigma2`` = each fit's variance of day T's return,
+    ``price`` = the close of T-1), so that the first update, with the closes of T,
+    reproduces the float model at T: the new variance is the fit's ``sigma2_next``
+    (up to the fixed-point rounding) and the margin model is the float one on the
+    same scenarios.
+    """
+    md = market.upto(rm.asof)
+    if md.n_days < 2:
+        raise ValueError("genesis needs two closes")
+    prev, last = md.closes[-2], md.closes[-1]
+    sig, p0, p1 = [], [], []
+    for a in rm.underlyings:
+        k = md.index(a)
+        if not (np.isfinite(prev[k]) and np.isfinite(last[k])):
+            raise ValueError(f"{a}: no close on both of the last two dates")
+        sig.append(encode(rm.fits[a].sigma2[-2], 2**VAR_FRAC, VARIANCE, f"{a} sigma2"))
+        p0.append(encode(prev[k], PRICE_SCALE, PRICE_POS, f"{a} price"))
+        p1.append(encode(last[k], PRICE_SCALE, PRICE_POS, f"{a} price"))
+    return ModelStateFx(0, tuple(sig), tuple(p0)), tuple(p1)
 
 
 @dataclass(frozen=True)
@@ -715,3 +756,49 @@ def float_update(state: ModelStateFx, prices, params: ModelParamsFx) -> FloatUpd
         np.array([i.kind == "call" for i in ins]))
     val = value_instruments(table, p1, r, shock, params.horizon_days)
     return FloatUpdate(s2, r, val.pnl, val.mark, val.exposure)
+
+
+def pnl_error_bound(up: UpdateFx, params: ModelParamsFx, prices) -> np.ndarray:
+    """(S, n) bound, in PRICE units (micro-USD), on ``|pnl_fx - pnl_float|`` (docs/MODEL_CIRCUIT.md).
+
+    Against :func:`float_update` on the same decoded parameters and state:
+
+    - spot / perp: ``4 + |lin| (2**-32 / sigma + 2**-30)``: the two roundings of
+      ``a_u`` and ``lin`` (0.5 each), ``|z| 2**-5 <= 2`` from ``a_u``'s rounding,
+      the ``-95%`` floor's integer rounding (1), and the relative error of
+      ``sigma`` (isqrt floors by at most 2**-32) and of ``sqrt(h)``;
+    - options: ``(F_s + K) eps_s + (F + K) eps_0 + 4`` (+ the linear bound for puts),
+      with ``eps = NORM_CDF_ERROR + phi_max (2**-21 + 2 LN_ERROR / v + 2**-24 (|d| + 1))``:
+      the normal-CDF approximation, the rounding of d, the ln errors divided
+      by ``v = iv sqrt(T) (1 + shock)``, the relative rounding of 1/v and w.
+    """
+    from .fixed_transcendental import LN_ERROR, NORM_CDF_ERROR
+
+    phi_max = 0.3989422804014327
+    S, n = params.n_scenarios, params.n_instruments
+    out = np.zeros((S, n))
+    lin_bound = np.zeros((S, params.n_assets))
+    for u, a in enumerate(up.assets):
+        sigma = max(a.sigma / 2**VOL_FRAC, 2**-32)
+        for s in range(S):
+            lin_bound[s, u] = 4 + abs(up.lin[s][u]) * (2**-32 / sigma + 2**-30)
+
+    def eps(val: OptionValueFx, v_real: float) -> float:
+        d = max(abs(val.d1), abs(val.d2)) / 2**D_FRAC
+        return NORM_CDF_ERROR + phi_max * (2**-21 + 2 * LN_ERROR / v_real + 2**-24 * (d + 1))
+
+    opt_pos = {i: k for k, i in enumerate(params.options)}
+    for i, ins in enumerate(params.instruments):
+        u = ins.underlying
+        if not ins.is_option:
+            out[:, i] = lin_bound[:, u]
+            continue
+        k = opt_pos[i]
+        t = params.option_terms[k]
+        f, strike = prices[u], ins.strike
+        e0 = (f + strike) * eps(up.base[k], t.v / 2**LN_FRAC)
+        for s in range(S):
+            vs = t.v_after / 2**LN_FRAC * (1 + params.vol_shock[s] / 2**SHOCK_FRAC)
+            es = (f + up.lin[s][u] + strike) * eps(up.scen[s][k], vs)
+            out[s, i] = es + e0 + 4 + (lin_bound[s, u] if ins.kind == "put" else 0)
+    return out

@@ -84,7 +84,7 @@ def write_batch(build: Build, model: MarginModelFx, accounts: Sequence[AccountFx
                 names: Sequence[str | None] | None = None) -> BatchProof:
     """Prove one group into the (fresh) directory ``work``."""
     config = build.config
-    labels = [n or f"empty leaf {group * config.N + a}" for a, n in enumerate(names or [None] * config.N)]
+    labels = _labels(names or [None] * config.N, group, config.N)
     inp, expected = batch_input(config, model, accounts, group, tree, ctx.value, labels)
     work.mkdir(parents=True, exist_ok=True)
     w_s, p_s = _prove_into(build, inp, expected, work)
@@ -109,6 +109,11 @@ def write_batch(build: Build, model: MarginModelFx, accounts: Sequence[AccountFx
     }
     atomic.write_json(work / "batch.json", meta)
     return BatchProof(work, expected, w_s, p_s, (work / "proof.json").stat().st_size)
+
+
+def _labels(names: Sequence[str | None], group: int, N: int) -> list[str]:
+    """How errors name the accounts of a group."""
+    return [f"account {n!r}" if n else f"empty leaf {group * N + a}" for a, n in enumerate(names)]
 
 
 def _fresh_tmp(out_dir: Path) -> Path:
@@ -142,8 +147,7 @@ def prove_accounts(build: Build, model: MarginModelFx, accounts: Sequence[Accoun
     padded_names = list(names) + [None] * (n_groups * config.N - len(names))
     for g in range(n_groups):  # fail fast on any bad account, before proving anything
         batch_input(config, model, group_accounts(accounts, g, config), g, tree, ctx.value,
-                    [n or f"empty leaf {g * config.N + a}"
-                     for a, n in enumerate(padded_names[g * config.N:(g + 1) * config.N])])
+                    _labels(padded_names[g * config.N:(g + 1) * config.N], g, config.N))
     tmp = _fresh_tmp(out_dir)
     try:
         batches = []

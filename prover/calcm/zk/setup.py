@@ -205,6 +205,7 @@ def setup(config: CircuitConfig, build_dir: str | os.PathLike, ptau_file: Path |
             "seconds": {k: round(v, 2) for k, v in timings.items()},
         }
         atomic.write_json(work / MANIFEST, manifest)
+        os.chmod(work, 0o755)  # mkdtemp makes it 0700; a build is shared with other users/tools
         _replace_dir(work, build_dir)
         # TemporaryDirectory cleanup expects its path: recreate it empty.
         work.mkdir()

@@ -230,3 +230,14 @@ def compute_checked_witness(wasm: Path, sym_path: Path, inp: dict, expected: Bat
     wit = calculate_witness(wasm, inp, wtns_path)
     compared = compare_witness(wit, read_sym(sym_path), expected)
     return wit, compared
+
+
+def wtns_check(r1cs: Path, wtns: Path) -> bool:
+    """``snarkjs wtns check``: does the witness satisfy every R1CS constraint?"""
+    res = snarkjs("wtns", "check", r1cs, wtns, check=False)
+    out = res.stdout + res.stderr
+    if "WITNESS IS CORRECT" in out:
+        return True
+    if "WITNESS IS NOT CORRECT" in out:
+        return False
+    raise ToolchainError(res.cmd, None, out)

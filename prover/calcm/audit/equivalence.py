@@ -1,0 +1,275 @@
+"""Equivalence: the circuits compute exactly the Python fixed-point model, which stays within
+the documented bound of the float model.
+
+Circuit vs Python (bit for bit). For every case of :mod:`calcm.audit.cases` the
+circuit input and the expected values come from the project's own witness
+builders (:func:`calcm.zk.witness.batch_input`,
+:func:`calcm.zk.model_witness.model_input`), the witness from the circuit's wasm
+(:func:`calcm.audit.wasm.calculate_many`). Compared, by name through the
+``.sym`` file (a signal that ``--O2`` folded away has no witness value and is
+counted as "not in the witness"):
+
+- the public signals: the witness must compute with no failed assertion (the
+  circuit checks ``packedResult``, ``scenarioCommitment``, ``accountsRoot``,
+  ``paramHash``, ... against the reference's values with ``===``), and the
+  circuit's own signals for them (model commitment, tiers, ``contextSquared``)
+  are compared too;
+- every key intermediate: per account the scenario losses, tail sum, raw and
+  floored ES, exposures, add-on terms, add-on, MM, IM, collateral value,
+  equity and tier, and the account commitments and the group's subtree root;
+  for the model update every intermediate :func:`calcm.zk.model_witness.reference_signals`
+  names (returns, variances, vols, moves, scenario moves, logs, d1/d2, N(d),
+  option values, commitments, the parameter hash).
+
+Fixed point vs float (margin): the bundled book and seeded random books,
+``|fixed - float| <= fx_error_bounds`` for ES, add-on, MM, IM, collateral value
+and equity, and equal tiers wherever equity is farther than the bounds from
+every threshold (docs/MODEL.md section 9).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..fixedpoint import FIELD_PRIME, MONEY_SCALE, to_field
+from ..zk.config import PUBLIC_SIGNALS
+from ..zk.poseidon import account_commitment, model_commitment, sponge_calls
+from ..zk.prove import ContextInfo
+from ..zk.witness import batch_input, calculate_witness, venue_tree
+from ..zk.wtns import read_sym
+from .cases import MarginCase, ModelCase
+from .report import FAIL, PASS, SKIP, Check, Timer
+from .wasm import WasmWitness, calculate_many
+
+#: Per-account reference fields and their signal names in AccountMargin (aliases in order).
+ACCOUNT_FIELDS = {
+    "tail_sum": ("shortfall.tailSum", "tail.sum"),
+    "es_raw": ("shortfall.esRaw",),
+    "es": ("es", "shortfall.es"),
+    "addon": ("addon", "liquidity.addon"),
+    "mm": ("mm",),
+    "im": ("im", "initial.im"),
+    "collateral_value": ("collateralValue", "cv.value"),
+    "equity": ("equity", "eq.equity"),
+    "tier": ("tier", "health.tier"),
+}
+
+
+class Tally:
+    """Counts and mismatch lines of one equivalence run."""
+
+    def __init__(self):
+        self.cases = 0
+        self.compared = 0
+        self.not_in_witness = 0
+        self.mismatches: list[str] = []
+        self.names: set[str] = set()
+
+    def compare(self, case: str, label: str, names, want: int, wit: WasmWitness, sym: dict) -> None:
+        idx = next((sym[n] for n in names if n in sym), None)
+        if idx is None:
+            self.not_in_witness += 1
+            return
+        got, want = wit.values[idx], want % FIELD_PRIME
+        self.compared += 1
+        self.names.add(label)
+        if got != want:
+            self.mismatches.append(f"{case}: {label}: circuit {_signed(got)} != reference {_signed(want)}")
+
+    def run_problems(self, case: str, wit: WasmWitness) -> bool:
+        """Record a failed assertion or an abort; True when there are values to compare."""
+        for a in dict.fromkeys(wit.asserts):
+            self.mismatches.append(f"{case}: circuit assertion failed ({a}): the circuit disagrees "
+                                   f"with the reference's public signals")
+        if wit.error:
+            self.mismatches.append(f"{case}: witness calculator aborted: {wit.error}")
+        return wit.values is not None
+
+
+def _signed(v: int) -> int:
+    return v - FIELD_PRIME if v > FIELD_PRIME // 2 else v
+
+
+# ------------------------------------------------------------------------------ margin
+
+def margin_expectations(config, case: MarginCase, context: int):
+    """(input JSON, [(label, sym names, reference value)]) for one margin batch."""
+    tree = venue_tree(case.leaves, config)
+    accounts = case.accounts(config.N)
+    inp, expected = batch_input(config, case.model, accounts, case.group, tree, context)
+    rows = [(f"public {name}", (f"main.{name}",), v) for name, v in zip(PUBLIC_SIGNALS, expected.public)]
+    rows.append(("contextSquared", ("main.contextSquared",), context * context))
+    calls = sponge_calls(len(case.model.field_elements()))
+    rows.append(("model commitment", ("main.model.commitment", f"main.model.sponge.h[{calls - 1}].out"),
+                 model_commitment(case.model)))
+    rows.append(("group subtree root", ("main.subtree.root", "main.path.node"),
+                 tree.group_root(case.group, config.N)))
+    for a, (acc, res) in enumerate(zip(accounts, expected.results)):
+        p = f"main.margin[{a}]."
+        rows.append((f"account {a} commitment", (f"main.commit[{a}].commitment",), account_commitment(acc)))
+        for s, loss in enumerate(res.losses):
+            rows.append((f"account {a} loss[{s}]", (f"{p}losses.loss[{s}]",), loss))
+        for u, (x, term) in enumerate(zip(res.exposure, res.addon_terms)):
+            rows.append((f"account {a} exposure[{u}]", (f"{p}liquidity.x[{u}]",), x))
+            rows.append((f"account {a} addon term[{u}]", (f"{p}liquidity.term[{u}]",), term))
+        for fld, names in ACCOUNT_FIELDS.items():
+            rows.append((f"account {a} {fld}", tuple(p + n for n in names), getattr(res, fld)))
+    return inp, rows
+
+
+def margin_equivalence(config, wasm, sym_path, cases: list[MarginCase], *, label: str,
+                       cross_check_dir=None) -> Check:
+    """Circuit vs :func:`~calcm.risk.fixed_margin.margin_fx` on ``cases`` (one batch each)."""
+    with Timer() as t:
+        sym = read_sym(sym_path)
+        context = ContextInfo().value
+        tally, prepared, rejected = Tally(), [], []
+        for case in cases:
+            try:
+                prepared.append((case, *margin_expectations(config, case, context)))
+            except (ValueError, ArithmeticError) as exc:  # FixedPointRangeError is a ValueError
+                rejected.append(f"{case.name}: reference rejected the case: {exc}")
+        witnesses = calculate_many(wasm, [inp for _, inp, _ in prepared])
+        kinds: dict[str, int] = {}
+        for (case, _, rows), wit in zip(prepared, witnesses):
+            tally.cases += 1
+            kinds[case.kind] = kinds.get(case.kind, 0) + 1
+            if tally.run_problems(case.name, wit):
+                for lbl, names, want in rows:
+                    tally.compare(case.name, lbl, names, want, wit, sym)
+        details = list(tally.mismatches) + rejected
+        if cross_check_dir is not None and prepared:
+            details.append(_runner_cross_check(wasm, prepared[0][1], witnesses[0], cross_check_dir))
+    counts = {"cases": tally.cases, **{f"{k} cases": v for k, v in kinds.items()},
+              "accounts": tally.cases * config.N, "signals compared": tally.compared,
+              "signal kinds": len({_kind(n) for n in tally.names}),
+              "not in witness (optimised away)": tally.not_in_witness,
+              "mismatches": len(tally.mismatches), "cases rejected by the reference": len(rejected)}
+    bad = bool(tally.mismatches) or bool(rejected) or tally.cases == 0
+    summary = (f"{tally.cases} batches ({counts['accounts']} accounts), {tally.compared:,} signals "
+               f"bit for bit: {len(tally.mismatches)} mismatches")
+    return Check("equivalence", f"margin circuit vs Python fixed point ({label})", FAIL if bad else PASS,
+                 summary, counts, details, t.seconds)
+
+
+def _kind(label: str) -> str:
+    """``account 1 loss[3]`` -> ``loss``: what kind of signal a label names."""
+    words = label.split()
+    return words[-1].split("[")[0] if words else label
+
+
+def _runner_cross_check(wasm, inp: dict, wit: WasmWitness, work_dir) -> str:
+    """The batch runner and ``snarkjs wtns calculate`` give the same witness (one case)."""
+    from pathlib import Path
+    ref = calculate_witness(Path(wasm), inp, Path(work_dir) / "cross-check.wtns")
+    same = wit.values == ref.values
+    return (f"cross-check: snarkjs wtns calculate {'agrees with' if same else 'DIFFERS from'} the batch "
+            f"witness runner on the first case ({len(ref.values):,} values)")
+
+
+# ------------------------------------------------------------------------------ model update
+
+def model_equivalence(config, wasm, sym_path, params, cases: list[ModelCase], *, label: str) -> Check:
+    """Circuit vs :func:`~calcm.risk.model_fx.update` on chained blocks."""
+    from ..zk.model_witness import model_input, reference_signals
+
+    with Timer() as t:
+        sym = read_sym(sym_path)
+        context = ContextInfo().value
+        tally, prepared, rejected = Tally(), [], []
+        for case in cases:
+            try:
+                inp, expected = model_input(config, case.state, case.prices, params, context)
+            except (ValueError, ArithmeticError) as exc:
+                rejected.append(f"{case.name}: reference rejected the block: {exc}")
+                continue
+            rows = [(f"public {n}", (f"main.{n}",), v) for n, v in zip(expected.names, expected.public)]
+            rows += [(name.removeprefix("main."), (name,), v)
+                     for name, v in reference_signals(expected, params).items()]
+            prepared.append((case, inp, rows))
+        witnesses = calculate_many(wasm, [inp for _, inp, _ in prepared])
+        for (case, _, rows), wit in zip(prepared, witnesses):
+            tally.cases += 1
+            if tally.run_problems(case.name, wit):
+                for lbl, names, want in rows:
+                    tally.compare(case.name, lbl, names, want, wit, sym)
+    counts = {"blocks": tally.cases, "signals compared": tally.compared,
+              "not in witness (optimised away)": tally.not_in_witness,
+              "mismatches": len(tally.mismatches), "blocks rejected by the reference": len(rejected)}
+    bad = bool(tally.mismatches) or tally.cases == 0
+    summary = (f"{tally.cases} chained blocks, {tally.compared:,} signals bit for bit: "
+               f"{len(tally.mismatches)} mismatches")
+    return Check("equivalence", f"model-update circuit vs Python fixed point ({label})", FAIL if bad else PASS,
+                 summary, counts, tally.mismatches + rejected, t.seconds)
+
+
+# ------------------------------------------------------------------------------ fixed vs float
+
+FLOAT_FIELDS = ("es", "addon", "mm", "im", "collateral_value", "equity")
+
+
+def _compare_float(model, model_fx, q: np.ndarray, c: np.ndarray, names: list[str], tally: dict,
+                   details: list[str]) -> None:
+    from ..risk.fixed_margin import AccountFx, margin_fx
+    from ..risk.fx_bound import fx_error_bounds
+    from ..risk.margin import PortfolioMargin
+
+    f = PortfolioMargin(model).compute(q, c)
+    b = fx_error_bounds(model, q, c)
+    fx = [margin_fx(model_fx, AccountFx.encode(q[a], c[a], 0)) for a in range(len(q))]
+    warn = 1 + model.params.warn_buffer
+    gap = np.min(np.abs(np.stack([f.equity - f.mm, f.equity - f.im, f.equity - f.im * warn])), axis=0)
+    sure = gap > b.equity + b.im * warn
+    for a, name in enumerate(names):
+        tally["accounts"] += 1
+        for fld in FLOAT_FIELDS:
+            err = abs(getattr(fx[a], fld) / MONEY_SCALE - float(getattr(f, fld)[a]))
+            bound = float(getattr(b, fld)[a])
+            tally["values compared"] += 1
+            tally["largest error / bound"] = max(tally["largest error / bound"], err / bound if bound else 0.0)
+            if err > bound:
+                tally["violations"] += 1
+                details.append(f"{name}: {fld}: |fixed - float| = {err:.3e} USD > bound {bound:.3e}")
+        if sure[a]:
+            tally["tiers compared"] += 1
+            if fx[a].tier != int(f.tier[a]):
+                tally["violations"] += 1
+                details.append(f"{name}: tier: fixed {fx[a].tier} != float {int(f.tier[a])} "
+                               f"(equity is {gap[a]:.3e} USD from a threshold, beyond the bound)")
+        else:
+            tally["tiers within the bound of a threshold"] += 1
+
+
+def margin_float_equivalence(n_random: int = 64, seed: int = 0) -> Check:
+    """The fixed-point margin against the float model on the bundled book and random books."""
+    from ..market import load_market
+    from ..paths import DEFAULT_BOOK, DEFAULT_MARKET, DEFAULT_VOLUMES
+    from ..risk.book import load_book
+    from ..risk.fixed_margin import MarginModelFx
+    from ..risk.model import build_margin_model
+
+    with Timer() as t:
+        book = load_book(DEFAULT_BOOK)
+        model = build_margin_model(load_market(DEFAULT_MARKET, DEFAULT_VOLUMES), book)
+        model_fx = MarginModelFx.from_float(model)
+        tally = {"accounts": 0, "values compared": 0, "tiers compared": 0,
+                 "tiers within the bound of a threshold": 0, "violations": 0, "largest error / bound": 0.0}
+        details: list[str] = []
+        _compare_float(model, model_fx, book.quantities(), book.collateral_amounts(),
+                       [f"fixture account '{a.id}'" for a in book.accounts], tally, details)
+        rng = np.random.default_rng(seed)
+        n, m = model.pnl.shape[1], len(model.collateral_assets)
+        # Positions of +-300 units with a quarter of them zero, collateral up to 1e4 units.
+        q = rng.uniform(-300, 300, (n_random, n)) * (rng.random((n_random, n)) > 0.25)
+        c = rng.uniform(0, 1e4, (n_random, m))
+        _compare_float(model, model_fx, q, c, [f"random account #{a}" for a in range(n_random)], tally, details)
+    tally["largest error / bound"] = round(tally["largest error / bound"], 4)
+    ok = tally["violations"] == 0
+    return Check("equivalence", "fixed point vs float margin model (bundled book + random books)",
+                 PASS if ok else FAIL,
+                 f"{tally['accounts']} accounts, {tally['values compared']} values within the documented "
+                 f"bound (docs/MODEL.md s.9): {tally['violations']} violations",
+                 tally, details, t.seconds)
+
+
+def skipped(name: str, reason: str) -> Check:
+    return Check("equivalence", name, SKIP, reason)

@@ -1,0 +1,92 @@
+"""The demo's oracle: replays a daily price history into the on-chain MockPriceFeeds.
+
+Each replayed day is one block in which *every* feed publishes its new answer: the
+replayer turns anvil's auto-mining off, sends one ``setAnswer`` per feed, mines them as one
+block (``evm_mine``) and turns auto-mining back on. A keeper therefore never sees half a
+day's prices (one asset moved, the other not), which would count as an extra model step.
+On other nodes (py-evm) the answers go out one transaction each.
+
+``publish_round`` sets one feed's answer with an explicit ``updatedAt`` (stale and
+malformed prices in tests).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from web3 import Web3
+
+from ..chain.evm import is_pyevm
+from ..chain.registry import FEED_DECIMALS
+
+
+@dataclass(frozen=True)
+class ReplayDay:
+    """One day of the history: ``prices`` in USD, in the model's asset order."""
+
+    date: str
+    prices: tuple[float, ...]
+
+
+def episode_days(market, assets: Sequence[str], start: str, days: int) -> list[ReplayDay]:
+    """``days`` consecutive closes of ``assets`` from ``start`` (a date of ``market``).
+
+    Raises ValueError when the window leaves the data or an asset has no close in it.
+    """
+    d0 = np.datetime64(start, "D")
+    i0 = int(np.searchsorted(market.dates, d0))
+    if i0 >= len(market.dates) or market.dates[i0] != d0:
+        raise ValueError(f"{start} is not a date of {market.source}")
+    if i0 + days > len(market.dates):
+        raise ValueError(f"{days} days from {start} run past the end of {market.source}")
+    cols = [market.index(a) for a in assets]
+    out = []
+    for i in range(i0, i0 + days):
+        px = tuple(float(market.closes[i, c]) for c in cols)
+        if not all(np.isfinite(px)) or min(px) <= 0:
+            raise ValueError(f"{market.dates[i]}: no positive close for every asset of {list(assets)}")
+        out.append(ReplayDay(str(market.dates[i]), px))
+    return out
+
+
+class PriceReplayer:
+    """Publishes answers to MockPriceFeeds owned by ``owner`` (``decimals`` each)."""
+
+    def __init__(self, w3: Web3, feeds: Sequence[str], owner: str, abi: list,
+                 decimals: int = FEED_DECIMALS):
+        self.w3, self.owner, self.decimals = w3, owner, decimals
+        self.feeds = [w3.eth.contract(address=Web3.to_checksum_address(f), abi=abi) for f in feeds]
+
+    def answer(self, usd: float) -> int:
+        return round(usd * 10**self.decimals)
+
+    def _mine_together(self, calls) -> int:
+        """Send ``calls`` (contract functions) from the owner in one block; returns it."""
+        w3 = self.w3
+        if is_pyevm(w3):
+            rs = [w3.eth.wait_for_transaction_receipt(c.transact({"from": self.owner})) for c in calls]
+            return rs[-1].blockNumber
+        w3.provider.make_request("evm_setAutomine", [False])
+        try:
+            # Explicit gas: estimation would run against the block before these answers.
+            hashes = [c.transact({"from": self.owner, "gas": 200_000}) for c in calls]
+            w3.provider.make_request("evm_mine", [])
+        finally:
+            w3.provider.make_request("evm_setAutomine", [True])
+        receipts = [w3.eth.wait_for_transaction_receipt(h, timeout=60) for h in hashes]
+        blocks = {r.blockNumber for r in receipts}
+        if any(r.status != 1 for r in receipts) or len(blocks) != 1:
+            raise RuntimeError(f"price update did not land in one block: {sorted(blocks)}")
+        return blocks.pop()
+
+    def publish(self, prices_usd: Sequence[float]) -> int:
+        """Every feed's new answer (USD, feed order) in one block; returns the block number."""
+        if len(prices_usd) != len(self.feeds):
+            raise ValueError(f"{len(prices_usd)} prices for {len(self.feeds)} feeds")
+        return self._mine_together([f.functions.setAnswer(self.answer(p))
+                                    for f, p in zip(self.feeds, prices_usd)])
+
+    def publish_round(self, index: int, answer: int, updated_at: int) -> int:
+        """One feed's raw ``answer`` dated ``updated_at`` (tests: stale or malformed prices)."""
+        return self._mine_together([self.feeds[index].functions.setRoundData(answer, updated_at)])

@@ -1,0 +1,97 @@
+"""`calcm setup`, `calcm prove` and `calcm verify` end to end on the bundled fixtures."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from calcm.market import load_market
+from calcm.paths import DEFAULT_BOOK, DEFAULT_MARKET, DEFAULT_VOLUMES, FIXTURES
+from calcm.risk.book import load_book
+from calcm.risk.fixed_margin import margin_fx
+from calcm.zk.subbook import circuit_book
+
+pytestmark = pytest.mark.slow
+
+CALCM = [sys.executable, "-m", "calcm.cli"] if False else [str(Path(sys.executable).parent / "calcm")]
+
+
+def calcm(*args, check=True):
+    res = subprocess.run(CALCM + [str(a) for a in args], capture_output=True, text=True)
+    if check and res.returncode != 0:
+        raise AssertionError(f"calcm {args} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
+    return res
+
+
+@pytest.fixture(scope="module")
+def proofs(small_build, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "proofs"
+    res = calcm("prove", "--build", small_build.dir, "--out", out, "--json")
+    return out, json.loads(res.stdout)
+
+
+def test_setup_reuses_an_up_to_date_build(small_build):
+    got = json.loads(calcm("setup", "--build", small_build.dir, "--json").stdout)
+    assert got["reused"] is True
+    assert got["constraints"] == small_build.constraints <= 2**13 - 5
+    assert got["zkey_sha256"] == small_build.manifest["zkey"]["sha256"]
+    assert got["dev_only"] is True
+
+
+def test_prove_fixture_book(proofs, small_build):
+    out, summary = proofs
+    cb = circuit_book(load_market(DEFAULT_MARKET, DEFAULT_VOLUMES), load_book(DEFAULT_BOOK), small_build.config)
+    # Every account of the sub-book is proven, with the reference tier; the rest are listed.
+    assert [a["id"] for a in summary["accounts"]] == list(cb.names)
+    assert [a["tier"] for a in summary["accounts"]] == [margin_fx(cb.model, a).tier for a in cb.accounts]
+    assert {s["id"] for s in summary["sub_book"]["skipped_accounts"]} | set(cb.names) == \
+        {a.id for a in load_book(DEFAULT_BOOK).accounts}
+    assert len(summary["groups"]) == -(-len(cb.names) // small_build.config.N)
+    for g in summary["groups"]:
+        batch = json.loads((out / g / "batch.json").read_text())
+        assert batch["public_signals"]["accountsRoot"] == summary["accounts_root"]
+        # Nothing private is written: no witness, no positions.
+        assert not list((out / g).glob("*.wtns"))
+        assert "qty" not in json.dumps(batch) and "salt" not in json.dumps(batch)
+
+
+def test_verify_runs_both_verifiers(proofs):
+    out, summary = proofs
+    got = json.loads(calcm("verify", out, "--json").stdout)
+    assert got["ok"] is True and len(got["proofs"]) == len(summary["groups"])
+    assert all(p["snarkjs"] and p["py_ecc"] for p in got["proofs"])
+
+
+def test_verify_rejects_an_altered_batch(proofs, tmp_path):
+    out, _ = proofs
+    import shutil
+    d = tmp_path / "group"
+    shutil.copytree(out / "group-0001", d)
+    pub = json.loads((d / "public.json").read_text())
+    pub[3] = str(int(pub[3]) ^ (3 << 32))                 # flip account 0's tier
+    (d / "public.json").write_text(json.dumps(pub))
+    res = calcm("verify", d, "--json", check=False)
+    assert res.returncode == 1
+    got = json.loads(res.stdout)
+    assert got["ok"] is False and got["proofs"][0]["snarkjs"] is False and got["proofs"][0]["py_ecc"] is False
+
+
+def test_prove_rejects_out_of_range_portfolio_before_proving(small_build, tmp_path):
+    out = tmp_path / "never"
+    res = calcm("prove", "--build", small_build.dir, "--portfolios", FIXTURES / "book_overflow.json",
+                "--out", out, check=False)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "book_overflow.json" in lines[0] and "long_btc" in lines[0]
+    assert "BTC-PERP" in lines[0]
+    assert not out.exists()
+
+
+def test_bad_paths_are_one_line_errors(tmp_path):
+    res = calcm("verify", tmp_path / "missing", check=False)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    res = calcm("prove", "--build", tmp_path / "nobuild", check=False)
+    assert res.returncode == 2 and "calcm setup" in res.stderr
