@@ -34,7 +34,7 @@ include "health_tier.circom";
  *   Soundness:   the model values are in their MarginModelFx ranges (they are
  *                public and bound by the commitment). Nothing is assumed of the
  *                account: every account value is range-checked here.
- *   Cost:        S * (n + 66) + n * 41 + 40 m + U * (n + 256) + ~470 (see docs/CIRCUITS.md).
+ *   Cost:        S (n + 66) + 42 n + 42 m + U (n + 256) + 2 bits(k) + ~460 (docs/CIRCUITS.md).
  */
 template AccountMargin(S, n, U, m, k) {
     var QTY_BITS = 40;

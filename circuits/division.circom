@@ -44,7 +44,8 @@ template FloorDiv(qBits, dBits) {
     signal output quot;
     signal rem;
 
-    // Hints (num >= 0 for honest inputs); pinned by the three checks below.
+    // Hints (FloorDiv is only used on num >= 0, which q*den + rem >= 0 also forces);
+    // pinned by the three checks below.
     quot <-- num \ den;
     rem <-- num % den;
     num === quot * den + rem;

@@ -33,15 +33,15 @@ template TailSum(S, k, B) {
     signal d[S];
     component rc[S];
     var count = 0;
-    var half = 0;
+    var twiceExcess = 0;   // sum_s 2 * inTail[s] * (loss[s] - t), linear in d
     for (var s = 0; s < S; s++) {
         inTail[s] * (inTail[s] - 1) === 0;
         d[s] <== (2 * inTail[s] - 1) * (loss[s] - threshold);
         rc[s] = UnsignedRange(B);
         rc[s].in <== d[s];
         count += inTail[s];
-        half += d[s] + loss[s] - threshold;
+        twiceExcess += d[s] + loss[s] - threshold;
     }
     count === k;
-    sum <== half / 2 + k * threshold;
+    sum <== twiceExcess / 2 + k * threshold;
 }

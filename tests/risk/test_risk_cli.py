@@ -1,4 +1,4 @@
-"""The risk stage's CLI: margin, scenarios, bench risk, demo; bad input gives one line and exit 2."""
+"""The risk stage's CLI: margin, scenarios, bench risk; bad input gives one line and exit 2."""
 from __future__ import annotations
 
 import json
@@ -33,11 +33,11 @@ def test_margin_json(runner, book):
     assert len(doc["model"]["scenario_hash"]) == 64
 
 
-def test_margin_table_and_demo(runner):
-    for args in (["margin"], ["demo"]):
-        res = runner.invoke(main, args)
-        assert res.exit_code == 0, res.output
-        assert "near_liq_long" in res.stdout and "liquidatable" in res.stdout
+def test_margin_table(runner):
+    # `calcm demo` is the keeper stage's now (a chain and proofs): tests/keeper covers it.
+    res = runner.invoke(main, ["margin"])
+    assert res.exit_code == 0, res.output
+    assert "near_liq_long" in res.stdout and "liquidatable" in res.stdout
 
 
 def test_margin_at_975(runner):

@@ -16,7 +16,7 @@ from calcm.zk.subbook import circuit_book
 
 pytestmark = pytest.mark.slow
 
-CALCM = [sys.executable, "-m", "calcm.cli"] if False else [str(Path(sys.executable).parent / "calcm")]
+CALCM = [str(Path(sys.executable).parent / "calcm")]
 
 
 def calcm(*args, check=True):
@@ -58,11 +58,12 @@ def test_prove_fixture_book(proofs, small_build):
         assert "qty" not in json.dumps(batch) and "salt" not in json.dumps(batch)
 
 
-def test_verify_runs_both_verifiers(proofs):
+def test_verify_runs_both_verifiers(proofs, small_build):
     out, summary = proofs
-    got = json.loads(calcm("verify", out, "--json").stdout)
+    got = json.loads(calcm("verify", out, "--build", small_build.dir, "--json").stdout)
     assert got["ok"] is True and len(got["proofs"]) == len(summary["groups"])
     assert all(p["snarkjs"] and p["py_ecc"] for p in got["proofs"])
+    assert {p["vkey_sha256"] for p in got["proofs"]} == {small_build.manifest["vkey_sha256"]}
 
 
 def test_verify_rejects_an_altered_batch(proofs, tmp_path):

@@ -93,6 +93,9 @@ def test_proof_under_another_verification_key_fails(proof_dir, tmp_path, small_b
     vk["IC"][1], vk["IC"][2] = vk["IC"][2], vk["IC"][1]
     (d / "verification_key.json").write_text(json.dumps(vk))
     assert snarkjs_verify(d) is False and py_verify(d) is False
+    # Verifying against the trusted build key ignores the shipped one.
+    res = verify_dir(d, small_build.vkey_path)
+    assert res.ok and res.vkey_sha256 == small_build.manifest["vkey_sha256"]
 
 
 def test_honest_witness_passes_wtns_check(small_build, honest_witness):
@@ -162,6 +165,6 @@ def test_out_of_range_portfolio_rejected_before_proving(small_build, tmp_path):
 def test_disagreeing_verifiers_are_reported(proof_dir, tmp_path, monkeypatch):
     # If the two implementations ever disagree, verify_dir must raise rather than pick one.
     import calcm.zk.verify as V
-    monkeypatch.setattr(V, "py_verify", lambda d: False)
+    monkeypatch.setattr(V, "py_verify", lambda d, vkey=None: False)
     with pytest.raises(VerifierDisagreement):
         V.verify_dir(proof_dir)

@@ -57,12 +57,11 @@ from .sources import HintSite, mutate, scan
 from .wasm import WasmWitness, calculate_many
 
 #: Bump to invalidate cached hint verdicts when the probe itself changes.
-PROBE_VERSION = 1
+PROBE_VERSION = 4
 #: Rounds of public-signal re-solving after a mutated witness.
 REPAIR_ROUNDS = 4
 #: Signal categories named in the report (regex on .sym names).
 CATEGORIES = (
-    ("public signals", r"^main\.[A-Za-z]+(\[\d+\])?$"),
     ("tail bits", r"\.inTail\["),
     ("thresholds", r"\.threshold\b"),
     ("quotients", r"\.quot$|\.q$|\.eps$"),
@@ -87,6 +86,14 @@ class Circuit:
     sym: Path
     source_keys: tuple[str, ...] = ()   # manifest keys of the included files ("circuits/x.circom")
 
+    def all_files(self) -> dict[str, Path]:
+        """Every included source (project and circomlib) by manifest key."""
+        out = dict(self.project_files())
+        for k in self.source_keys:
+            if k.startswith("circomlib/"):
+                out[k] = CIRCOMLIB / k.removeprefix("circomlib/")
+        return out
+
     def project_files(self) -> dict[str, Path]:
         """``{"circuits/<rel>": path}`` of the included project sources (all of them if unknown)."""
         keys = [k for k in self.source_keys if k.startswith("circuits/")]
@@ -108,11 +115,41 @@ def _label(names: dict[int, list[str]], wire: int) -> str:
     return ns[0] + (f" (+{len(ns) - 1} aliases)" if len(ns) > 1 else "") if ns else f"wire {wire}"
 
 
-def _category(names: Sequence[str]) -> str | None:
+def _category(names: Sequence[str], public: bool = False) -> str | None:
+    if public:
+        return "public signals"
     for cat, pat in CATEGORIES:
         if any(re.search(pat, n) for n in names):
             return cat
     return None
+
+
+_ASSERT = re.compile(r"template (\w+?)(?:_\d+)? line: (\d+)")
+
+
+def template_lines(files: dict[str, Path]) -> dict[str, tuple[str, list[str]]]:
+    """Template name -> (file key, the file's lines), to read an assertion's source line."""
+    out = {}
+    for key, path in files.items():
+        text = Path(path).read_text()
+        for m in re.finditer(r"\btemplate\s+(?:parallel\s+)?(\w+)\s*\(", text):
+            out.setdefault(m.group(1), (key, text.splitlines()))
+    return out
+
+
+def explain_assert(message: str, templates) -> tuple[str, bool]:
+    """``(where: statement, is a constraint)`` for a wasm assertion message.
+
+    circom's generator asserts every ``===`` (a constraint) and every ``assert()``
+    (no constraint: a dishonest prover never runs it).
+    """
+    m = _ASSERT.search(message)
+    if not m or m.group(1) not in templates:
+        return message, False
+    key, lines = templates[m.group(1)]
+    n = int(m.group(2))
+    stmt = " ".join(lines[n - 1].split()) if 0 < n <= len(lines) else "?"
+    return f"{key}:{n} ({m.group(1)}): `{stmt}`", "===" in stmt and "assert" not in stmt
 
 
 # ------------------------------------------------------------------------------ 1. structure
@@ -186,7 +223,7 @@ def single_signal_check(r1cs: R1cs, witnesses: Sequence[list[int]], names: dict[
         cats: dict[str, int] = {}
         sample: dict[str, tuple[int, int]] = {}
         for x in range(1, r1cs.n_wires):
-            cat = _category(names.get(x, [])) or "other intermediates"
+            cat = _category(names.get(x, []), x in r1cs.public_wires) or "other intermediates"
             cats[cat] = cats.get(cat, 0) + 1
             if x not in found and cat not in sample:
                 sample[cat] = (x, deltas[0])
@@ -356,7 +393,7 @@ def forge(r1cs: R1cs, wasm: Path, inp: dict, names: dict[int, list[str]]) -> tup
 
 
 def _probe_site(circuit: Circuit, r1cs: R1cs, names, site: HintSite, delta: int, inputs: list[dict],
-                honest: list[list[int]]) -> HintVerdict:
+                honest: list[list[int]], templates) -> HintVerdict:
     text = (circuit.circuits_dir / site.file.removeprefix("circuits/")).read_text()
     with tempfile.TemporaryDirectory(prefix="mut-", dir=_tmp_parent()) as tmp:
         try:
@@ -372,21 +409,32 @@ def _probe_site(circuit: Circuit, r1cs: R1cs, names, site: HintSite, delta: int,
                 outcomes.append(("inconclusive", f"generator aborted: {wit.error}"))
                 continue
             diff = [x for x in range(1, r1cs.n_wires) if wit.values[x] != good[x]]
-            if not diff:
+            # Source constraints (`===`, not `assert()`) the generator saw fail.
+            broken = [w for w, is_con in (explain_assert(a, templates) for a in dict.fromkeys(wit.asserts))
+                      if is_con]
+            if failing:
+                # The witness is complete (assertions are non-fatal) and the R1CS rejects it.
+                outcomes.append(("pinned", f"rejected: {len(failing)} R1CS constraints fail"
+                                           + (f", first the source constraint {broken[0]}" if broken else "")))
+            elif not diff and not broken:
                 outcomes.append(("not exercised", "the mutated hint left the witness unchanged"))
-            elif failing:
-                cons = [i for i in failing if i >= 0][:2]
-                where = "; ".join(", ".join(_label(names, x) for x in sorted(r1cs.constraints[i].wires())[:4])
-                                  for i in cons)
-                outcomes.append(("pinned", f"rejected: {len(failing)} constraints fail (e.g. over {where})"))
+            elif not wtns_check(circuit.r1cs, wit.values, r1cs.prime, Path(tmp), "forged"):
+                outcomes.append(("inconclusive", "the Python evaluator accepts a witness snarkjs rejects"))
             else:
-                confirmed = wtns_check(circuit.r1cs, wit.values, r1cs.prime, Path(tmp), "forged")
-                shown = ", ".join(_label(names, x) for x in diff[:6])
-                pub = f"; claimed public signals changed: {changed_pub}" if changed_pub else ""
-                outcomes.append(("UNDER-CONSTRAINED",
-                                 f"a witness with this hint altered satisfies the R1CS (snarkjs wtns check: "
-                                 f"{'accepted' if confirmed else 'rejected'}); {len(diff)} signals differ from "
-                                 f"the honest witness, e.g. {shown}{pub}"))
+                # Show what a verifier or a user would see change first: public, then outputs.
+                rank = lambda x: (x not in r1cs.public_wires,  # noqa: E731
+                                  _category(names.get(x, [])) != "margin outputs", x)
+                parts = []
+                if diff:
+                    shown = ", ".join(_label(names, x) for x in sorted(diff, key=rank)[:6])
+                    parts.append(f"{len(diff)} signals differ from the honest witness, e.g. {shown}")
+                if broken:
+                    parts.append(f"the source constraint {broken[0]} fails in the generator yet the R1CS "
+                                 f"holds: it constrains nothing (a signal in it is free)")
+                if changed_pub:
+                    parts.append(f"claimed public signals changed: {changed_pub}")
+                outcomes.append(("UNDER-CONSTRAINED", "a witness with this hint altered satisfies the R1CS "
+                                 "(confirmed by snarkjs wtns check); " + "; ".join(parts)))
     for verdict in ("UNDER-CONSTRAINED", "pinned", "inconclusive", "not exercised"):
         hit = [d for v, d in outcomes if v == verdict]
         if hit:
@@ -411,6 +459,7 @@ def hint_mutation_check(circuit: Circuit, sites: Sequence[HintSite], inputs: lis
     """Mutate every hint by each delta (see the module docstring); FAIL on any forged witness."""
     r1cs = load_r1cs(circuit.r1cs)
     names = wire_names(circuit.sym)
+    templates = template_lines(circuit.all_files())
     verdicts: list[HintVerdict] = []
     cached = 0
     with Timer() as t:
@@ -421,7 +470,7 @@ def hint_mutation_check(circuit: Circuit, sites: Sequence[HintSite], inputs: lis
                     verdicts.append(HintVerdict(**json.loads(path.read_text())))
                     cached += 1
                     continue
-                v = _probe_site(circuit, r1cs, names, site, delta, inputs, honest)
+                v = _probe_site(circuit, r1cs, names, site, delta, inputs, honest, templates)
                 if v.verdict != "inconclusive":
                     atomic.write_json(path, v.to_json())
                 verdicts.append(v)

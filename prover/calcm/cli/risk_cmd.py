@@ -1,4 +1,7 @@
-"""CLI commands of the risk stage: ``margin``, ``scenarios``, ``bench risk`` and a provisional ``demo``."""
+"""CLI commands of the risk stage: ``margin``, ``scenarios`` and ``bench risk``.
+
+``demo_margins`` (what ``calcm margin`` prints) stays importable; ``calcm demo`` is the
+keeper stage's (``calcm.cli.keeper_cmd``)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -161,9 +164,3 @@ def register(main, bench, chain) -> None:
                ["max RSS (MiB)", f"{res['max_rss_mib']:.1f}"],
                ["tail threads / 1-min load average", f"{res['threads']} / {res['load_average_1min']:.1f}"],
                ["fixed-point twin (accounts/s)", f"{res['fixed_point_accounts_per_s']:.1f}"]])
-
-    @main.command("demo")
-    @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
-    def demo_cmd(as_json):
-        """Provisional demo: the margins of the bundled book on the bundled market."""
-        demo_margins(as_json=as_json)

@@ -114,20 +114,24 @@ def register(main, bench, chain) -> None:
 
     @main.command("verify")
     @click.argument("proof_dir", type=click.Path(path_type=Path))
+    @click.option("--build", "build_dir", type=click.Path(path_type=Path), default=None,
+                  help="verify against this build's verification key (default: the key in each proof dir)")
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
-    def verify_cmd(proof_dir, as_json):
+    def verify_cmd(proof_dir, build_dir, as_json):
         """Verify every proof under PROOF_DIR with snarkjs and with the py_ecc verifier."""
+        from ..zk.setup import Build
         from ..zk.verify import verify_path
 
-        results = verify_path(proof_dir)
+        vkey = Build.load(build_dir).vkey_path if build_dir is not None else None
+        results = verify_path(proof_dir, vkey)
         ok = all(r.ok for r in results)
         if as_json:
             emit_json({"ok": ok, "proofs": [r.to_json() for r in results]})
         else:
             table(f"calcm verify {proof_dir}: {'OK' if ok else 'INVALID'}",
-                  ["proof", "snarkjs", "py_ecc", "snarkjs s", "py_ecc s"],
-                  [[str(r.dir), r.snarkjs_ok, r.pyecc_ok, r.snarkjs_seconds, r.pyecc_seconds]
-                   for r in results])
+                  ["proof", "snarkjs", "py_ecc", "snarkjs s", "py_ecc s", "vkey"],
+                  [[str(r.dir), r.snarkjs_ok, r.pyecc_ok, r.snarkjs_seconds, r.pyecc_seconds,
+                    r.vkey_sha256[:12]] for r in results])
         if not ok:
             raise SystemExit(1)
 

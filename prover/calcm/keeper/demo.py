@@ -180,6 +180,7 @@ class World:
     replayer: PriceReplayer
     days: list[ReplayDay]
     kinds: dict[str, str]
+    book: Book
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -195,11 +196,22 @@ class World:
         self.node.stop()
 
 
+def check_window(market, start: str, days: int) -> None:
+    """The replay window lies in the market data, with history before it (InputError)."""
+    d0 = np.datetime64(start, "D")
+    i0 = int(np.searchsorted(market.dates, d0))
+    if days < 1 or i0 >= len(market.dates) or market.dates[i0] != d0 or i0 + days > len(market.dates):
+        raise InputError(str(market.source), f"window {start} + {days} days", "--start/--days",
+                         f"must lie within {market.dates[0]} .. {market.dates[-1]}")
+
+
 def build_world(s: DemoSettings, market=None, book: Book | None = None,
-                log=lambda msg: None) -> World:
-    """Fit, build, start anvil, deploy, register the venue's accounts and post the root."""
+                log=lambda msg: None, node: Anvil | None = None) -> World:
+    """Fit, build, start anvil (or use ``node``, started), deploy, register the venue's
+    accounts and post the root."""
     start, days = s.window()
     market = market if market is not None else load_history(s.history)
+    check_window(market, start, days)
     log(f"fitting the model on {market.source} up to {start} (genesis: the state of the day before)")
     book = demo_book(book or load_book(DEFAULT_BOOK), s.collateral)
     mf, sub, skipped = fit_model_file(market.upto(start), book, s.config, s.instruments,
@@ -209,7 +221,7 @@ def build_world(s: DemoSettings, market=None, book: Book | None = None,
     log("loading the circuit builds (cached; the first run compiles and sets them up)")
     margin_build = cached_build(s.config)
     model_build = model_build_for(mf.params, s.model_mode, notes)
-    node = Anvil().start()
+    node = node or Anvil().start()
     try:
         w3 = http_web3(node.url)
         log(f"anvil on {node.url}: deploying the verifiers, the registry and the price feeds")
@@ -232,7 +244,7 @@ def build_world(s: DemoSettings, market=None, book: Book | None = None,
         kinds = {n: account_kind(a, mf.params) for n, a in zip(snap.names, snap.accounts)}
         notes += [f"left out {a}: {r}" for a, r in skipped]
         return World(node, w3, reg, dep, mf, venue, margin_build, model_build, replayer, episode,
-                     kinds, notes)
+                     kinds, book, notes)
     except BaseException:
         node.stop()
         raise

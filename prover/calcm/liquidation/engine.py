@@ -160,10 +160,13 @@ class LiquidationPlan:
         return out
 
     def to_json(self) -> dict:
+        """JSON-ready dict (an infinite ratio, MM = 0, becomes the string ``"inf"``)."""
+        snap = lambda s: {k: (v if np.isfinite(v) else ("inf" if v > 0 else "-inf"))  # noqa: E731
+                          for k, v in s.__dict__.items()}
         return {
             "account": self.account, "status": self.status, "reason": self.reason,
             "trades": [t.__dict__ for t in self.trades],
-            "before": self.before.__dict__, "after": self.after.__dict__,
+            "before": snap(self.before), "after": snap(self.after),
             "notional": self.notional, "cost": self.cost, "penalty_due": self.penalty_due,
             "penalty_paid": self.penalty_paid, "bad_debt": self.bad_debt,
         }

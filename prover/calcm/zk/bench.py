@@ -23,6 +23,7 @@ from .. import atomic
 from ..errors import InputError
 from ..paths import cache_dir
 from .config import CONFIGS, CircuitConfig, source_hash
+from .ptau import select_ptau
 from .prove import PROOF_BYTES_UNCOMPRESSED, ContextInfo, prove_accounts
 from .setup import build_cache_dir, cached_compile, setup
 from .synthetic import random_account, random_model
@@ -79,7 +80,8 @@ def witness_seconds(config: CircuitConfig, compiled: Path, repeats: int = 2) -> 
     return round(min(times), 3)
 
 
-def _measure_proving(config: CircuitConfig, repeats: int = 2) -> dict:
+def _measure_proving(config: CircuitConfig, min_power: int, repeats: int = 2) -> dict:
+    select_ptau(min_power)  # raises InputError (before any setup work) when none fits
     build, _ = setup(config, build_cache_dir(config))
     model, accounts = _synthetic_batch(config)
     prove_times, verify_s, verify_p = [], [], []
@@ -119,7 +121,7 @@ def bench_prove(names: list[str]) -> dict:
                "witness_seconds": witness_seconds(cfg, compiled),
                "proof_bytes": PROOF_BYTES_UNCOMPRESSED}
         try:
-            row.update(_measure_proving(cfg))
+            row.update(_measure_proving(cfg, info["min_ptau_power"]))
             row["prove_extrapolated"] = False
             measured.append((info["constraints"], row["prove_seconds"]))
         except InputError as exc:

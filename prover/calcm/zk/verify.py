@@ -5,9 +5,15 @@ A proof directory holds ``proof.json``, ``public.json`` and ``verification_key.j
 output of ``calcm prove``) is verified batch by batch. The two verifiers are
 independent implementations; a disagreement is reported as an error, never
 resolved silently.
+
+A verification key shipped beside a proof proves nothing by itself (anyone can
+make a key for another circuit): pass ``vkey`` (e.g. a build's
+``verification_key.json``, or the key behind an on-chain verifier) to verify
+against a trusted key instead; the result records the sha256 of the key used.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -31,6 +37,7 @@ class VerifyResult:
     pyecc_ok: bool
     snarkjs_seconds: float
     pyecc_seconds: float
+    vkey_sha256: str
 
     @property
     def ok(self) -> bool:
@@ -38,6 +45,7 @@ class VerifyResult:
 
     def to_json(self) -> dict:
         return {"dir": str(self.dir), "ok": self.ok, "snarkjs": self.snarkjs_ok, "py_ecc": self.pyecc_ok,
+                "vkey_sha256": self.vkey_sha256,
                 "seconds": {"snarkjs": round(self.snarkjs_seconds, 3), "py_ecc": round(self.pyecc_seconds, 3)}}
 
 
@@ -62,9 +70,9 @@ def _load(d: Path, name: str):
         raise InputError(str(d / name), f"line {exc.lineno}", "-", f"invalid JSON: {exc.msg}") from None
 
 
-def snarkjs_verify(d: Path) -> bool:
-    res = snarkjs("groth16", "verify", d / "verification_key.json", d / "public.json", d / "proof.json",
-                  check=False)
+def snarkjs_verify(d: Path, vkey: Path | None = None) -> bool:
+    res = snarkjs("groth16", "verify", vkey or d / "verification_key.json", d / "public.json",
+                  d / "proof.json", check=False)
     out = res.stdout + res.stderr
     if "OK!" in out:
         return True
@@ -74,27 +82,29 @@ def snarkjs_verify(d: Path) -> bool:
     raise InputError(str(d), "-", "proof.json", f"snarkjs could not verify: {out.strip()[-200:]}")
 
 
-def py_verify(d: Path) -> bool:
+def py_verify(d: Path, vkey: Path | None = None) -> bool:
+    vk_path = vkey or d / "verification_key.json"
     try:
-        return pyverify.verify(_load(d, "verification_key.json"), _load(d, "public.json"),
-                               _load(d, "proof.json"))
-    except (pyverify.ProofFormatError, KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, InputError):
-            raise
+        vk = json.loads(Path(vk_path).read_text())
+        return pyverify.verify(vk, _load(d, "public.json"), _load(d, "proof.json"))
+    except InputError:
+        raise
+    except (pyverify.ProofFormatError, KeyError, TypeError, ValueError):
         return False
 
 
-def verify_dir(d: Path) -> VerifyResult:
-    """Run both verifiers on one proof directory; raise if they disagree."""
+def verify_dir(d: Path, vkey: Path | None = None) -> VerifyResult:
+    """Run both verifiers on one proof directory (with ``vkey`` if given); raise if they disagree."""
+    key = Path(vkey) if vkey is not None else d / "verification_key.json"
     t0 = time.perf_counter()
-    s_ok = snarkjs_verify(d)
+    s_ok = snarkjs_verify(d, key)
     t1 = time.perf_counter()
-    p_ok = py_verify(d)
+    p_ok = py_verify(d, key)
     t2 = time.perf_counter()
     if s_ok != p_ok:
         raise VerifierDisagreement(f"{d}: snarkjs says {s_ok}, py_ecc says {p_ok}")
-    return VerifyResult(d, s_ok, p_ok, t1 - t0, t2 - t1)
+    return VerifyResult(d, s_ok, p_ok, t1 - t0, t2 - t1, hashlib.sha256(key.read_bytes()).hexdigest())
 
 
-def verify_path(path: Path) -> list[VerifyResult]:
-    return [verify_dir(d) for d in proof_dirs(path)]
+def verify_path(path: Path, vkey: Path | None = None) -> list[VerifyResult]:
+    return [verify_dir(d, vkey) for d in proof_dirs(path)]

@@ -1,0 +1,89 @@
+"""``calcm bench keeper``: accounts proven per block-second, and block-to-mined latency.
+
+For each worker count the benchmark builds a fresh demo world (anvil, deployment, the demo
+book: 10 accounts in 5 groups of the small circuit), starts an embedded LocalCluster with
+that many single-threaded workers (or uses ``--scheduler``), and replays ``blocks`` days.
+The keeper's refresh period is one block, so every block proves the model update and every
+group: the same work per block for every worker count.
+
+Per block it measures:
+
+- ``prove_seconds`` / ``total_seconds``: the keeper's proving phase and whole step;
+- ``latency``: from the moment the price block is mined (the replayer's receipt) to the
+  moment the block's last proof is mined (the keeper's last receipt).
+
+``accounts_per_block_second`` = accounts proven / keeper seconds, over all blocks.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+from .demo import DemoSettings, build_world
+from .log import EventLog
+from .loop import Keeper, KeeperConfig
+from .prover_pool import ProverPool
+from .store import Store
+
+
+def bench_keeper(workers: list[int], blocks: int = 3, scheduler: str | None = None,
+                 processes: bool = True, tmp_dir=None, log=lambda msg: None) -> dict:
+    """Run the benchmark (see the module docstring); returns the JSON-able result."""
+    import tempfile
+    from pathlib import Path
+    runs = []
+    for w in workers:
+        s = DemoSettings(days=blocks, workers=w, processes=processes, scheduler=scheduler,
+                         venue_actions=False)
+        world = build_world(s, log=log)
+        try:
+            with tempfile.TemporaryDirectory(dir=tmp_dir, prefix="calcm-bench-keeper-") as tmp, \
+                    ProverPool(scheduler, w, processes) as pool, \
+                    Store(Path(tmp) / "keeper.sqlite") as store:
+                keeper = Keeper(world.w3, world.reg, store, world.model, world.venue,
+                                world.margin_build, world.model_build, pool,
+                                KeeperConfig(refresh_blocks=1), EventLog(quiet=True),
+                                state_dir=Path(tmp) / "proofs")
+                rows = []
+                for day in world.days:
+                    world.replayer.publish(day.prices)
+                    t_block = time.time()
+                    rep = keeper.step()
+                    if rep is None or rep.status != "processed":
+                        continue
+                    rows.append({"block": rep.block, "proven": rep.proven, "groups": rep.groups,
+                                 "model": rep.model, "prove_seconds": rep.prove_seconds,
+                                 "total_seconds": rep.total_seconds,
+                                 "latency_seconds": round((rep.mined_at or time.time()) - t_block, 3)})
+                    log(f"workers {w}: block {rep.block}: {rep.proven} accounts, "
+                        f"{rep.total_seconds:.2f} s")
+                n_workers = pool.n_workers
+        finally:
+            world.close()
+        secs = sum(r["total_seconds"] for r in rows)
+        proven = sum(r["proven"] for r in rows)
+        proofs = sum(r["groups"] + (1 if r["model"] == "prove" else 0) for r in rows)
+        lat = [r["latency_seconds"] for r in rows]
+        runs.append({"workers": n_workers, "blocks": len(rows), "accounts_proven": proven,
+                     "proofs": proofs,
+                     "accounts_per_block_second": round(proven / secs, 3) if secs else None,
+                     "proofs_per_second": round(proofs / secs, 3) if secs else None,
+                     "block_seconds_mean": round(secs / len(rows), 3) if rows else None,
+                     "prove_seconds_mean": round(statistics.mean(r["prove_seconds"] for r in rows), 3)
+                     if rows else None,
+                     "latency_seconds": {"mean": round(statistics.mean(lat), 3) if lat else None,
+                                         "median": round(statistics.median(lat), 3) if lat else None,
+                                         "max": max(lat, default=None)},
+                     "per_block": rows})
+    base = runs[0]["accounts_per_block_second"] if runs else None
+    for r in runs:
+        r["speedup_vs_first"] = round(r["accounts_per_block_second"] / base, 3) \
+            if base and r["accounts_per_block_second"] else None
+    return {"benchmark": "keeper", "circuit": "small", "group_size": 2, "accounts": 10,
+            "scheduler": scheduler or "embedded LocalCluster", "runs": runs,
+            "notes": ["Every block proves the model update and all 5 groups (refresh every block).",
+                      "Proofs of one block are independent, so W workers divide the proving "
+                      "phase by up to W; submission (one transaction per proof, mined in order) "
+                      "and the per-block reads do not parallelise.",
+                      "On a cluster, throughput scales with workers until the keeper's serial "
+                      "part (witness inputs, submissions: ~0.1-0.2 s per proof) dominates."]}
