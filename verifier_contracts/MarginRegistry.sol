@@ -544,12 +544,13 @@ contract MarginRegistry {
     /// @dev The venue posts the post-withdrawal commitment first; the keeper then proves it.
     /// @param owner The account's address.
     function canWithdraw(address owner) external view returns (bool) {
-        (uint8 tier, uint64 provenBlock, bool valid) = healthOf(owner);
-        return valid && provenBlock != 0 && tier <= TIER_MAX_WITHDRAW;
+        (uint8 tier,, bool valid) = healthOf(owner);
+        return valid && tier <= TIER_MAX_WITHDRAW;
     }
 
     // ---------------------------------------------------------------- internals
 
+    /// @dev Reverts unless blockNo <= block.number and block.number - blockNo <= maxAge.
     function _checkFresh(uint256 blockNo, Clock memory clock) private view {
         if (blockNo > block.number) revert MarginRegistry__FutureBlock(blockNo, block.number);
         if (block.number - blockNo > clock.maxAge) {
@@ -557,6 +558,8 @@ contract MarginRegistry {
         }
     }
 
+    /// @dev The checks shared by proven and attested model updates: fresh, after the latest
+    ///      model block, outputs in the field, parameters and genesis state set.
     function _checkModelUpdate(uint256 blockNo, uint256 newState, uint256 scenarioCommitment) private view {
         Clock memory clock = _clock;
         _checkFresh(blockNo, clock);
@@ -569,6 +572,7 @@ contract MarginRegistry {
         if (stateCommitment == 0) revert MarginRegistry__NotConfigured("stateCommitment");
     }
 
+    /// @dev Stores the new state, the block's scenario commitment and the block; emits ModelUpdated.
     function _applyModelUpdate(uint256 blockNo, uint256 newState, uint256 scenarioCommitment, bool proven)
         private
     {
@@ -579,13 +583,16 @@ contract MarginRegistry {
         emit ModelUpdated(blockNo, prev, newState, scenarioCommitment, msg.sender, proven);
     }
 
+    /// @dev Asset i's feed answer at PRICE_SCALE (rounded down), checked fresh and in (0, 2**50).
     function _price(uint256 i) private view returns (uint256 price) {
         Feed memory f = _feeds[i];
         (, int256 answer,, uint256 updatedAt,) = f.feed.latestRoundData();
         if (updatedAt == 0 || updatedAt > block.timestamp || block.timestamp - updatedAt > maxPriceAge) {
             revert MarginRegistry__StalePrice(i, updatedAt);
         }
-        if (answer <= 0) revert MarginRegistry__BadPrice(i, answer);
+        // Any answer >= 2**200 is out of the lane whatever the decimals (<= 36), and rejecting
+        // it here keeps the scaling below from overflowing.
+        if (answer <= 0 || uint256(answer) >> 200 != 0) revert MarginRegistry__BadPrice(i, answer);
         price = f.decimals >= 6
             ? uint256(answer) / 10 ** (f.decimals - 6)
             : uint256(answer) * 10 ** (6 - f.decimals);

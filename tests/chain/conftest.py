@@ -34,8 +34,9 @@ def margin_verifier(margin_build, tmp_path_factory):
 @pytest.fixture(scope="session")
 def model_placeholder(tmp_path_factory):
     """PLACEHOLDER model-update circuit (binds the model's 5 + K public signals, proves
-    nothing about the model) built in a temp dir, and its verifier. The model-circuit
-    stage replaces it with the real model verifier."""
+    nothing about the model) built in a temp dir, and its verifier: the registry tests need
+    arbitrary transitions. The real model verifier runs through this registry in
+    tests/model/test_model_chain.py."""
     d = tmp_path_factory.mktemp("model_placeholder")
     b = placeholder.build(model_signal_count(N_ASSETS), d)
     return b, compile_verifier(generate_verifier(b.zkey, "ModelVerifier", d))

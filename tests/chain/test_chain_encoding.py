@@ -147,3 +147,14 @@ def test_deploy_price_feeds_sets_answers(w3, arts):
     rid, answer, _, updated, _ = f.functions.latestRoundData().call()
     assert (rid, answer, f.functions.decimals().call()) == (1, 25_000_000, 8)
     assert updated == w3.eth.get_block("latest").timestamp
+
+
+def test_huge_answers_are_bad_prices_not_overflows(price_registry):
+    """A 0-decimals feed answering 2**255 - 1 must be a named BadPrice, not an arithmetic panic."""
+    reg, feeds = price_registry
+    for a in (2**255 - 1, 2**200):
+        reg.tx.send(feeds[0].functions.setAnswer(a), reg.roles.governance)
+        with pytest.raises(RegistryRevert, match="^MarginRegistry__BadPrice"):
+            reg.packed_prices()
+        with pytest.raises(ValueError):
+            encoding.feed_price_fx(a, DECIMALS[0])

@@ -30,6 +30,15 @@ def test_regenerating_gives_the_identical_file(margin_build, tmp_path):
     assert len(vk["IC"]) == 5 and f"IC4x = {vk['IC'][4][0]}" in text
 
 
+def test_committed_verifier_is_current(margin_build):
+    """verifier_contracts/generated/ holds the small build's verifier, regenerated whenever the
+    circuit changes (the dev zkey is reproducible from the sources and the dev ptau)."""
+    from calcm.chain.contracts import GENERATED
+    committed = GENERATED / "MarginVerifier_small.sol"
+    assert committed.read_bytes() == export_verifier_source(margin_build.zkey), (
+        "stale generated verifier: run `calcm setup && calcm chain verifiers --build build/small`")
+
+
 def test_verifiers_cli_writes_files_and_manifest(margin_build, tmp_path):
     from click.testing import CliRunner
 

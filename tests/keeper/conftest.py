@@ -44,8 +44,8 @@ def pool():
 def make_world(test_book):
     worlds = []
 
-    def make(days: int = 3, **kw):
-        w = build_world(DemoSettings(days=days, venue_actions=False, **kw), book=test_book)
+    def make(days: int = 3, node=None, **kw):
+        w = build_world(DemoSettings(days=days, venue_actions=False, **kw), book=test_book, node=node)
         worlds.append(w)
         return w
     yield make

@@ -38,7 +38,10 @@ def test_blocks_on_anvil(make_world, make_keeper):
         assert rep.status == "processed" and rep.model == "prove", rep.reason
         assert all(r["ok"] for r in gating(world, rep)), gating(world, rep)
         reps.append(rep)
-    assert keeper.step() is None                     # no new block: nothing to do
+    # The keeper's own transactions made blocks: they carry nothing new, so nothing is sent.
+    own = keeper.step()
+    assert own.status == "processed" and own.model == "current" and not own.submissions
+    assert keeper.step() is None                     # no new block at all: nothing to look at
 
     ev = keeper_events(world.w3, world.reg, first)
     assert [e.args.blockNo for e in ev["models"]] == [r.block for r in reps]
@@ -69,7 +72,7 @@ def test_blocks_on_anvil(make_world, make_keeper):
     numbers = [b["number"] for b in store.blocks()]
     assert numbers == list(range(numbers[0], numbers[-1] + 1))   # no block lost
     text = keeper.metrics.text()
-    assert 'calcm_keeper_blocks_total{status="processed"} 3' in text
+    assert 'calcm_keeper_blocks_total{status="processed"} 4' in text
     assert 'calcm_keeper_proofs_total{kind="model"} 3' in text
 
     # A block without a new price round: the model stays, nothing is re-proven or sent.
@@ -88,21 +91,23 @@ def test_stale_and_malformed_prices_are_skipped(make_world, make_keeper):
     w3, keeper_addr = world.w3, world.reg.keeper
     nonce = w3.eth.get_transaction_count(keeper_addr)
     btc = world.replayer.answer(world.days[1].prices[0])
+    eth = world.replayer.answer(world.days[1].prices[1])
     t = w3.eth.get_block("latest").timestamp
 
-    def publish_at(ts, index, answer, updated_at):
+    def publish_at(ts, rounds):
         # The block's timestamp is set, so the age the keeper sees is exact.
         w3.provider.make_request("evm_setNextBlockTimestamp", [ts])
-        world.replayer.publish_round(index, answer, updated_at)
+        world.replayer.publish_rounds(rounds)
 
-    cases = [((0, btc, -601), "stale: answer is 601 s old, max 600 s"),   # one second past
-             ((0, 0, 0), "malformed answer"),                            # zero
-             ((0, -btc, 0), "malformed answer"),                         # negative
-             ((0, 2**50 * 10**2, 0), "malformed answer"),                # over the 50-bit lane
-             ((1, btc, 1), "after the block's timestamp")]               # dated in the future
-    for k, ((index, answer, offset), reason) in enumerate(cases):
+    # (BTC answer, BTC updatedAt offset, ETH updatedAt offset) -> the reason.
+    cases = [((btc, -601, 0), "BTC: stale: answer is 601 s old, max 600 s"),   # 1 s past
+             ((0, 0, 0), "BTC: malformed answer"),                            # zero
+             ((-btc, 0, 0), "BTC: malformed answer"),                         # negative
+             ((2**50 * 10**2, 0, 0), "BTC: malformed answer"),                # over the 50-bit lane
+             ((btc, 0, 1), "ETH: answer dated")]                              # in the future
+    for k, ((answer, dt_btc, dt_eth), reason) in enumerate(cases):
         ts = t + 10 * (k + 1)
-        publish_at(ts, index, answer, ts + offset)
+        publish_at(ts, [(0, answer, ts + dt_btc), (1, eth, ts + dt_eth)])
         rep = keeper.step()
         assert rep.status == "skipped" and reason in rep.reason, rep.reason
         assert w3.eth.get_transaction_count(keeper_addr) == nonce        # nothing submitted
@@ -110,12 +115,9 @@ def test_stale_and_malformed_prices_are_skipped(make_world, make_keeper):
     assert len(skips) == len(cases) and all(e["reason"].startswith("price ") for e in skips)
     assert keeper.store.counts()["blocks"]["skipped"] == len(cases)
 
-    # Exactly at the bound is accepted (the ETH answer, dated in the future above, is
-    # replaced first): the loop resumes and proves the update.
+    # Exactly at the bound is accepted: the loop resumes and proves the update.
     ts = t + 100
-    w3.provider.make_request("evm_setNextBlockTimestamp", [ts - 50])
-    world.replayer.publish_round(1, world.replayer.answer(world.days[1].prices[1]), ts - 50)
-    publish_at(ts, 0, btc, ts - 600)
+    publish_at(ts, [(0, btc, ts - 600), (1, eth, ts)])
     rep = keeper.step()
     assert rep.status == "processed" and rep.model == "prove", rep.reason
     assert w3.eth.get_transaction_count(keeper_addr) > nonce

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from calcm.liquidation.backtest import BacktestBook, default_books, run_backtest
+from calcm.liquidation.backtest import default_books, run_backtest
 from calcm.liquidation.episodes import EPISODES, REAL_EPISODES
 from calcm.liquidation.simulate import load_prices, run_replay
 
@@ -51,7 +51,7 @@ def test_cascade_evidence(real_market, name):
 @pytest.mark.parametrize("name", REAL_EPISODES)
 def test_var_backtest_not_rejected(real_market, name):
     e = EPISODES[name]
-    books = [b for b in default_books(UNIVERSE)]
+    books = default_books(UNIVERSE)
     rep = run_backtest(real_market, e.backtest_start, e.end, books=books, n_sims=300, margin=False)
     assert all(b.var_test.n >= 360 for b in rep.books)
     for b in rep.books:

@@ -2,13 +2,17 @@
 and ceil divisions at exact equality (one money unit either side)."""
 from __future__ import annotations
 
+import random
 from types import SimpleNamespace
 
 import pytest
 
 from calcm.fixedpoint import QTY_BITS, FixedPointRangeError
 from calcm.risk.fixed_margin import AccountFx, MarginModelFx, margin_fx
-from calcm.zk.witness import WitnessRejected
+from calcm.zk.config import SMALL
+from calcm.zk.synthetic import random_model
+from calcm.zk.witness import (WitnessRejected, batch_input, calculate_witness, group_accounts,
+                              venue_tree)
 
 from .conftest import PROP, run_batch
 
@@ -111,3 +115,20 @@ def test_es_ceil_division_boundaries(prop_circuit, tmp_path):
         assert margin_fx(pm, accounts[3]).es_raw < 0
     assert [s for s, _ in sums] == [30, 31, 32]
     assert [e for _, e in sums] == [10, 11, 11]
+
+
+def test_group_index_bounds(small_circuit, tmp_path):
+    """The last group (2^(D - log2 N) - 1) proves; an index one bit wider is rejected."""
+    model = random_model(SMALL, random.Random(2))
+    accounts = [AccountFx((a,) + (0,) * (SMALL.n - 1), (0,) * SMALL.m, a + 1) for a in range(SMALL.capacity)]
+    tree = venue_tree(accounts, SMALL)
+    last = SMALL.capacity // SMALL.N - 1
+    inp, exp = batch_input(SMALL, model, group_accounts(accounts, last, SMALL), last, tree, 9)
+    wit = calculate_witness(small_circuit.wasm, inp, tmp_path / "last.wtns")
+    assert wit[small_circuit.sym["main.packedResult"]] % 2**32 == last
+    # Same low bits, one bit too many; packedResult adjusted so only the index range check can fail.
+    wide = last + 2 ** SMALL.path_levels
+    inp["group"] = str(wide)
+    inp["packedResult"] = str(int(inp["packedResult"]) - last + wide)
+    with pytest.raises(WitnessRejected):
+        calculate_witness(small_circuit.wasm, inp, tmp_path / "wide.wtns")

@@ -28,6 +28,9 @@ every threshold (docs/MODEL.md section 9).
 """
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 
 from ..fixedpoint import FIELD_PRIME, MONEY_SCALE, to_field
@@ -117,7 +120,7 @@ def margin_expectations(config, case: MarginCase, context: int):
 
 
 def margin_equivalence(config, wasm, sym_path, cases: list[MarginCase], *, label: str,
-                       cross_check_dir=None) -> Check:
+                       cross_check: bool = False) -> Check:
     """Circuit vs :func:`~calcm.risk.fixed_margin.margin_fx` on ``cases`` (one batch each)."""
     with Timer() as t:
         sym = read_sym(sym_path)
@@ -137,8 +140,8 @@ def margin_equivalence(config, wasm, sym_path, cases: list[MarginCase], *, label
                 for lbl, names, want in rows:
                     tally.compare(case.name, lbl, names, want, wit, sym)
         details = list(tally.mismatches) + rejected
-        if cross_check_dir is not None and prepared:
-            details.append(_runner_cross_check(wasm, prepared[0][1], witnesses[0], cross_check_dir))
+        if cross_check and prepared:
+            details.append(_runner_cross_check(wasm, prepared[0][1], witnesses[0]))
     counts = {"cases": tally.cases, **{f"{k} cases": v for k, v in kinds.items()},
               "accounts": tally.cases * config.N, "signals compared": tally.compared,
               "signal kinds": len({_kind(n) for n in tally.names}),
@@ -157,10 +160,10 @@ def _kind(label: str) -> str:
     return words[-1].split("[")[0] if words else label
 
 
-def _runner_cross_check(wasm, inp: dict, wit: WasmWitness, work_dir) -> str:
+def _runner_cross_check(wasm, inp: dict, wit: WasmWitness) -> str:
     """The batch runner and ``snarkjs wtns calculate`` give the same witness (one case)."""
-    from pathlib import Path
-    ref = calculate_witness(Path(wasm), inp, Path(work_dir) / "cross-check.wtns")
+    with tempfile.TemporaryDirectory(prefix="calcm-audit-xcheck-") as tmp:
+        ref = calculate_witness(Path(wasm), inp, Path(tmp) / "cross-check.wtns")
     same = wit.values == ref.values
     return (f"cross-check: snarkjs wtns calculate {'agrees with' if same else 'DIFFERS from'} the batch "
             f"witness runner on the first case ({len(ref.values):,} values)")
@@ -269,6 +272,49 @@ def margin_float_equivalence(n_random: int = 64, seed: int = 0) -> Check:
                  f"{tally['accounts']} accounts, {tally['values compared']} values within the documented "
                  f"bound (docs/MODEL.md s.9): {tally['violations']} violations",
                  tally, details, t.seconds)
+
+
+def model_float_equivalence(params, cases: list[ModelCase], *, label: str) -> Check:
+    """The fixed-point model update against the float risk stage on the same blocks.
+
+    P&L within :func:`calcm.risk.model_fx.pnl_error_bound` (docs/MODEL_CIRCUIT.md), and the
+    new GARCH variance within one rounding at 2**-48 plus the return's floor at 2**-40
+    times (alpha + |gamma|).
+    """
+    from ..fixedpoint import PRICE_SCALE, VAR_FRAC
+    from ..risk.model_fx import float_update, pnl_error_bound, update
+
+    with Timer() as t:
+        tally = {"blocks": 0, "P&L values compared": 0, "variances compared": 0, "violations": 0,
+                 "largest P&L error / bound": 0.0}
+        details: list[str] = []
+        for case in cases:
+            up = update(case.state, case.prices, params)
+            fl = float_update(case.state, case.prices, params)
+            tally["blocks"] += 1
+            bound = pnl_error_bound(up, params, case.prices)
+            err = np.abs(np.array(up.model.pnl, float) - fl.pnl * PRICE_SCALE)
+            tally["P&L values compared"] += err.size
+            ratio = float(np.max(err / np.maximum(bound, 1e-300))) if err.size else 0.0
+            tally["largest P&L error / bound"] = max(tally["largest P&L error / bound"], round(ratio, 4))
+            for s, i in zip(*np.nonzero(err > bound)):
+                tally["violations"] += 1
+                details.append(f"{case.name}: pnl[{s}][{i}]: |fixed - float| = {err[s, i]:.1f} > bound "
+                               f"{bound[s, i]:.1f} micro-USD")
+            for u, a in enumerate(up.assets):
+                s2 = a.sigma2 / 2**VAR_FRAC
+                ag = (params.alpha[u] + abs(params.gamma[u])) / 2**32
+                b = 2**-48 + 2**-39 * (abs(a.eps) / 2**40 + 2**-40) * ag + 1e-15 * fl.sigma2[u]
+                tally["variances compared"] += 1
+                if abs(s2 - fl.sigma2[u]) > b:
+                    tally["violations"] += 1
+                    details.append(f"{case.name}: sigma2[{params.assets[u]}]: |fixed - float| = "
+                                   f"{abs(s2 - fl.sigma2[u]):.3e} > bound {b:.3e}")
+    ok = tally["violations"] == 0 and tally["blocks"] > 0
+    return Check("equivalence", f"fixed point vs float model update ({label})", PASS if ok else FAIL,
+                 f"{tally['blocks']} blocks, {tally['P&L values compared']} P&L values and "
+                 f"{tally['variances compared']} variances within the documented bound: "
+                 f"{tally['violations']} violations", tally, details, t.seconds)
 
 
 def skipped(name: str, reason: str) -> Check:

@@ -43,6 +43,7 @@ import random
 import re
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -455,37 +456,48 @@ def _cache_key(circuit: Circuit, site: HintSite, delta: int, inputs: list[dict])
 
 def hint_mutation_check(circuit: Circuit, sites: Sequence[HintSite], inputs: list[dict],
                         honest: list[list[int]], deltas: Sequence[int] = (1, -1), *,
-                        use_cache: bool = True) -> Check:
-    """Mutate every hint by each delta (see the module docstring); FAIL on any forged witness."""
+                        use_cache: bool = True, jobs: int = 2) -> Check:
+    """Mutate every hint by each delta (see the module docstring); FAIL on any forged witness.
+
+    Uncached mutations compile in ``jobs`` parallel circom processes.
+    """
     r1cs = load_r1cs(circuit.r1cs)
     names = wire_names(circuit.sym)
     templates = template_lines(circuit.all_files())
-    verdicts: list[HintVerdict] = []
-    cached = 0
+    r1cs.uses(0), _coefficients(r1cs)          # build the shared indexes before any thread reads them
     with Timer() as t:
+        todo, verdicts, cached = [], {}, 0
         for site in sites:
             for delta in deltas:
                 path = cache_dir() / "audit" / "hints" / f"{_cache_key(circuit, site, delta, inputs)}.json"
                 if use_cache and path.exists():
-                    verdicts.append(HintVerdict(**json.loads(path.read_text())))
+                    verdicts[(site.id, delta)] = HintVerdict(**json.loads(path.read_text()))
                     cached += 1
-                    continue
-                v = _probe_site(circuit, r1cs, names, site, delta, inputs, honest, templates)
-                if v.verdict != "inconclusive":
-                    atomic.write_json(path, v.to_json())
-                verdicts.append(v)
+                else:
+                    todo.append((site, delta, path))
+
+        def probe(job):
+            site, delta, path = job
+            v = _probe_site(circuit, r1cs, names, site, delta, inputs, honest, templates)
+            if v.verdict != "inconclusive":
+                atomic.write_json(path, v.to_json())
+            return (site.id, delta), v
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            verdicts.update(pool.map(probe, todo))
+    ordered = [verdicts[(s.id, d)] for s in sites for d in deltas]
     tally: dict[str, int] = {}
-    for v in verdicts:
+    for v in ordered:
         tally[v.verdict] = tally.get(v.verdict, 0) + 1
-    forged = [v for v in verdicts if v.verdict == "UNDER-CONSTRAINED"]
-    unclear = [v for v in verdicts if v.verdict == "inconclusive"]
+    forged = [v for v in ordered if v.verdict == "UNDER-CONSTRAINED"]
+    unclear = [v for v in ordered if v.verdict == "inconclusive"]
     status = FAIL if forged or unclear else PASS
     details = [f"{v.site} delta {v.delta:+d}: {v.verdict}: {v.detail}" for v in
-               sorted(verdicts, key=lambda v: (v.verdict != "UNDER-CONSTRAINED", v.verdict, v.site))]
-    counts = {"hints": len(sites), "mutations": len(verdicts), "probe inputs": len(inputs),
+               sorted(ordered, key=lambda v: (v.verdict != "UNDER-CONSTRAINED", v.verdict, v.site))]
+    counts = {"hints": len(sites), "mutations": len(ordered), "probe inputs": len(inputs),
               **tally, "cached verdicts": cached}
     return Check("soundness", f"hint mutations ({circuit.label})", status,
-                 f"{len(verdicts)} mutations of {len(sites)} hints on {len(inputs)} witnesses: "
+                 f"{len(ordered)} mutations of {len(sites)} hints on {len(inputs)} witnesses: "
                  f"{len(forged)} forged a valid witness, {tally.get('pinned', 0)} rejected",
                  counts, details, t.seconds)
 

@@ -7,8 +7,11 @@ same template*, by a constraint on the same signal: an ``===`` that mentions
 it, or its use as the input of a sub-component (``c.in <== x``, ``x ==> c.in``,
 an anonymous ``T(..)(x)``) whose template constrains it (a range check, a
 decomposition). :func:`scan` reports each hint with the statements that pin it.
-A hint whose signal only flows into other local signals (``y <== x + z``) is
-not pinned: ``y`` merely follows ``x``.
+One indirection is accepted, the ``IsZero`` pattern: ``y <== f(x)`` where the
+local signal ``y`` is itself in a later ``===`` (``out <== 1 - in*inv;
+in*out === 0``). A hint whose signal only flows into other local signals
+(``y <== x + z`` with ``y`` used no further than another assignment or a
+sub-component) is not pinned: ``y`` merely follows ``x``.
 
 The scan works on statements (text between ``;``, ``{`` and ``}``) with
 comments blanked out, so offsets and line numbers match the file.
@@ -147,8 +150,19 @@ def scan_text(key: str, text: str) -> list[HintSite]:
             if base_m is None:
                 continue
             base = base_m.group(0)
-            pins = tuple(f"line {_line(code, s2)}: {_collapse(t2)}" for s2, _, t2 in stmts[k + 1:]
-                         if _pins(t2, base))
+            later = stmts[k + 1:]
+            pins = [f"line {_line(code, s2)}: {_collapse(t2)}" for s2, _, t2 in later if _pins(t2, base)]
+            for j, (s2, _, t2) in enumerate(later):
+                # IsZero: `y <== f(x)` with the local y in a later `===`.
+                if pins or "<==" not in t2 or not _mentions(t2.split("<==", 1)[1], base):
+                    continue
+                y = re.match(_IDENT, t2.split("<==", 1)[0].strip())
+                if y and "." not in t2.split("<==", 1)[0]:
+                    eq = [f"line {_line(code, s3)}: {_collapse(t3)}" for s3, _, t3 in later[j + 1:]
+                          if "===" in t3 and _mentions(t3, y.group(0))]
+                    if eq:
+                        pins = [f"line {_line(code, s2)}: {_collapse(t2)}", *eq]
+            pins = tuple(pins)
             sites.append(HintSite(key, _line(code, s), name, target, _collapse(stmt), s, e, pins))
     return sites
 

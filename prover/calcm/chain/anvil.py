@@ -13,8 +13,10 @@ from __future__ import annotations
 import atexit
 import json
 import platform
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -26,6 +28,15 @@ from ..paths import NODE_MODULES
 ANVIL_VERSION = "1.7.1"
 #: anvil's own default is "latest"; we pin a named fork so gas figures are reproducible.
 DEFAULT_HARDFORK = "prague"
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM the node when calcm dies, so that not
+    even a killed parent (no atexit, no finally) leaves a node behind. No-op elsewhere."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class AnvilError(RuntimeError):
@@ -101,7 +112,8 @@ class Anvil:
         # stderr goes to a file, not a pipe: a chatty node must never block on a full pipe.
         self._log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=self._log)
+                                     stdout=subprocess.DEVNULL, stderr=self._log,
+                                     preexec_fn=_die_with_parent)
         atexit.register(self.stop)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:

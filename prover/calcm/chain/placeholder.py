@@ -4,11 +4,11 @@ It proves nothing about the model. It only binds its ``5 + K`` public signals
 (``[prevState, newState, scenarioCommitment, paramHash, context, packedPrices...]``, see
 ``verifier_contracts/interfaces/IModelVerifier.sol``) by squaring each one, so that the
 registry's model-update path (signal order, price packing, state chaining, verifier call,
-gas) runs on real Groth16 proofs until the model-update circuit (issue 7) replaces it.
-Anyone holding its zkey can prove any transition, so it is for tests and the gas
-benchmark only, and is generated at run time in a temporary or cache directory, never
-committed. A registry deployed for production uses the real model verifier, or runs in
-attested mode (no model verifier) until one exists.
+gas) runs on real Groth16 proofs with arbitrary transitions. Anyone holding its zkey can
+prove any transition, so it is for the registry tests and the gas benchmark only, and is
+generated at run time in a temporary or cache directory, never committed. A deployed
+registry uses the real model verifier (``calcm chain deploy --model-build``, issue 7) or
+runs in attested mode (no model verifier).
 
 The same builder makes a stand-in margin verifier (4 signals) for measuring verification gas
 alone; every test of the margin path uses the real margin circuit.

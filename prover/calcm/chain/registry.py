@@ -192,7 +192,10 @@ class Transactor:
                 gas = int(fn.estimate_gas(tx) * GAS_HEADROOM) + 10_000
         except (ContractLogicError, TransactionFailed) as exc:
             raise decode_revert(self.w3, self.abi, _revert_data(exc)) from None
-        tx_hash = fn.transact({**tx, "gas": gas})
+        try:
+            tx_hash = fn.transact({**tx, "gas": gas})
+        except (ContractLogicError, TransactionFailed) as exc:  # py-evm executes on send
+            raise decode_revert(self.w3, self.abi, _revert_data(exc)) from None
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
         if receipt.status != 1:
             try:

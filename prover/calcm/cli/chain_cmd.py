@@ -7,6 +7,8 @@ need a live node: ``--rpc`` or the ``rpc`` recorded in the deployment file.
 """
 from __future__ import annotations
 
+import json
+import sys
 import time
 from pathlib import Path
 
@@ -62,24 +64,24 @@ def generate_verifiers(build: Path, model_build: Path | None, out_dir: Path) -> 
     entries = {}
     name = f"MarginVerifier_{b.config.name}"
     path = generate_verifier(b.zkey, name, out_dir)
-    entries[path.name] = {"kind": "margin", "build": str(b.dir), "zkey_sha256": sha256_file(b.zkey),
-                          "manifest_sha256": b.manifest_hash, "group_size": b.config.N}
+    # Machine-independent provenance (the zkey is reproducible from the sources and the ptau).
+    entries[path.name] = {"kind": "margin", "config": b.config.name, "group_size": b.config.N,
+                          "source_hash": b.manifest["source_hash"],
+                          "zkey_sha256": sha256_file(b.zkey)}
     if model_build is not None:
         zkeys = sorted(Path(model_build).glob("*.zkey"))
         if len(zkeys) != 1:
             raise InputError(str(model_build), "-", "zkey", f"expected one .zkey, found {len(zkeys)}")
         path = generate_verifier(zkeys[0], "ModelVerifier", out_dir)
-        entries[path.name] = {"kind": "model", "build": str(model_build),
-                              "zkey_sha256": sha256_file(zkeys[0])}
+        entries[path.name] = {"kind": "model", "zkey_sha256": sha256_file(zkeys[0])}
     manifest = {"generated_by": "calcm chain verifiers (snarkjs zkey export solidityverifier)",
                 "do_not_edit": True, "files": entries}
     old = out_dir / "manifest.json"
-    if old.exists():
-        import json
-        prev = json.loads(old.read_text()).get("files", {})
-        manifest["files"] = {**prev, **entries}
+    if old.exists():  # keep the entries of verifiers generated from other builds
+        manifest["files"] = {**json.loads(old.read_text()).get("files", {}), **entries}
     atomic.write_json(out_dir / "manifest.json", manifest)
-    return {"out_dir": str(out_dir), "files": entries}
+    return {"out_dir": str(out_dir), "build": str(b.dir), "model_build": str(model_build or ""),
+            "files": entries}
 
 
 def register(main, bench, chain) -> None:
@@ -230,12 +232,21 @@ def register(main, bench, chain) -> None:
     @json_opt
     def node_cmd(port, hardfork, block_time, as_json):
         """Run a persistent anvil on 127.0.0.1 until interrupted (for deploy/submit --rpc)."""
+        import signal
+
         from ..chain.anvil import DEFAULT_HARDFORK, Anvil
+
+        def _stop(signum, frame):
+            raise KeyboardInterrupt
+        # SIGTERM (and SIGINT, which a shell ignores in background jobs) stop the node cleanly.
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
         with Anvil(port=port, hardfork=hardfork or DEFAULT_HARDFORK, block_time=block_time) as node:
             if as_json:
                 emit_json({"rpc": node.url, "hardfork": node.hardfork, "chain_id": node.chain_id})
             else:
                 console.print(f"anvil {node.hardfork} on {node.url} (chain {node.chain_id}); Ctrl-C stops")
+            sys.stdout.flush()
             try:
                 while node.proc is not None and node.proc.poll() is None:
                     time.sleep(0.5)

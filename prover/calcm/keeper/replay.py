@@ -6,8 +6,8 @@ block (``evm_mine``) and turns auto-mining back on. A keeper therefore never see
 day's prices (one asset moved, the other not), which would count as an extra model step.
 On other nodes (py-evm) the answers go out one transaction each.
 
-``publish_round`` sets one feed's answer with an explicit ``updatedAt`` (stale and
-malformed prices in tests).
+``publish_rounds`` sets answers with an explicit ``updatedAt`` (stale and malformed
+prices in tests).
 """
 from __future__ import annotations
 
@@ -87,6 +87,8 @@ class PriceReplayer:
         return self._mine_together([f.functions.setAnswer(self.answer(p))
                                     for f, p in zip(self.feeds, prices_usd)])
 
-    def publish_round(self, index: int, answer: int, updated_at: int) -> int:
-        """One feed's raw ``answer`` dated ``updated_at`` (tests: stale or malformed prices)."""
-        return self._mine_together([self.feeds[index].functions.setRoundData(answer, updated_at)])
+    def publish_rounds(self, rounds: Sequence[tuple[int, int, int]]) -> int:
+        """Raw ``(feed index, answer, updated_at)`` rounds, in one block (tests: stale or
+        malformed prices next to good ones); returns the block number."""
+        return self._mine_together([self.feeds[i].functions.setRoundData(answer, updated_at)
+                                    for i, answer, updated_at in rounds])

@@ -205,8 +205,8 @@ def intraday_path(prev: np.ndarray, close: np.ndarray, high: np.ndarray | None,
 class _Venue:
     """Mutable state of one simulation: positions, collateral, fund, ledgers."""
 
-    def __init__(self, book: Book, regime: Regime, params: SimParams, table: InstrumentTable):
-        self.book, self.regime, self.params, self.table = book, regime, params, table
+    def __init__(self, book: Book, table: InstrumentTable):
+        self.book, self.table = book, table
         self.ids = tuple(a.id for a in book.accounts)
         self.q = book.quantities()
         self.c = book.collateral_amounts()
@@ -278,7 +278,7 @@ def simulate(market: MarketData, book: Book, regime_name: str, start, end,
     table = InstrumentTable.from_instruments(book.instruments, und)
     cols = [market.index(u) for u in und]
     impact = ImpactModel(p.impact)
-    v = _Venue(book, reg, p, table)
+    v = _Venue(book, table)
 
     rm0 = causal.at(market.dates[days[0] - 1])
     price = rm0.price.copy()
@@ -313,7 +313,7 @@ def simulate(market: MarketData, book: Book, regime_name: str, start, end,
                 new_price = hp * factor
                 model = _mark_to_market(v, rm, table, book, price, new_price, haircut)
                 price = new_price
-                flows = _liquidate_round(v, model, reg, impact, p, date, k, rnd, day, events, und)
+                flows = _liquidate_round(v, model, reg, impact, p, date, k, rnd, day, events)
                 day["fund_low"] = min(day["fund_low"], v.fund)
                 if flows is None:
                     break
@@ -321,29 +321,7 @@ def simulate(market: MarketData, book: Book, regime_name: str, start, end,
                 adv = model.adv
                 factor = factor * np.array([impact.price_factor(flows.get(u, 0.0), adv[i])
                                             for i, u in enumerate(und)])
-        res = reg.margin(model, _unit_notional(model, table), table.underlying_index, v.q, v.c)
-        live = ~v.closed & np.any(v.q != 0, axis=1)
-        gross_acc = (np.abs(v.q) * _unit_notional(model, table)).sum(axis=1)
-        today: dict[str, list[float]] = {}
-        for a in np.flatnonzero(live):
-            g = today.setdefault(_group(v.ids[a]), [0.0, 0.0])
-            g[0] += float(res.mm[a])
-            g[1] += float(gross_acc[a])
-        for g, (mm_g, gross_g) in today.items():
-            margin_groups.setdefault(g, []).append((mm_g, gross_g))
-        # Capital needed to carry the *initial* book today: the same positions under every
-        # regime, so regimes compare without the survivorship of their own liquidations.
-        book_mm = reg.margin(model, _unit_notional(model, table), table.underlying_index, v.q0,
-                             np.zeros_like(v.c)).mm
-        for a, aid in enumerate(v.ids):
-            book_groups.setdefault(_group(aid), {}).setdefault(date, 0.0)
-            book_groups[_group(aid)][date] += float(book_mm[a])
-        gross = float(gross_acc[~v.closed].sum())
-        stats.append(DayStats(date, day["liq"], day["full"], day["notional"], day["bad"], day["fund"],
-                              day["adl"], day["soc"], day["adl_n"], v.fund, day["fund_low"],
-                              float(res.mm[live].sum()), float(res.equity[~v.closed].sum()), gross,
-                              day["rounds"], dict(zip(und, map(float, price))),
-                              dict(zip(und, map(float, factor)))))
+        stats.append(_close_day(v, reg, model, date, day, price, factor, und, margin_groups, book_groups))
     nv1 = float(v.net_value(model).sum())
     by_group = {g: {"avg_margin_held": float(np.mean([m for m, _ in x])),
                     "avg_margin_to_notional": float(np.mean([m / n for m, n in x if n > 0] or [0.0])),
@@ -358,6 +336,34 @@ def simulate(market: MarketData, book: Book, regime_name: str, start, end,
                             v.ids, tuple(stats), tuple(events), by_group, nv0, nv1, fund0, v.fund,
                             v.liquidator, v.costs, v.unrecovered, v.mtm, v.q0, v.q.copy(), v.c.copy(),
                             v.dq.copy())
+
+
+def _close_day(v: _Venue, reg: Regime, model: MarginModel, date: str, day: dict, price, factor, und,
+               margin_groups: dict, book_groups: dict) -> DayStats:
+    """The day's figures at the close; appends the per-group margin samples."""
+    table = v.table
+    unit = _unit_notional(model, table)
+    res = reg.margin(model, unit, table.underlying_index, v.q, v.c)
+    live = ~v.closed & np.any(v.q != 0, axis=1)
+    gross_acc = (np.abs(v.q) * unit).sum(axis=1)
+    today: dict[str, list[float]] = {}
+    for a in np.flatnonzero(live):
+        g = today.setdefault(_group(v.ids[a]), [0.0, 0.0])
+        g[0] += float(res.mm[a])
+        g[1] += float(gross_acc[a])
+    for g, (mm_g, gross_g) in today.items():
+        margin_groups.setdefault(g, []).append((mm_g, gross_g))
+    # Capital needed to carry the *initial* book today: the same positions under every
+    # regime, so regimes compare without the survivorship of their own liquidations.
+    book_mm = reg.margin(model, unit, table.underlying_index, v.q0, np.zeros_like(v.c)).mm
+    for a, aid in enumerate(v.ids):
+        grp = book_groups.setdefault(_group(aid), {})
+        grp[date] = grp.get(date, 0.0) + float(book_mm[a])
+    return DayStats(date, day["liq"], day["full"], day["notional"], day["bad"], day["fund"],
+                    day["adl"], day["soc"], day["adl_n"], v.fund, day["fund_low"],
+                    float(res.mm[live].sum()), float(res.equity[~v.closed].sum()),
+                    float(gross_acc[~v.closed].sum()), day["rounds"],
+                    dict(zip(und, map(float, price))), dict(zip(und, map(float, factor))))
 
 
 def _mark_to_market(v: _Venue, rm: RiskModel, table: InstrumentTable, book: Book,
@@ -376,7 +382,7 @@ def _mark_to_market(v: _Venue, rm: RiskModel, table: InstrumentTable, book: Book
 
 
 def _liquidate_round(v: _Venue, model: MarginModel, reg: Regime, impact: ImpactModel, p: SimParams,
-                     date: str, k: int, rnd: int, day: dict, events: list, und) -> dict | None:
+                     date: str, k: int, rnd: int, day: dict, events: list) -> dict | None:
     """Liquidate every liquidatable account once; returns the round's market flows or None."""
     table = v.table
     unit_notional = _unit_notional(model, table)

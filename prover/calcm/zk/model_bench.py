@@ -135,8 +135,8 @@ def bench_model(assets: int = 8, scenarios: int = 256, option_counts=(0, 16, 64)
         row["prove_seconds"] = round(per_constraint * row["constraints"], 1)
         row["prove_measured"] = False
         configs.append(row)
-    small_row = {"name": "small (2x8, 3 linear)", "assets": 2, "scenarios": 8, "option_series": 0,
-                 "instruments": 3, "constraints": small["constraints"], "compiled": True,
+    small_row = {"name": "small (2x8, 4 linear)", "assets": 2, "scenarios": 8, "option_series": 0,
+                 "instruments": 4, "constraints": small["constraints"], "compiled": True,
                  "min_ptau_power": small["ptau_power"], "prove_seconds": small["prove_seconds"],
                  "witness_seconds": small["witness_seconds"], "prove_measured": True}
     return {

@@ -23,7 +23,7 @@ class SyntheticSpec:
 
     U: int = 2
     S: int = 8
-    linear: tuple[tuple[str, int], ...] = (("perp", 0), ("spot", 1), ("perp", 1))
+    linear: tuple[tuple[str, int], ...] = (("spot", 0), ("spot", 1), ("perp", 0), ("perp", 1))
     n_options: int = 0
     collateral: tuple[int, ...] = (-1, 0)      # -1: USDC, else an asset index
     k_tail: int = 2
@@ -84,8 +84,9 @@ def price_path(state: ModelStateFx, returns) -> list[tuple[int, ...]]:
     return out
 
 
-#: The small linear shape that fits a power-13 ptau (7,713 constraints), and matches the
-#: margin circuit's small configuration (S=8, n=3, U=2, m=2, k=2).
+#: The small linear shape that fits a power-13 ptau (7,743 constraints). It is the bundled
+#: book's first instruments (BTC, ETH, BTC-PERP, ETH-PERP; USDC and BTC collateral), so it
+#: matches the margin circuit's small configuration (S=8, n=4, U=2, m=2, k=2) and the keeper's.
 SMALL = SyntheticSpec()
 #: An option shape for witness-level tests (compile and `wtns check`, no setup).
 OPTIONS = SyntheticSpec(U=2, S=4, linear=(("perp", 0), ("spot", 1)), n_options=3, collateral=(-1, 1))

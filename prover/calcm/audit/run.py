@@ -1,0 +1,202 @@
+"""``calcm audit``: every check, on every build, into one report.
+
+:func:`run_audit` takes :class:`AuditOptions` and returns an
+:class:`~calcm.audit.report.AuditReport`; nothing is written here (the CLI
+writes the Markdown report atomically). Builds are either margin-batch builds
+(``calcm setup``) or model-update builds (``calcm model-setup``), told apart by
+their manifest (a model build's config carries its ``struct_id``).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import InputError
+from ..paths import CONTRACTS, default_build_dir
+from ..zk.prove import ContextInfo
+from ..zk.setup import Build
+from . import cases as C
+from . import equivalence as E
+from . import setup_integrity as SI
+from . import soundness as SO
+from . import transparency as T
+from .r1cs import load_r1cs
+from .report import SKIP, AuditReport, Check
+from .wasm import calculate_many
+
+GENERATED = CONTRACTS / "generated"
+
+
+@dataclass
+class AuditOptions:
+    """What to audit and how thoroughly (CLI flags of ``calcm audit``)."""
+
+    builds: Sequence[Path] = ()
+    model_states: Sequence[Path] = ()
+    verifiers_dir: Path = GENERATED
+    rpc: str | None = None
+    addresses: Sequence[str] = ()
+    ptau: Path | None = None
+    use_cache: bool = True
+    seed: int = 0
+    random_cases: int = 6
+    float_random: int = 64
+    hint_deltas: Sequence[int] = (1, -1)
+    hint_probes: bool = True
+    probe_witnesses: int = 3
+    jobs: int = 2
+    progress: object = field(default=None, repr=False)   # callable(str) or None
+
+
+def discover_builds(root: Path | None = None) -> list[Path]:
+    """Every build directory (holding a manifest.json) directly under ``root`` (default: build/)."""
+    root = Path(root or default_build_dir())
+    return sorted(p.parent for p in root.glob("*/manifest.json"))
+
+
+def is_model(build: Build) -> bool:
+    return "struct_id" in build.manifest["config"]
+
+
+def _say(opts: AuditOptions, msg: str) -> None:
+    if opts.progress is not None:
+        opts.progress(msg)
+
+
+def _describe(build: Build) -> dict:
+    m = build.manifest
+    return {"dir": str(build.dir), "kind": "model-update" if is_model(build) else "margin",
+            "config": m["config"]["name"], "constraints": m["r1cs"]["constraints"],
+            "zkey_sha256": m["zkey"]["sha256"], "ptau_power": m["ptau"]["power"],
+            "dev_only": bool(m.get("dev_only"))}
+
+
+def _model_params(build: Build, opts: AuditOptions):
+    """(params, state, where from): a model file matching the build's structure, else synthetic."""
+    from ..zk.model_prove import build_config, load_model_file
+    from ..zk.model_synthetic import synthetic_state
+
+    config = build_config(build)
+    for path in opts.model_states:
+        mf = load_model_file(path)
+        if config.matches(mf.params):
+            return config, mf.params, mf.state, f"model file {path}"
+    params = C.params_for_config(config, opts.seed)
+    return config, params, synthetic_state(params, opts.seed), "synthetic parameters of the build's structure"
+
+
+# ------------------------------------------------------------------------------ per build
+
+def _setup_checks(report: AuditReport, build: Build, label: str, opts: AuditOptions) -> bytes | None:
+    _say(opts, f"{label}: setup integrity")
+    report.add(SI.manifest_check(build, label, ptau=opts.ptau))
+    report.add(SI.ptau_check(build, label, opts.ptau, opts.use_cache))
+    report.add(SI.zkey_check(build, label, opts.ptau, opts.use_cache))
+    report.add(SI.vkey_check(build, label))
+    check, source = SI.verifier_check(build, label, opts.verifiers_dir)
+    report.add(check)
+    warn = SI.dev_setup_warning(build, label)
+    if warn:
+        report.add(warn)
+    return source
+
+
+def _margin_build(report: AuditReport, build: Build, label: str, opts: AuditOptions) -> list[dict]:
+    """Equivalence checks of a margin build; returns the soundness probe inputs."""
+    config = build.config
+    _say(opts, f"{label}: equivalence (fixtures, random portfolios, edge cases)")
+    try:
+        fixture = C.fixture_margin_cases(config)
+    except (InputError, ValueError) as exc:
+        fixture = []
+        report.add(Check("equivalence", f"bundled fixture book on {label}", SKIP,
+                         f"the bundled book does not fit this circuit's shape: {exc}"))
+    random_cases = C.random_margin_cases(config, opts.random_cases, opts.seed)
+    edge = C.edge_margin_cases(config, opts.seed)
+    report.add(E.margin_equivalence(config, build.wasm, build.sym, fixture + random_cases + edge,
+                                    label=label, cross_check=True))
+    probes = (fixture[:1] + random_cases[:1] + [c for c in edge if "negative ES" in c.name][:1]
+              + edge[:1])[:opts.probe_witnesses]
+    ctx = ContextInfo().value
+    return [E.margin_expectations(config, c, ctx)[0] for c in probes]
+
+
+def _model_build(report: AuditReport, build: Build, label: str, opts: AuditOptions) -> list[dict]:
+    from ..zk.model_witness import model_input
+
+    config, params, state, source = _model_params(build, opts)
+    _say(opts, f"{label}: equivalence (chained price paths, crash days) on {source}")
+    blocks = C.model_cases(params, state, opts.seed)
+    report.add(E.model_equivalence(config, build.wasm, build.sym, params, blocks, label=f"{label}; {source}"))
+    report.add(E.model_float_equivalence(params, blocks, label=f"{label}; {source}"))
+    ctx = ContextInfo().value
+    return [model_input(config, b.state, b.prices, params, ctx)[0] for b in blocks[:opts.probe_witnesses]]
+
+
+def _soundness_checks(report: AuditReport, build: Build, label: str, inputs: list[dict],
+                      opts: AuditOptions) -> None:
+    _say(opts, f"{label}: soundness probes")
+    circuit = SO.build_circuit(build, label)
+    r1cs = load_r1cs(build.r1cs)
+    names = SO.wire_names(build.sym)
+    report.add(SO.structure_check(r1cs, names, label))
+    runs = calculate_many(build.wasm, inputs)
+    honest = [w.values for w in runs if w.clean]
+    if len(honest) != len(inputs):
+        report.add(Check("soundness", f"honest witnesses ({label})", "FAIL",
+                         f"{len(inputs) - len(honest)} of {len(inputs)} probe inputs give no clean witness",
+                         details=[f"{w.asserts} {w.error}" for w in runs if not w.clean]))
+    check, samples = SO.single_signal_check(r1cs, honest, names, label, opts.seed)
+    report.add(check)
+    if honest:
+        report.add(SO.wtns_check_sample(r1cs, build.r1cs, honest[0], samples, names, label))
+    scan_check, sites = SO.source_scan_check(circuit)
+    report.add(scan_check)
+    if opts.hint_probes and honest:
+        _say(opts, f"{label}: hint mutations ({len(sites)} hints x {len(opts.hint_deltas)} deltas; "
+                   f"each uncached one recompiles the circuit)")
+        report.add(SO.hint_mutation_check(circuit, sites, inputs[:len(honest)], honest, opts.hint_deltas,
+                                          use_cache=opts.use_cache, jobs=opts.jobs))
+    elif not opts.hint_probes:
+        report.add(Check("soundness", f"hint mutations ({label})", SKIP, "disabled (--no-hint-probes)"))
+    report.add(SO.inspect_check(circuit))
+
+
+# ------------------------------------------------------------------------------ the audit
+
+def run_audit(opts: AuditOptions) -> AuditReport:
+    """Run every check on every build of ``opts`` (see the package docstring)."""
+    t0 = time.perf_counter()
+    dirs = list(opts.builds) or discover_builds()
+    if not dirs:
+        raise InputError(str(default_build_dir()), "-", "manifest.json",
+                         "no build to audit: run `calcm setup` (and `calcm model-setup`) or pass --build DIR")
+    builds = [Build.load(d) for d in dirs]
+    report = AuditReport([_describe(b) for b in builds])
+    expected_code: dict[str, bytes] = {}
+    for build in builds:
+        label = f"{'model-update' if is_model(build) else 'margin'} {build.manifest['config']['name']}"
+        source = _setup_checks(report, build, label, opts)
+        if opts.rpc and opts.addresses and source is not None:
+            expected_code[label] = SI.expected_runtime(build, source)
+        inputs = (_model_build if is_model(build) else _margin_build)(report, build, label, opts)
+        _soundness_checks(report, build, label, inputs, opts)
+    _say(opts, "fixed point vs float; transparency")
+    report.add(E.margin_float_equivalence(opts.float_random, opts.seed))
+    report.add(T.float_params_check())
+    states = list(opts.model_states)
+    if states:
+        for path in states:
+            report.add(T.param_hash_check(T.load_params(path), f"model file {path}"))
+    else:
+        report.add(T.param_hash_check(T.default_model_params(),
+                                      "bundled market and book, `calcm model-init` defaults"))
+    if opts.rpc and opts.addresses:
+        _say(opts, f"deployed bytecode at {len(opts.addresses)} address(es)")
+        report.add(SI.deployed_check(expected_code, opts.rpc, opts.addresses))
+    else:
+        report.add(SI.rpc_skipped())
+    report.seconds = time.perf_counter() - t0
+    return report

@@ -1,0 +1,293 @@
+"""Setup integrity: the ptau, the zkey, the verification key, the Solidity verifier and the
+deployed contract all belong to the circuit that was audited.
+
+Checks per build (:class:`~calcm.zk.setup.Build`):
+
+- manifest hashes: the r1cs, wasm, zkey, verification key, generated main and
+  ptau on disk have the sha256 the manifest records, the manifest's embedded
+  verification key is the file's, and every circuit source the build compiled
+  still has the recorded hash (the build is of the sources audited);
+- ``snarkjs powersoftau verify`` on the ptau; the verdict is cached by the
+  ptau's sha256 under ``cache_dir()/audit/verdicts`` (it takes minutes on big
+  files and depends on nothing else);
+- ``snarkjs zkey verify r1cs ptau zkey``: the zkey is a setup of *this* r1cs
+  from *this* ptau (a zkey of another circuit, or from another ptau, fails);
+  cached by the three sha256 together, since it repeats the whole setup;
+- the verification key regenerates identically from the zkey (``snarkjs zkey
+  export verificationkey``, compared as JSON with the build's file);
+- the Solidity verifier regenerates identically from the zkey
+  (:func:`calcm.chain.contracts.export_verifier_source`, compared byte for byte
+  with every generated verifier that claims this build or its zkey);
+- with ``--rpc`` and ``--address``: the runtime bytecode at each address equals
+  the pinned solc's compilation of the verifier regenerated from an audited
+  zkey (:func:`calcm.chain.contracts.compile_verifier`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+from .. import atomic
+from ..paths import REPO_ROOT, cache_dir
+from ..zk.ptau import sha256_file
+from ..zk.toolchain import ToolchainError, snarkjs
+from .report import FAIL, PASS, SKIP, WARN, Check, Timer
+
+
+def _verdict_path(kind: str, *hashes: str) -> Path:
+    key = hashlib.sha256("|".join((kind, *hashes)).encode()).hexdigest()
+    return cache_dir() / "audit" / "verdicts" / f"{kind}-{key}.json"
+
+
+def _cached_verdict(kind: str, hashes: Sequence[str], run, use_cache: bool) -> tuple[dict, bool]:
+    """``run()`` -> {"ok": bool, "tail": str}, remembered by ``hashes`` (both outcomes)."""
+    path = _verdict_path(kind, *hashes)
+    if use_cache and path.exists():
+        return json.loads(path.read_text()), True
+    verdict = run()
+    atomic.write_json(path, verdict)
+    return verdict, False
+
+
+def _tail(text: str, n: int = 3) -> str:
+    import re
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", ln).strip() for ln in text.strip().splitlines()]
+    return " | ".join(ln for ln in lines[-n:] if ln)
+
+
+def ptau_path(build, override: Path | None = None) -> Path:
+    return Path(override) if override is not None else Path(build.manifest["ptau"]["path"])
+
+
+# ------------------------------------------------------------------------------ manifest
+
+def manifest_check(build, label: str, circuits_root: Path = REPO_ROOT, ptau: Path | None = None) -> Check:
+    """Every file the manifest names has the recorded sha256; sources unchanged since the build."""
+    m = build.manifest
+    with Timer() as t:
+        rows = [("r1cs", build.r1cs, m["r1cs"]["sha256"]), ("wasm", build.wasm, m["wasm"]["sha256"]),
+                ("zkey", build.zkey, m["zkey"]["sha256"]), ("verification key", build.vkey_path, m["vkey_sha256"]),
+                ("generated main.circom", build.dir / "main.circom", m["main_circom"]["sha256"]),
+                ("ptau", ptau_path(build, ptau), m["ptau"]["sha256"])]
+        details, bad = [], 0
+        for what, path, want in rows:
+            if not path.exists():
+                bad += 1
+                details.append(f"{what}: {path} is missing")
+                continue
+            got = sha256_file(path)
+            if got != want:
+                bad += 1
+                details.append(f"{what}: sha256 {got[:16]} != manifest {want[:16]} ({path})")
+        if build.vkey_path.exists() and json.loads(build.vkey_path.read_text()) != m["vkey"]:
+            bad += 1
+            details.append("verification key: the manifest's embedded key differs from verification_key.json")
+        changed = []
+        for key, want in m.get("circuit_sources", {}).items():
+            path = _source_path(key, circuits_root)
+            if not path.exists() or sha256_file(path) != want:
+                changed.append(key)
+        if changed:
+            bad += 1
+            details.append(f"circuit sources changed since the build: {', '.join(changed)}")
+    n = len(rows) + 1 + len(m.get("circuit_sources", {}))
+    return Check("setup", f"manifest hashes ({label})", FAIL if bad else PASS,
+                 f"{n} hashes checked (r1cs, wasm, zkey, vkey, main, ptau, "
+                 f"{len(m.get('circuit_sources', {}))} circuit sources): {bad} mismatches",
+                 {"hashes": n, "mismatches": bad}, details, t.seconds)
+
+
+def _source_path(key: str, root: Path) -> Path:
+    from ..zk.toolchain import CIRCOMLIB
+    if key.startswith("circomlib/"):
+        return CIRCOMLIB / key.removeprefix("circomlib/")
+    return root / key
+
+
+# ------------------------------------------------------------------------------ ptau, zkey
+
+def ptau_check(build, label: str, ptau: Path | None = None, use_cache: bool = True) -> Check:
+    path = ptau_path(build, ptau)
+    with Timer() as t:
+        if not path.exists():
+            return Check("setup", f"powers of tau ({label})", FAIL, f"{path} not found (pass --ptau FILE)")
+        digest = sha256_file(path)
+
+        def run() -> dict:
+            res = snarkjs("powersoftau", "verify", path, check=False)
+            text = res.stdout + res.stderr
+            return {"ok": "Powers of Tau Ok" in text, "tail": _tail(text), "seconds": round(res.seconds, 1)}
+
+        v, cached = _cached_verdict("ptau", [digest], run, use_cache)
+    src = build.manifest["ptau"].get("source", "?")
+    note = " (development file: public beacon, insecure)" if src == "dev" else ""
+    return Check("setup", f"powers of tau ({label})", PASS if v["ok"] else FAIL,
+                 f"snarkjs powersoftau verify: {'Powers of Tau Ok' if v['ok'] else 'FAILED'}"
+                 f"{' (cached verdict)' if cached else ''}; power {build.manifest['ptau']['power']}{note}",
+                 {"power": build.manifest["ptau"]["power"]},
+                 [f"ptau {path} sha256 {digest}", f"snarkjs: {v['tail']}"], t.seconds)
+
+
+def zkey_check(build, label: str, ptau: Path | None = None, use_cache: bool = True) -> Check:
+    path = ptau_path(build, ptau)
+    with Timer() as t:
+        missing = [p for p in (build.r1cs, build.zkey, path) if not p.exists()]
+        if missing:
+            return Check("setup", f"zkey against r1cs and ptau ({label})", FAIL,
+                         f"missing: {', '.join(map(str, missing))}")
+        hashes = [sha256_file(build.r1cs), sha256_file(path), sha256_file(build.zkey)]
+
+        def run() -> dict:
+            res = snarkjs("zkey", "verify", build.r1cs, path, build.zkey, check=False)
+            text = res.stdout + res.stderr
+            return {"ok": "ZKey Ok" in text, "tail": _tail(text), "seconds": round(res.seconds, 1)}
+
+        v, cached = _cached_verdict("zkey", hashes, run, use_cache)
+    return Check("setup", f"zkey against r1cs and ptau ({label})", PASS if v["ok"] else FAIL,
+                 f"snarkjs zkey verify: {'ZKey Ok' if v['ok'] else 'FAILED: the zkey is not a setup of this r1cs and ptau'}"
+                 f"{' (cached verdict)' if cached else ''}",
+                 {}, [f"r1cs {hashes[0][:16]}, ptau {hashes[1][:16]}, zkey {hashes[2][:16]}",
+                      f"snarkjs: {v['tail']}"], t.seconds)
+
+
+# ------------------------------------------------------------------------------ vkey, verifier
+
+def vkey_check(build, label: str) -> Check:
+    with Timer() as t, tempfile.TemporaryDirectory(prefix="calcm-audit-vkey-") as tmp:
+        out = Path(tmp) / "vkey.json"
+        try:
+            snarkjs("zkey", "export", "verificationkey", build.zkey, out)
+        except ToolchainError as exc:
+            return Check("setup", f"verification key regenerates ({label})", FAIL, f"export failed: {exc}")
+        regen = json.loads(out.read_text())
+    have = json.loads(build.vkey_path.read_text()) if build.vkey_path.exists() else None
+    same = regen == have
+    return Check("setup", f"verification key regenerates from the zkey ({label})", PASS if same else FAIL,
+                 "snarkjs zkey export verificationkey: identical to verification_key.json" if same else
+                 "the verification key exported from the zkey differs from the build's verification_key.json",
+                 {"public inputs": int(regen.get("nPublic", 0))}, [], t.seconds)
+
+
+def _generated_for(build, verifiers_dir: Path) -> list[Path]:
+    """Generated verifiers that claim ``build``: by their manifest entry (build dir or zkey
+    sha256) or, for a margin build, by name (``MarginVerifier_<config>.sol``)."""
+    zsha = build.manifest["zkey"]["sha256"]
+    out = []
+    mpath = verifiers_dir / "manifest.json"
+    if mpath.exists():
+        try:
+            files = json.loads(mpath.read_text()).get("files", {})
+        except json.JSONDecodeError:
+            files = {}
+        for name, e in files.items():
+            same_dir = e.get("build") and Path(e["build"]).resolve() == Path(build.dir).resolve()
+            if same_dir or e.get("zkey_sha256") == zsha:
+                out.append(verifiers_dir / name)
+    if "struct_id" not in build.manifest["config"]:
+        by_name = verifiers_dir / f"MarginVerifier_{build.manifest['config']['name']}.sol"
+        if by_name.exists() and by_name not in out:
+            out.append(by_name)
+    return out
+
+
+def verifier_check(build, label: str, verifiers_dir: Path) -> tuple[Check, bytes | None]:
+    """Regenerate the Solidity verifier from the zkey; compare with the generated files."""
+    from ..chain.contracts import VerifierGenerationError, export_verifier_source
+
+    with Timer() as t:
+        try:
+            regen = export_verifier_source(build.zkey)
+            again = export_verifier_source(build.zkey)
+        except VerifierGenerationError as exc:
+            return Check("setup", f"Solidity verifier regenerates ({label})", FAIL, str(exc)), None
+        details = [f"regenerated twice from the zkey: {'identical' if regen == again else 'DIFFERENT'} "
+                   f"({len(regen):,} bytes, sha256 {hashlib.sha256(regen).hexdigest()[:16]})"]
+        files = _generated_for(build, Path(verifiers_dir))
+        bad = int(regen != again)
+        for f in files:
+            if not f.exists():
+                bad += 1
+                details.append(f"{f}: listed in the generated manifest but missing")
+            elif f.read_bytes() != regen:
+                bad += 1
+                details.append(f"{f}: DIFFERS from the verifier regenerated from this build's zkey")
+            else:
+                details.append(f"{f}: identical to the verifier regenerated from the zkey")
+    if bad:
+        status, summary = FAIL, f"{bad} generated verifier(s) do not match the zkey"
+    elif not files:
+        status, summary = SKIP, (f"no generated verifier claims this build in {verifiers_dir} "
+                                 f"(regeneration is deterministic; run `calcm chain verifiers`)")
+    else:
+        status, summary = PASS, f"{len(files)} generated verifier(s) identical to the zkey's export"
+    return (Check("setup", f"Solidity verifier regenerates from the zkey ({label})", status, summary,
+                  {"generated files compared": len(files)}, details, t.seconds), regen)
+
+
+# ------------------------------------------------------------------------------ deployed code
+
+def _strip_metadata(code: bytes) -> bytes:
+    """Runtime code without solc's CBOR metadata (its length is the last two bytes)."""
+    if len(code) < 2:
+        return code
+    n = int.from_bytes(code[-2:], "big")
+    return code[:-(n + 2)] if n + 2 <= len(code) else code
+
+
+def expected_runtime(build, source: bytes) -> bytes:
+    """Runtime bytecode of ``source`` as ``calcm chain deploy`` compiles it (same unit name)."""
+    from ..chain.contracts import compile_verifier
+
+    name = ("ModelVerifier.sol" if "struct_id" in build.manifest["config"]
+            else f"MarginVerifier_{build.manifest['config']['name']}.sol")
+    with tempfile.TemporaryDirectory(prefix="calcm-audit-sol-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(source)
+        return bytes.fromhex(compile_verifier(path).deployed_bytecode[2:])
+
+
+def deployed_check(expected: dict[str, bytes], rpc: str, addresses: Sequence[str]) -> Check:
+    """Each address's runtime code equals one audited build's compiled verifier."""
+    from ..chain.evm import http_web3
+
+    with Timer() as t:
+        w3 = http_web3(rpc)
+        details, bad = [], 0
+        for addr in addresses:
+            try:
+                code = bytes(w3.eth.get_code(w3.to_checksum_address(addr)))
+            except Exception as exc:  # noqa: BLE001 - any RPC failure is this check's failure
+                bad += 1
+                details.append(f"{addr}: cannot read code from {rpc}: {exc}")
+                continue
+            exact = [lbl for lbl, want in expected.items() if code == want]
+            loose = [lbl for lbl, want in expected.items()
+                     if code and _strip_metadata(code) == _strip_metadata(want)]
+            if exact:
+                details.append(f"{addr}: runtime bytecode identical to the verifier of {exact[0]}")
+            elif loose:
+                details.append(f"{addr}: same code as the verifier of {loose[0]} (only solc's metadata "
+                               f"hash differs: compiled from another source unit name)")
+            else:
+                bad += 1
+                details.append(f"{addr}: {len(code)} bytes of runtime code match no audited verifier"
+                               if code else f"{addr}: no contract code at this address")
+    return Check("setup", "deployed verifier bytecode", FAIL if bad else PASS,
+                 f"{len(addresses)} address(es) on {rpc}: {len(addresses) - bad} match an audited verifier",
+                 {"addresses": len(addresses), "mismatches": bad}, details, t.seconds)
+
+
+def rpc_skipped() -> Check:
+    return Check("setup", "deployed verifier bytecode", SKIP, "no --rpc/--address given")
+
+
+def dev_setup_warning(build, label: str) -> Check | None:
+    """The zkey's phase-2 contribution is a public beacon (reproducible, insecure)."""
+    if not build.manifest.get("dev_only"):
+        return None
+    return Check("setup", f"trusted setup provenance ({label})", WARN,
+                 "development setup: the ptau and the zkey contribution are public beacons, so anyone can "
+                 "recompute the toxic waste; run a real ceremony before production")

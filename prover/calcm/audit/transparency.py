@@ -1,0 +1,135 @@
+"""Model transparency: the parameter hashes anyone can recompute from the published parameters.
+
+Two hashes name the model:
+
+- ``ModelParams.hash`` (float model, docs/MODEL.md sections 4 and 6):
+  ``sha256(b"calcm-model-params-v1\\n" + canonical JSON)`` of every parameter,
+  canonical = ``json.dumps(params, sort_keys=True, separators=(",", ":"))``;
+- ``paramHash`` (what governance publishes on-chain and the model-update circuit
+  binds, :meth:`calcm.risk.model_fx.ModelParamsFx.param_hash`): the Poseidon
+  sponge (docs/ARCHITECTURE.md) of the field encoding of the fixed-point
+  parameters, in this order::
+
+      PARAM_DOMAIN ("calcm-params-v1" as a big-endian integer), structure_id,
+      h, sqrt_h = isqrt(h * 2**64), im_buffer_bps, warn_buffer_bps, min_return_bps,
+      per asset: omega, alpha, gamma, beta, adv, liquidity_weight_bps,
+      per collateral: haircut_bps,
+      z row-major (scenario by scenario),
+      if any option: per scenario (vol_shock, w = round(2**40 / (2**16 + vol_shock))),
+                     per option (strike, expiry, iv, ln_k, v, 1/v, v_after, 1/v_after),
+
+  signed values as field elements (``p - |x|``), with ``structure_id`` the
+  sponge of ``[STRUCT_DOMAIN ("calcm-struct-v1"), U, S, n, m, k] + kind codes
+  (spot 0, perp 1, call 2, put 3) + underlying indices + (collateral index + 1)``.
+  The option constants are derived from (strike, expiry, iv) by the exact
+  integer routines of :func:`calcm.risk.model_fx.option_terms`.
+
+:func:`independent_param_hash` rebuilds that list from the *published JSON*
+(the ``params`` of a model file) without calling ``ModelParamsFx.field_elements``,
+so the audit is a second implementation of the documented encoding; the check
+fails if the two disagree.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+from ..fixedpoint import FIELD_PRIME
+from .report import FAIL, PASS, Check, Timer
+
+KIND_CODES = {"spot": 0, "perp": 1, "call": 2, "put": 3}
+
+
+def _domain(tag: bytes) -> int:
+    return int.from_bytes(tag, "big")
+
+
+def independent_param_hash(published: dict) -> int:
+    """``paramHash`` from a model file's ``params`` JSON, by the documented recipe above."""
+    from ..risk.model_fx import InstrumentFx, option_terms
+    from ..zk.poseidon import poseidon_sponge
+
+    p = published
+    ins, col = p["instruments"], p["collateral"]
+    U, S, n, m = len(p["assets"]), len(p["z"]), len(ins), len(col)
+    struct = ([_domain(b"calcm-struct-v1"), U, S, n, m, int(p["k_tail"])]
+              + [KIND_CODES[i["kind"]] for i in ins] + [int(i["underlying"]) for i in ins]
+              + [int(c["underlying"]) + 1 for c in col])
+    h = int(p["horizon_days"])
+    out = [_domain(b"calcm-params-v1"), poseidon_sponge(struct), h, math.isqrt(h << 64),
+           int(p["im_buffer_bps"]), int(p["warn_buffer_bps"]), int(p["min_return_bps"])]
+    for u in range(U):
+        out += [int(p[k][u]) for k in ("omega", "alpha", "gamma", "beta", "adv", "liquidity_weight_bps")]
+    out += [int(c["haircut_bps"]) for c in col]
+    out += [int(v) for row in p["z"] for v in row]
+    options = [i for i in ins if i["kind"] in ("call", "put")]
+    if options:
+        for v in p["vol_shock"]:
+            u = 2**16 + int(v)
+            out += [int(v), (2**41 + u) // (2 * u)]
+        for i in options:
+            t = option_terms(InstrumentFx(i["id"], i["kind"], int(i["underlying"]), int(i["strike"]),
+                                          int(i["expiry"]), int(i["iv"])), h)
+            out += [int(i["strike"]), int(i["expiry"]), int(i["iv"]), t.ln_k, t.v, t.inv_v, t.v_after,
+                    t.inv_v_after]
+    return poseidon_sponge([v % FIELD_PRIME for v in out])
+
+
+def independent_float_hash(params_json: dict) -> str:
+    blob = json.dumps(params_json, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(b"calcm-model-params-v1\n" + blob).hexdigest()
+
+
+def float_params_check() -> Check:
+    """The float model's default parameters (docs/MODEL.md section 6) and their hash."""
+    from ..risk.model import ModelParams
+
+    with Timer() as t:
+        mp = ModelParams()
+        twin = independent_float_hash(mp.to_json())
+    ok = twin == mp.hash
+    details = [f"ModelParams.hash = {mp.hash}",
+               "recompute: sha256(b'calcm-model-params-v1\\n' + json.dumps(ModelParams().to_json(), "
+               "sort_keys=True, separators=(',', ':')).encode())",
+               f"published defaults: {json.dumps(mp.to_json(), sort_keys=True)}"]
+    return Check("transparency", "float model parameter hash (docs/MODEL.md defaults)", PASS if ok else FAIL,
+                 f"ModelParams.hash {mp.hash[:16]}...: {'recomputed identically' if ok else 'RECOMPUTED DIFFERENTLY'}"
+                 f" from the published recipe", {}, details, t.seconds)
+
+
+def default_model_params():
+    """The parameters ``calcm model-init`` derives from the bundled market and book (its defaults)."""
+    from ..market import load_market
+    from ..paths import DEFAULT_BOOK, DEFAULT_MARKET, DEFAULT_VOLUMES
+    from ..risk.book import load_book
+    from ..risk.model import build_risk_model
+    from ..risk.model_fx import params_from_risk_model, sub_book
+
+    bk = sub_book(load_book(DEFAULT_BOOK))
+    rm = build_risk_model(load_market(DEFAULT_MARKET, DEFAULT_VOLUMES), bk)
+    return params_from_risk_model(rm, bk, 8)[0]
+
+
+def param_hash_check(params, source: str) -> Check:
+    """``paramHash`` of ``params``: printed, and recomputed independently from its JSON."""
+    with Timer() as t:
+        published = json.loads(json.dumps(params.to_json()))
+        code = params.param_hash()
+        twin = independent_param_hash(published)
+    ok = code == twin
+    details = [f"paramHash = {code} (0x{code:064x})",
+               f"structure: U={params.n_assets} S={params.n_scenarios} n={params.n_instruments} "
+               f"m={params.n_collateral} k={params.k_tail}, structure_id {params.structure_id()}",
+               "recompute: PoseidonSponge of the documented field encoding (docs/AUDIT.md, "
+               "calcm.audit.transparency) of the model file's `params`",
+               f"independent re-encoding from the published JSON: {twin}"]
+    return Check("transparency", f"model parameter hash paramHash ({source})", PASS if ok else FAIL,
+                 f"paramHash {str(code)[:20]}...: {'recomputed identically' if ok else 'RECOMPUTED DIFFERENTLY'}"
+                 f" from the published parameters", {}, details, t.seconds)
+
+
+def load_params(path: Path):
+    from ..zk.model_prove import load_model_file
+    return load_model_file(path).params
