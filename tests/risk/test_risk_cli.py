@@ -40,6 +40,14 @@ def test_margin_table(runner):
     assert "near_liq_long" in res.stdout and "liquidatable" in res.stdout
 
 
+def test_demo_margins_is_reusable(capsys):
+    from calcm.cli.risk_cmd import demo_margins
+
+    doc = demo_margins(as_json=True)
+    assert doc["totals"]["tiers"]["warning"] == 1
+    assert '"scenario_hash"' in capsys.readouterr().out
+
+
 def test_margin_at_975(runner):
     a = json.loads(runner.invoke(main, ["margin", "--json", "--es-level", "0.975"]).stdout)
     b = json.loads(runner.invoke(main, ["margin", "--json"]).stdout)

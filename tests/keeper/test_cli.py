@@ -1,0 +1,102 @@
+"""`calcm keeper`, `calcm demo` and `calcm bench keeper` on the command line: bad input is one
+line and exit code 2 with nothing written; the demo runs end to end and checks itself."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from calcm.cli import main
+from calcm.keeper.demo import DemoSettings, build_world
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def one_line_error(res, *needles):
+    assert res.exit_code == 2, res.output
+    lines = [x for x in res.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].startswith("calcm: error: "), res.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def test_keeper_bad_inputs(runner, tmp_path):
+    base = ["keeper", "--rpc", "http://127.0.0.1:9", "--registry", "0x" + "11" * 20,
+            "--book", str(tmp_path / "book.json"), "--state", str(tmp_path / "k.sqlite")]
+    res = runner.invoke(main, base + ["--model", str(tmp_path / "missing.json")])
+    one_line_error(res, "missing.json", "file not found")
+    bad = tmp_path / "model.json"
+    bad.write_text('{"kind": "calcm-model-state", "params": ')
+    one_line_error(runner.invoke(main, base + ["--model", str(bad)]), "model.json", "invalid JSON")
+    bad.write_text('{"kind": "something else"}')
+    one_line_error(runner.invoke(main, base + ["--model", str(bad)]), "model.json", "kind")
+    res = runner.invoke(main, base + ["--model", str(bad), "--refresh-blocks", "0"])
+    one_line_error(res, "refresh_blocks")
+    res = runner.invoke(main, base + ["--model", str(bad), "--workers", "0"])
+    one_line_error(res, "--workers")
+    assert not (tmp_path / "k.sqlite").exists()
+
+
+def test_keeper_needs_a_live_node_and_a_registry(runner, tmp_path, test_book):
+    world = build_world(DemoSettings(days=1, venue_actions=False), book=test_book)
+    try:
+        from .conftest import write_keeper_inputs
+        files = write_keeper_inputs(world, tmp_path)
+        common = ["--model", str(files["model"]), "--book", str(files["book"]),
+                  "--state", str(tmp_path / "k.sqlite")]
+        res = runner.invoke(main, ["keeper", "--rpc", "http://127.0.0.1:9",
+                                   "--deployment", str(files["deployment"])] + common)
+        one_line_error(res, "does not answer JSON-RPC")
+        res = runner.invoke(main, ["keeper", "--rpc", world.node.url,
+                                   "--registry", world.reg.keeper] + common)
+        one_line_error(res, "--registry", "no contract")
+        # A book whose model instruments are missing is refused before anything starts.
+        book = json.loads(files["book"].read_text())
+        book["instruments"] = [i for i in book["instruments"] if i["id"] != "ETH-PERP"]
+        book["accounts"] = [a for a in book["accounts"] if "ETH-PERP" not in a["positions"]]
+        files["book"].write_text(json.dumps(book))
+        res = runner.invoke(main, ["keeper", "--rpc", world.node.url,
+                                   "--deployment", str(files["deployment"])] + common)
+        one_line_error(res, "book.json", "ETH-PERP")
+        assert not (tmp_path / "k.sqlite").exists()
+    finally:
+        world.close()
+
+
+def test_demo_and_bench_bad_inputs(runner, tmp_path):
+    one_line_error(runner.invoke(main, ["demo", "--days", "0", "--out", str(tmp_path / "d")]), "--days")
+    res = runner.invoke(main, ["demo", "--start", "1999-01-01", "--out", str(tmp_path / "d")])
+    one_line_error(res, "market.csv", "--start/--days")
+    one_line_error(runner.invoke(main, ["bench", "keeper", "--workers", "one"]), "--workers")
+    assert not (tmp_path / "d" / "report.json").exists()
+
+
+@pytest.mark.slow
+def test_demo_end_to_end(runner, tmp_path):
+    """Three days of the fixture crash: proofs land, gating matches Python, the venue acts."""
+    res = runner.invoke(main, ["demo", "--days", "3", "--threads", "--workers", "2", "--json",
+                               "--out", str(tmp_path / "demo")])
+    assert res.exit_code == 0, res.output
+    rep = json.loads(res.stdout)
+    assert rep == json.loads((tmp_path / "demo" / "report.json").read_text())
+    assert rep["model_mode"] == "prove" and rep["blocks"]["processed"] >= 3
+    p = rep["proofs_verified_on_chain"]
+    assert p["model_updates"] == 3 and p["model_updates_attested"] == 0
+    assert p["margin_batches"] >= 5          # the first block proves every group
+    assert rep["gating"]["checks"] > 0 and rep["gating"]["failures"] == []
+    kinds = {a["kind"] for a in rep["accounts"]}
+    assert {"hedged", "directional", "directional, cross-collateralised"} <= kinds
+    # Whoever the registry declared liquidatable was liquidated by the venue and re-proven.
+    for a in rep["accounts"]:
+        if a["became_liquidatable"]:
+            assert a["liquidations"] and a["liquidations"][0]["status"] in ("partial", "full")
+            assert a["liquidations"][0]["tier_after"] in (0, 1, 2, 3)
+    assert rep["became_liquidatable"]
+    assert [w["account"] for w in rep["withdrawals"]] == ["short_eth"]
+    w = rep["withdrawals"][0]
+    assert w["can_withdraw"] == (w["tier_after"] <= 1)
+    assert rep["float_vs_fixed_tier_mismatches"] >= 0 and rep["time"]["per_block_mean_seconds"] > 0
