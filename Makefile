@@ -29,6 +29,7 @@ test: setup
 
 bench: setup
 	$(CALCM) bench risk --json
+	$(CALCM) bench prove --json
 
 clean:
 	rm -rf build out .pytest_cache .hypothesis

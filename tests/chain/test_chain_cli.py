@@ -101,6 +101,16 @@ def test_bad_inputs_are_one_line(deployed, tmp_path):
     assert res.exit_code == 2 and "signal 3" in res.stderr
 
 
+def test_deploy_bad_inputs(margin_build, tmp_path):
+    base = ["chain", "deploy", "--build", margin_build.dir, "--out", tmp_path / "d.json"]
+    for extra, needle in ((["--prices", "1,-2"], "price 1"), (["--feeds", "0x12"], "feed 0"),
+                          (["--prices", "1,2", "--n-assets", 3], "2 values for 3 assets"),
+                          (["--rpc", "http://127.0.0.1:1"], "does not answer")):
+        res = _run(*base, *extra)
+        assert res.exit_code == 2 and needle in res.stderr, (extra, res.output)
+    assert not (tmp_path / "d.json").exists()
+
+
 def test_embedded_deploy_then_status_needs_rpc(margin_build, tmp_path):
     res = _run("chain", "deploy", "--build", margin_build.dir, "--out", tmp_path / "dep.json",
                "--verifiers-dir", tmp_path / "gen", "--json")

@@ -1,9 +1,9 @@
 """Fixtures of the keeper tests: small demo worlds on a real anvil, real builds (cached by
 source hash and shared with the zk tests), a real dask cluster.
 
-A test world keeps the chain small: two fixture accounts plus the demo's two
-BTC-collateralised accounts, i.e. two groups of the small circuit, so a block proves at most
-three statements (the model update and two batches).
+A test world keeps the chain small: two fixture accounts (one group of the small circuit),
+or with ``groups=2`` also the demo's two BTC-collateralised accounts, so a block proves at
+most two or three statements (the model update and the batches).
 """
 from __future__ import annotations
 
@@ -44,8 +44,9 @@ def pool():
 def make_world(test_book):
     worlds = []
 
-    def make(days: int = 3, node=None, **kw):
-        w = build_world(DemoSettings(days=days, venue_actions=False, **kw), book=test_book, node=node)
+    def make(days: int = 3, node=None, groups: int = 1, **kw):
+        s = DemoSettings(days=days, venue_actions=False, demo_accounts=groups == 2, **kw)
+        w = build_world(s, book=test_book, node=node)
         worlds.append(w)
         return w
     yield make

@@ -28,7 +28,7 @@ def _reference_tiers(world, prices_by_day):
 
 
 def test_blocks_on_anvil(make_world, make_keeper):
-    world = make_world(days=3)
+    world = make_world(days=3, groups=2)
     keeper = make_keeper(world)
     first = world.w3.eth.block_number + 1
     reps = []

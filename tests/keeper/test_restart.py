@@ -55,7 +55,7 @@ def check_chain_and_state(world, state: Path, first_block: int) -> dict:
 
 
 def test_killed_mid_block_and_restarted(make_world, tmp_path):
-    world = make_world(days=2)
+    world = make_world(days=2, groups=2)
     files = write_keeper_inputs(world, tmp_path)
     state = tmp_path / "keeper.sqlite"
     first = world.w3.eth.block_number + 1

@@ -196,9 +196,10 @@ def test_put_call_parity_holds_exactly_in_fixed_point():
     pnl = np.array(up.model.pnl)
     F = st0.price[1]
     # call - put = F - K for the marks, and the P&L differ by the scenario move
-    assert up.model.mark[3] - up.model.mark[4] == F - 2000 * PRICE_SCALE
-    assert np.array_equal(pnl[:, 3] - pnl[:, 4], np.array(up.lin)[:, 1])
-    assert up.model.exposure[1][3] - up.model.exposure[1][4] == F
+    c, q = len(params.instruments), len(params.instruments) + 1
+    assert up.model.mark[c] - up.model.mark[q] == F - 2000 * PRICE_SCALE
+    assert np.array_equal(pnl[:, c] - pnl[:, q], np.array(up.lin)[:, 1])
+    assert up.model.exposure[1][c] - up.model.exposure[1][q] == F
 
 
 def test_genesis_from_the_float_model_reproduces_it_at_the_model_date():

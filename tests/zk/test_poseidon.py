@@ -69,9 +69,9 @@ def test_python_matches_circuit(tmp_path_factory, seed):
     tree = P.AccountsTree(leaves, 4)
     path = tree.group_path(group, 4)
     out = _harness_witness(tmp_path, xs, group, path)
-    for w in range(1, 17):
-        assert out(f"h[{w - 1}]") == P.poseidon(xs[:w]), f"Poseidon({w})"
-    for j, n in enumerate((1, 15, 16, 31)):
+    for j, w in enumerate((1, 2, 3, 16)):
+        assert out(f"h[{j}]") == P.poseidon(xs[:w]), f"Poseidon({w})"
+    for j, n in enumerate((1, 15, 31)):
         assert out(f"sponge[{j}]") == P.poseidon_sponge(xs[:n]), f"sponge({n})"
     assert out("subtree") == tree.group_root(group, 4)
     assert out("root") == tree.root == P.AccountsTree.root_from_path(tree.group_root(group, 4), group, path)

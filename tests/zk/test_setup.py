@@ -8,7 +8,7 @@ import pytest
 from calcm.errors import InputError
 from calcm.zk import ptau as P
 from calcm.zk.config import CircuitConfig
-from calcm.zk.setup import Build, setup
+from calcm.zk.setup import Build, cached_build, compile_only, setup
 
 pytestmark = pytest.mark.slow
 
@@ -26,20 +26,24 @@ def test_manifest_matches_files(small_build):
 
 
 def test_setup_is_reproducible_and_checkable(tmp_path):
-    a, reused_a = setup(TINY, tmp_path / "a")
-    b, reused_b = setup(TINY, tmp_path / "b")
-    assert not reused_a and not reused_b
+    # Two independent builds (the cached one may come from an earlier session) agree byte for byte.
+    a = cached_build(TINY)
+    b, reused = setup(TINY, tmp_path / "b", reuse=False)
+    assert not reused
     for key in ("r1cs", "zkey", "wasm"):
         assert a.manifest[key]["sha256"] == b.manifest[key]["sha256"], key
     assert a.manifest["vkey"] == b.manifest["vkey"]
+    # Compilation itself is deterministic, not only cached.
+    compile_only(TINY, tmp_path / "c")
+    assert P.sha256_file(tmp_path / "c" / "main.r1cs") == a.manifest["r1cs"]["sha256"]
     # A second setup into the same directory is a no-op; a tampered zkey is detected.
-    again, reused = setup(TINY, tmp_path / "a")
+    again, reused = setup(TINY, tmp_path / "b")
     assert reused
-    data = bytearray(a.zkey.read_bytes())
+    data = bytearray(b.zkey.read_bytes())
     data[-1] ^= 1
-    a.zkey.write_bytes(bytes(data))
+    b.zkey.write_bytes(bytes(data))
     with pytest.raises(InputError, match="sha256"):
-        Build.load(tmp_path / "a").check_files()
+        Build.load(tmp_path / "b").check_files()
 
 
 def test_missing_build_is_an_input_error(tmp_path):

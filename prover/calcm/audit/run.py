@@ -117,8 +117,14 @@ def _margin_build(report: AuditReport, build: Build, label: str, opts: AuditOpti
     edge = C.edge_margin_cases(config, opts.seed)
     report.add(E.margin_equivalence(config, build.wasm, build.sym, fixture + random_cases + edge,
                                     label=label, cross_check=True))
+    return margin_probe_inputs(config, fixture, random_cases, edge, opts.probe_witnesses)
+
+
+def margin_probe_inputs(config, fixture, random_cases, edge, count: int = 3) -> list[dict]:
+    """Circuit inputs of the soundness probes: a fixture batch (ties at zero loss: a basis
+    trade), a random batch and a negative ES (the signed ceil), when present."""
     probes = (fixture[:1] + random_cases[:1] + [c for c in edge if "negative ES" in c.name][:1]
-              + edge[:1])[:opts.probe_witnesses]
+              + edge[:1])[:count]
     ctx = ContextInfo().value
     return [E.margin_expectations(config, c, ctx)[0] for c in probes]
 
@@ -144,6 +150,7 @@ def _soundness_checks(report: AuditReport, build: Build, label: str, inputs: lis
     report.add(SO.structure_check(r1cs, names, label))
     runs = calculate_many(build.wasm, inputs)
     honest = [w.values for w in runs if w.clean]
+    clean_inputs = [inp for inp, w in zip(inputs, runs) if w.clean]
     if len(honest) != len(inputs):
         report.add(Check("soundness", f"honest witnesses ({label})", "FAIL",
                          f"{len(inputs) - len(honest)} of {len(inputs)} probe inputs give no clean witness",
@@ -157,7 +164,7 @@ def _soundness_checks(report: AuditReport, build: Build, label: str, inputs: lis
     if opts.hint_probes and honest:
         _say(opts, f"{label}: hint mutations ({len(sites)} hints x {len(opts.hint_deltas)} deltas; "
                    f"each uncached one recompiles the circuit)")
-        report.add(SO.hint_mutation_check(circuit, sites, inputs[:len(honest)], honest, opts.hint_deltas,
+        report.add(SO.hint_mutation_check(circuit, sites, clean_inputs, honest, opts.hint_deltas,
                                           use_cache=opts.use_cache, jobs=opts.jobs))
     elif not opts.hint_probes:
         report.add(Check("soundness", f"hint mutations ({label})", SKIP, "disabled (--no-hint-probes)"))

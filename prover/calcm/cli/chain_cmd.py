@@ -41,7 +41,7 @@ def _csv(value: str | None, cast, name: str) -> list | None:
 def _live_web3(rpc: str | None, dep):
     from ..chain.anvil import rpc_ready
     from ..chain.evm import http_web3
-    url = rpc or dep.rpc
+    url = rpc or (dep.rpc if dep else None)
     if not url:
         raise InputError("deployment", "-", "rpc", "was made on an embedded anvil that has exited; "
                          "deploy with --rpc URL (e.g. to `calcm chain node`) or pass --rpc")
@@ -138,6 +138,15 @@ def register(main, bench, chain) -> None:
         for name, lst in (("--prices", price_list), ("--feeds", feed_list)):
             if lst is not None and len(lst) != n_assets:
                 raise InputError("command line", name, "-", f"{len(lst)} values for {n_assets} assets")
+        from web3 import Web3
+        for i, f in enumerate(feed_list or []):
+            if not Web3.is_address(f):
+                raise InputError("command line", "--feeds", f"feed {i}", f"{f!r} is not an address")
+        for i, p in enumerate(price_list or []):
+            if not p > 0:
+                raise InputError("command line", "--prices", f"price {i}", f"{p} is not positive")
+        if rpc:
+            _live_web3(rpc, None)
         b = _margin_build(build)
         gen = generate_verifiers(build, model_build, verifiers_dir or GENERATED)
         files = {e["kind"]: Path(gen["out_dir"]) / f for f, e in gen["files"].items()}

@@ -184,9 +184,10 @@ def register(main, bench, chain) -> None:
                          collateral=_csv(collateral), workers=workers, processes=not threads,
                          scheduler=scheduler, model_mode=model_mode,
                          venue_actions=not no_venue_actions, out_dir=out_dir or DEFAULT_OUT)
+        out = _wide_console()
         try:
             rep = run_demo(s, EventLog(quiet=as_json),
-                           say=(lambda m: None) if as_json else (lambda m: console.print(f"[cyan]{m}[/]")))
+                           say=(lambda m: None) if as_json else (lambda m: out.print(f"[cyan]{m}[/]")))
         except ValueError as exc:
             raise InputError("command line", "--start/--days", "-", str(exc)) from None
         if as_json:
@@ -223,10 +224,15 @@ def register(main, bench, chain) -> None:
             console.print(n)
 
 
+def _wide_console():
+    """The shared console on a terminal; 160 columns off one (logs, pipes), not 80."""
+    from rich.console import Console
+    return console if console.is_terminal else Console(width=160)
+
+
 def print_demo_report(rep: dict) -> None:
     """The demo's closing report as rich tables."""
-    from rich.console import Console
-    out = console if console.is_terminal else Console(width=160)
+    out = _wide_console()
     tier = {0: "0", 1: "1", 2: "2", 3: "L", None: "-"}
     b, p, t = rep["blocks"], rep["proofs_verified_on_chain"], rep["time"]
     table(f"calcm demo: {rep['history']} history, {rep['window']['days']} days from "
@@ -242,7 +248,7 @@ def print_demo_report(rep: dict) -> None:
            ["price block to proofs mined (mean)", f"{t['latency_mean_seconds']} s"],
            ["setup / total", f"{t['setup_seconds']} s / {t['total_seconds']} s"],
            ["gas per model update / margin batch (anvil)",
-            f"{rep['gas_anvil']['model']['mean']} / {rep['gas_anvil']['margin']['mean']}"]])
+            f"{rep['gas_anvil']['model']['mean']} / {rep['gas_anvil']['margin']['mean']}"]], out)
     table("accounts (tier per replayed day: 0 healthy, 1 warning, 2 no new risk, L liquidatable)",
           ["account", "kind", "tiers", "became liquidatable", "gated ok", "liquidation"],
           [[a["account"], a["kind"], " ".join(tier[x] for x in a["tiers"]),
@@ -250,10 +256,10 @@ def print_demo_report(rep: dict) -> None:
             if a["became_liquidatable"] else "-", "yes" if a["gated"] else "NO",
             "; ".join(f"{x['status']} {x['notional']:,.0f} USD, ratio {x['ratio_before']} -> "
                       f"{x['ratio_after']}" for x in a["liquidations"]) or "-"]
-           for a in rep["accounts"]])
+           for a in rep["accounts"]], out)
     if rep["withdrawals"]:
         table("withdrawal requests", ["account", "date", "fraction", "tier after", "canWithdraw", "outcome"],
               [[w["account"], w["date"], w["fraction"], w["tier_after"], w["can_withdraw"], w["outcome"]]
-               for w in rep["withdrawals"]])
+               for w in rep["withdrawals"]], out)
     for n in rep["skipped_accounts"]:
         out.print(f"[dim]{n}[/]")

@@ -33,11 +33,11 @@ def emit_json(obj: Any) -> None:
     print(json.dumps(obj, default=_default, indent=2, allow_nan=False))
 
 
-def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    """Print a rich table."""
+def table(title: str, columns: list[str], rows: list[list[Any]], out: Console | None = None) -> None:
+    """Print a rich table (on ``out``, default the shared console)."""
     t = Table(title=title)
     for c in columns:
         t.add_column(c, justify="right" if c not in ("account", "id", "tier") else "left")
     for r in rows:
         t.add_row(*[f"{v:,.2f}" if isinstance(v, float) else str(v) for v in r])
-    console.print(t)
+    (out or console).print(t)

@@ -86,10 +86,11 @@ class DemoSettings:
     scheduler: str | None = None
     model_mode: str = "auto"
     out_dir: Path = DEFAULT_OUT
-    max_age: int = 32
-    refresh_blocks: int = 16
+    max_age: int = 64
+    refresh_blocks: int = 32
     near_mm_buffer: float = 0.10
     venue_actions: bool = True
+    demo_accounts: bool = True
     config: CircuitConfig = SMALL
 
     def window(self) -> tuple[str, int]:
@@ -213,7 +214,9 @@ def build_world(s: DemoSettings, market=None, book: Book | None = None,
     market = market if market is not None else load_history(s.history)
     check_window(market, start, days)
     log(f"fitting the model on {market.source} up to {start} (genesis: the state of the day before)")
-    book = demo_book(book or load_book(DEFAULT_BOOK), s.collateral)
+    book = book or load_book(DEFAULT_BOOK)
+    if s.demo_accounts:
+        book = demo_book(book, s.collateral)
     mf, sub, skipped = fit_model_file(market.upto(start), book, s.config, s.instruments,
                                       s.collateral)
     episode = episode_days(market, mf.params.assets, start, days)
@@ -399,9 +402,9 @@ def _replay(s, world, keeper, store, log, say, t_start, t_ready, out) -> dict:
             plans += liquidate(world, keeper, liquidatable, day.date)
         if pending or liquidatable:
             rep2 = step_and_check(day, "venue")
+            refused = []
             for n, f, leaf, before in pending:
-                h = world.reg.health(world.venue.snapshot().owners[leaf])
-                allowed = h["can_withdraw"]
+                allowed = world.reg.health(world.venue.snapshot().owners[leaf])["can_withdraw"]
                 withdrawals.append({"account": n, "date": day.date, "fraction": f,
                                     "tier_after": rep2.tiers.get(n) if rep2 else None,
                                     "can_withdraw": allowed,
@@ -410,8 +413,9 @@ def _replay(s, world, keeper, store, log, say, t_start, t_ready, out) -> dict:
                     world.venue.update(leaf, withdrawal=False)
                 else:  # refused: the venue restores the account and posts it again
                     world.venue.update(leaf, before, withdrawal=False)
-                    world.post_root([leaf])
-            if any(not w["can_withdraw"] for w in withdrawals[-len(pending):] if pending):
+                    refused.append(leaf)
+            if refused:
+                world.post_root(refused)
                 step_and_check(day, "restore")
             for p in plans:
                 if p["day"] == day.date and rep2 is not None:

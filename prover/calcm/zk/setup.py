@@ -28,6 +28,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 from .. import atomic
 from ..errors import InputError
@@ -155,11 +156,15 @@ def setup(config: CircuitConfig, build_dir: str | os.PathLike, ptau_file: Path |
     timings = {}
     with tempfile.TemporaryDirectory(dir=build_dir.parent, prefix=f".{build_dir.name}.") as tmp:
         work = Path(tmp)
-        main = work / "main.circom"
-        atomic.write_text(main, config.main_source())
         t0 = time.perf_counter()
-        comp = circom_compile(main, work)
+        # The compile is cached by source hash, so a failed or repeated setup does not redo it.
+        compiled, _ = cached_compile(config)
+        for name in ("main.circom", "main.r1cs", "main.sym"):
+            shutil.copyfile(compiled / name, work / name)
+        shutil.copytree(compiled / "main_js", work / "main_js")
         timings["compile"] = time.perf_counter() - t0
+        main = work / "main.circom"
+        comp = SimpleNamespace(r1cs=work / "main.r1cs", wasm=work / "main_js" / "main.wasm")
         info = r1cs_info(comp.r1cs)
         # Other circuits (the model update) name their own public signals.
         public = tuple(getattr(config, "public_signals", PUBLIC_SIGNALS))
@@ -226,16 +231,29 @@ def _replace_dir(src: Path, dst: Path) -> None:
 def cached_compile(config: CircuitConfig) -> tuple[Path, dict]:
     """Compile ``config`` once per source hash under ``cache_dir()/compile`` (no setup).
 
-    Returns the directory (``main.r1cs``, ``main.sym``, ``main_js/main.wasm``) and
-    the counts. Enough for witnesses, ``wtns check`` and constraint counts.
+    Returns the directory (``main.circom``, ``main.r1cs``, ``main.sym``,
+    ``main_js/main.wasm``) and the counts: enough for witnesses, ``wtns check`` and
+    constraint counts. The directory is compiled beside its target and renamed
+    into place, so concurrent runs (tests of several stages) never see half a compile.
     """
     d = cache_dir() / "compile" / f"{config.name}-{source_hash(config)[:16]}"
     marker = d / "compile.json"
-    if marker.exists() and (d / "main_js" / "main.wasm").exists():
-        return d, json.loads(marker.read_text())
-    info = compile_only(config, d)
-    atomic.write_json(marker, info)
-    return d, info
+    if not (marker.exists() and (d / "main_js" / "main.wasm").exists()):
+        d.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.", dir=d.parent))
+        try:
+            info = compile_only(config, tmp)
+            atomic.write_json(tmp / "compile.json", info)
+            os.chmod(tmp, 0o755)
+            if d.exists() and not marker.exists():
+                shutil.rmtree(d, ignore_errors=True)      # a stale, incomplete compile
+            try:
+                tmp.rename(d)
+            except OSError:
+                pass                                      # another process finished first
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return d, json.loads(marker.read_text())
 
 
 def build_cache_dir(config: CircuitConfig) -> Path:

@@ -11,22 +11,23 @@ template PoseidonVectors() {
     signal input x[31];
     signal input group;
     signal input siblings[2];
-    signal output h[16];          // h[w-1] = Poseidon(w)(x[0..w-1])
-    signal output sponge[4];      // PoseidonSponge(len)(x[0..len-1]), len = 1, 15, 16, 31
+    signal output h[4];           // Poseidon(w)(x[0..w-1]), w = 1, 2, 3, 16
+    signal output sponge[3];      // PoseidonSponge(len)(x[0..len-1]), len = 1, 15, 31
     signal output subtree;        // GroupSubtreeRoot(2)(x[0..3])
     signal output root;           // GroupPath(2)(subtree, group, siblings)
 
-    component p[16];
-    for (var w = 1; w <= 16; w++) {
-        p[w - 1] = Poseidon(w);
-        for (var i = 0; i < w; i++) {
-            p[w - 1].inputs[i] <== x[i];
-        }
-        h[w - 1] <== p[w - 1].out;
-    }
-    var lens[4] = [1, 15, 16, 31];
-    component s[4];
+    var widths[4] = [1, 2, 3, 16];
+    component p[4];
     for (var j = 0; j < 4; j++) {
+        p[j] = Poseidon(widths[j]);
+        for (var i = 0; i < widths[j]; i++) {
+            p[j].inputs[i] <== x[i];
+        }
+        h[j] <== p[j].out;
+    }
+    var lens[3] = [1, 15, 31];
+    component s[3];
+    for (var j = 0; j < 3; j++) {
         s[j] = PoseidonSponge(lens[j]);
         for (var i = 0; i < lens[j]; i++) {
             s[j].in[i] <== x[i];

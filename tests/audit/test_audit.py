@@ -1,0 +1,225 @@
+"""`calcm audit` on the project's own builds, and the planted defects it must catch.
+
+Each defect lives in a temporary copy (sources, build directory or verifier directory); the
+project's files are never touched. Real tools throughout: circom, snarkjs, solc, anvil.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from calcm.audit import cases as C
+from calcm.audit import equivalence as E
+from calcm.audit import setup_integrity as SI
+from calcm.audit import soundness as S
+from calcm.audit.r1cs import load_r1cs
+from calcm.audit.run import margin_probe_inputs
+from calcm.audit.wasm import calculate_many, nonfatal_asserts
+from calcm.cli import main
+from calcm.fixedpoint import floor_div
+from calcm.risk import fixed_margin
+from calcm.zk.ptau import sha256_file
+from calcm.zk.witness import calculate_witness
+
+pytestmark = pytest.mark.slow
+
+def _checks(doc: dict) -> dict[str, dict]:
+    return {c["name"]: c for c in doc["checks"]}
+
+
+def _probe_inputs(config) -> list[dict]:
+    """The inputs `calcm audit` probes with (so the hint verdicts are shared through the cache)."""
+    return margin_probe_inputs(config, C.fixture_margin_cases(config), C.random_margin_cases(config, 6),
+                               C.edge_margin_cases(config))
+
+
+# ---------------------------------------------------------------------------- the own builds
+
+def test_audit_passes_on_the_projects_own_builds(margin_build, model_build, tmp_path):
+    report = tmp_path / "audit.md"
+    res = CliRunner().invoke(main, ["audit", "--build", str(margin_build.dir), "--build", str(model_build.dir),
+                                    "--hint-deltas", "1", "--report", str(report), "--json"])
+    doc = json.loads(res.stdout)
+    failed = [(c["name"], c["summary"], c["details"][:3]) for c in doc["checks"] if c["status"] == "FAIL"]
+    assert res.exit_code == 0 and doc["ok"], failed
+    checks = _checks(doc)
+    margin, model = "margin small", f"model-update {model_build.manifest['config']['name']}"
+    eq = checks[f"margin circuit vs Python fixed point ({margin})"]["counts"]
+    assert eq["mismatches"] == 0 and eq["edge cases"] >= 10 and eq["fixture cases"] >= 1
+    assert eq["signals compared"] > 1000
+    meq = next(c for n, c in checks.items() if n.startswith(f"model-update circuit vs Python fixed point ({model}"))
+    assert meq["counts"]["mismatches"] == 0 and meq["counts"]["blocks"] >= 6
+    for label in (margin, model):
+        hints = checks[f"hint mutations ({label})"]["counts"]
+        assert hints["mutations"] == hints["hints"] > 0 and hints.get("pinned", 0) >= 1
+        assert "UNDER-CONSTRAINED" not in hints
+        assert checks[f"zkey against r1cs and ptau ({label})"]["status"] == "PASS"
+        assert checks[f"powers of tau ({label})"]["status"] == "PASS"
+        assert checks[f"R1CS structure ({label})"]["status"] == "PASS"
+        assert checks[f"`<--` source scan ({label})"]["status"] == "PASS"
+    assert checks["deployed verifier bytecode"]["status"] == "SKIP"
+    # The Markdown report lists every check with its result.
+    text = report.read_text()
+    assert text.startswith("# calcm audit report") and "**Result: PASS**" in text
+    for c in doc["checks"]:
+        assert f"| {c['status']} | {c['name']} |" in text
+
+
+# ---------------------------------------------------------------------------- planted defects
+
+@pytest.fixture
+def variant_dir():
+    d = Path(tempfile.mkdtemp(prefix="variant-", dir=S._tmp_parent()))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_catches_a_constraint_turned_into_an_unpinned_hint(margin_build, variant_dir):
+    base = S.build_circuit(margin_build, "margin small")
+    src = (base.circuits_dir / "account_margin.circom").read_text()
+    assert "    es <== shortfall.es;" in src
+    r1cs, wasm, sym = S.compile_variant(
+        base, {"circuits/account_margin.circom": src.replace("    es <== shortfall.es;", "    es <-- shortfall.es;")},
+        variant_dir)
+    variant = S.Circuit("variant", base.main_source, variant_dir / "circuits", r1cs, wasm, sym, base.source_keys)
+    config = margin_build.config
+
+    # The honest generator still computes the model: equivalence alone cannot see the defect.
+    assert E.margin_equivalence(config, wasm, sym, C.random_margin_cases(config, 2), label="v").status == "PASS"
+
+    scan, sites = S.source_scan_check(variant)
+    assert scan.status == "FAIL" and scan.counts["unpinned"] == 1
+    (planted,) = [s for s in sites if not s.pinned]
+    assert planted.file == "circuits/account_margin.circom" and planted.target == "es"
+    assert "is NOT followed by a constraint on `es`" in scan.details[0]
+
+    inputs = _probe_inputs(config)
+    honest = [w.values for w in calculate_many(wasm, inputs)]
+    mut = S.hint_mutation_check(variant, [planted], inputs, honest, (1,), use_cache=False, jobs=1)
+    assert mut.status == "FAIL" and mut.counts["UNDER-CONSTRAINED"] == 1
+    assert "confirmed by snarkjs wtns check" in mut.details[0] and "main.margin[0].es" in mut.details[0]
+
+    # The same mutation on the project's own source is rejected by the R1CS.
+    own = next(s for s in S.source_scan_check(base)[1] if s.template == "SignedCeilDiv" and s.target == "quot")
+    own_honest = [w.values for w in calculate_many(margin_build.wasm, inputs)]
+    pinned = S.hint_mutation_check(base, [own], inputs, own_honest, (1,), jobs=1)
+    assert pinned.status == "PASS" and pinned.counts["pinned"] == 1
+
+
+def _copy_build(build, dest: Path):
+    from calcm.zk.setup import Build
+    shutil.copytree(build.dir, dest)
+    return Build.load(dest)
+
+
+def test_catches_a_zkey_from_another_circuit(margin_build, model_build, tmp_path):
+    forged = _copy_build(margin_build, tmp_path / "build")
+    shutil.copyfile(model_build.zkey, forged.zkey)
+    # An attacker who also edits the manifest hides the swap from the hash check ...
+    manifest = json.loads((forged.dir / "manifest.json").read_text())
+    manifest["zkey"]["sha256"] = sha256_file(forged.zkey)
+    (forged.dir / "manifest.json").write_text(json.dumps(manifest))
+    forged = type(forged).load(forged.dir)
+    assert SI.manifest_check(forged, "forged").status == "PASS"
+    # ... but not from snarkjs zkey verify, nor from the verification key it exports.
+    z = SI.zkey_check(forged, "forged")
+    assert z.status == "FAIL" and "not a setup of this r1cs" in z.summary
+    assert SI.vkey_check(forged, "forged").status == "FAIL"
+    # Without the manifest edit the hash check fails too.
+    plain = _copy_build(margin_build, tmp_path / "plain")
+    shutil.copyfile(model_build.zkey, plain.zkey)
+    m = SI.manifest_check(plain, "plain")
+    assert m.status == "FAIL" and any(d.startswith("zkey: sha256") for d in m.details)
+
+
+def test_catches_a_verifier_regenerated_from_a_different_zkey(margin_build, model_build, tmp_path):
+    from calcm.chain.contracts import export_verifier_source
+    name = f"MarginVerifier_{margin_build.config.name}.sol"
+    (tmp_path / name).write_bytes(export_verifier_source(model_build.zkey))
+    bad, _ = SI.verifier_check(margin_build, "margin", tmp_path)
+    assert bad.status == "FAIL" and any("DIFFERS" in d for d in bad.details)
+    (tmp_path / name).write_bytes(export_verifier_source(margin_build.zkey))
+    good, _ = SI.verifier_check(margin_build, "margin", tmp_path)
+    assert good.status == "PASS" and good.counts["generated files compared"] == 1
+    # A file that claims the build through the generated manifest is compared too.
+    (tmp_path / "Other.sol").write_bytes(export_verifier_source(model_build.zkey))
+    (tmp_path / "manifest.json").write_text(json.dumps({"files": {"Other.sol": {
+        "kind": "margin", "zkey_sha256": margin_build.manifest["zkey"]["sha256"]}}}))
+    claimed, _ = SI.verifier_check(margin_build, "margin", tmp_path)
+    assert claimed.status == "FAIL" and claimed.counts["generated files compared"] == 2
+
+
+def test_catches_a_rounding_rule_changed_in_python_only(margin_build, monkeypatch):
+    config = margin_build.config
+    cases = C.random_margin_cases(config, 2) + C.edge_margin_cases(config)
+    assert E.margin_equivalence(config, margin_build.wasm, margin_build.sym, cases, label="ok").status == "PASS"
+    monkeypatch.setattr(fixed_margin, "ceil_div", floor_div)      # ES, add-on and IM now round down
+    chk = E.margin_equivalence(config, margin_build.wasm, margin_build.sym, cases, label="floor")
+    assert chk.status == "FAIL" and chk.counts["mismatches"] > 0
+    assert any(" es: circuit " in d for d in chk.details) and any(" im: circuit " in d for d in chk.details)
+    # Through the command: exit code 1 and the failing check in the JSON.
+    res = CliRunner().invoke(main, ["audit", "--build", str(margin_build.dir), "--no-hint-probes", "--json"])
+    assert res.exit_code == 1
+    doc = json.loads(res.stdout)
+    bad = [c["name"] for c in doc["checks"] if c["status"] == "FAIL"]
+    assert bad == ["margin circuit vs Python fixed point (margin small)"]
+
+
+def test_deployed_bytecode_matches_only_the_audited_verifier(margin_build, model_build):
+    from calcm.chain.anvil import Anvil
+    from calcm.chain.contracts import compile_verifier, export_verifier_source
+    from calcm.chain.evm import http_web3
+    from calcm.chain.registry import deploy_contract
+
+    label = "margin small"
+    expected = {label: SI.expected_runtime(margin_build, export_verifier_source(margin_build.zkey))}
+    with tempfile.TemporaryDirectory() as tmp, Anvil() as node:
+        w3 = http_web3(node.url)
+        sender = w3.eth.accounts[0]
+        addrs = {}
+        for tag, build, fname in (("margin", margin_build, f"MarginVerifier_{margin_build.config.name}.sol"),
+                                  ("model", model_build, "ModelVerifier.sol")):
+            path = Path(tmp) / fname
+            path.write_bytes(export_verifier_source(build.zkey))
+            addrs[tag], _ = deploy_contract(w3, compile_verifier(path), sender)
+        ok = SI.deployed_check(expected, node.url, [addrs["margin"]])
+        assert ok.status == "PASS" and "identical to the verifier of margin small" in ok.details[0]
+        bad = SI.deployed_check(expected, node.url, [addrs["model"], "0x" + "11" * 20])
+        assert bad.status == "FAIL" and bad.counts["mismatches"] == 2
+        assert "no contract code" in bad.details[1]
+
+
+# ---------------------------------------------------------------------------- the witness runner
+
+def test_runner_agrees_with_snarkjs_and_completes_a_witness_past_a_failed_assertion(margin_build, tmp_path):
+    config = margin_build.config
+    inp = _probe_inputs(config)[0]
+    bad = dict(inp, packedResult=str(int(inp["packedResult"]) + 2**32))
+    good, forged = calculate_many(margin_build.wasm, [inp, bad])
+    ref = calculate_witness(margin_build.wasm, inp, tmp_path / "w.wtns")
+    assert good.clean and good.values == ref.values
+    # Only the public input differs; the rest is computed to the end, the failed `===` is named.
+    assert [i for i, (a, b) in enumerate(zip(good.values, forged.values)) if a != b] == [4]
+    (msg,) = forged.asserts
+    templates = S.template_lines(S.build_circuit(margin_build).all_files())
+    where, is_constraint = S.explain_assert(msg, templates)
+    assert is_constraint and "margin_batch.circom" in where and "packedResult === packed" in where
+    r1cs = load_r1cs(margin_build.r1cs)
+    assert r1cs.failing(good.values) == [] and len(r1cs.failing(forged.values)) == 1
+    code = margin_build.wasm.read_bytes()
+    patched, n = nonfatal_asserts(code)
+    assert n > 10 and len(patched) == len(code) and patched != code
+
+
+def test_bad_command_lines_are_one_line_errors(tmp_path):
+    res = CliRunner().invoke(main, ["audit", "--build", str(tmp_path / "nowhere")])
+    assert res.exit_code == 2 and "manifest.json" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    res = CliRunner().invoke(main, ["audit", "--build", str(tmp_path), "--rpc", "http://127.0.0.1:1"])
+    assert res.exit_code == 2 and "--rpc" in res.stderr
+    res = CliRunner().invoke(main, ["audit", "--hint-deltas", "0"])
+    assert res.exit_code == 2 and "--hint-deltas" in res.stderr
