@@ -16,7 +16,10 @@ from click.testing import CliRunner
 from calcm.audit import cases as C
 from calcm.audit import equivalence as E
 from calcm.audit import setup_integrity as SI
+from calcm.audit import mutation as M
 from calcm.audit import soundness as S
+from calcm.audit.circuit import (Circuit, build_circuit, compile_variant, explain_assert, template_lines,
+                                 tmp_parent)
 from calcm.audit.r1cs import load_r1cs
 from calcm.audit.run import margin_probe_inputs
 from calcm.audit.wasm import calculate_many, nonfatal_asserts
@@ -74,19 +77,19 @@ def test_audit_passes_on_the_projects_own_builds(margin_build, model_build, tmp_
 
 @pytest.fixture
 def variant_dir():
-    d = Path(tempfile.mkdtemp(prefix="variant-", dir=S._tmp_parent()))
+    d = Path(tempfile.mkdtemp(prefix="variant-", dir=tmp_parent()))
     yield d
     shutil.rmtree(d, ignore_errors=True)
 
 
 def test_catches_a_constraint_turned_into_an_unpinned_hint(margin_build, variant_dir):
-    base = S.build_circuit(margin_build, "margin small")
+    base = build_circuit(margin_build, "margin small")
     src = (base.circuits_dir / "account_margin.circom").read_text()
     assert "    es <== shortfall.es;" in src
-    r1cs, wasm, sym = S.compile_variant(
+    r1cs, wasm, sym = compile_variant(
         base, {"circuits/account_margin.circom": src.replace("    es <== shortfall.es;", "    es <-- shortfall.es;")},
         variant_dir)
-    variant = S.Circuit("variant", base.main_source, variant_dir / "circuits", r1cs, wasm, sym, base.source_keys)
+    variant = Circuit("variant", base.main_source, variant_dir / "circuits", r1cs, wasm, sym, base.source_keys)
     config = margin_build.config
 
     # The honest generator still computes the model: equivalence alone cannot see the defect.
@@ -100,14 +103,14 @@ def test_catches_a_constraint_turned_into_an_unpinned_hint(margin_build, variant
 
     inputs = _probe_inputs(config)
     honest = [w.values for w in calculate_many(wasm, inputs)]
-    mut = S.hint_mutation_check(variant, [planted], inputs, honest, (1,), use_cache=False, jobs=1)
+    mut = M.hint_mutation_check(variant, [planted], inputs, honest, (1,), use_cache=False, jobs=1)
     assert mut.status == "FAIL" and mut.counts["UNDER-CONSTRAINED"] == 1
     assert "confirmed by snarkjs wtns check" in mut.details[0] and "main.margin[0].es" in mut.details[0]
 
     # The same mutation on the project's own source is rejected by the R1CS.
     own = next(s for s in S.source_scan_check(base)[1] if s.template == "SignedCeilDiv" and s.target == "quot")
     own_honest = [w.values for w in calculate_many(margin_build.wasm, inputs)]
-    pinned = S.hint_mutation_check(base, [own], inputs, own_honest, (1,), jobs=1)
+    pinned = M.hint_mutation_check(base, [own], inputs, own_honest, (1,), jobs=1)
     assert pinned.status == "PASS" and pinned.counts["pinned"] == 1
 
 
@@ -206,8 +209,8 @@ def test_runner_agrees_with_snarkjs_and_completes_a_witness_past_a_failed_assert
     # Only the public input differs; the rest is computed to the end, the failed `===` is named.
     assert [i for i, (a, b) in enumerate(zip(good.values, forged.values)) if a != b] == [4]
     (msg,) = forged.asserts
-    templates = S.template_lines(S.build_circuit(margin_build).all_files())
-    where, is_constraint = S.explain_assert(msg, templates)
+    templates = template_lines(build_circuit(margin_build).all_files())
+    where, is_constraint = explain_assert(msg, templates)
     assert is_constraint and "margin_batch.circom" in where and "packedResult === packed" in where
     r1cs = load_r1cs(margin_build.r1cs)
     assert r1cs.failing(good.values) == []

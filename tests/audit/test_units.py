@@ -4,13 +4,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from calcm.audit import cases as C
 from calcm.audit.r1cs import Constraint, R1cs
 from calcm.audit.report import FAIL, PASS, SKIP, WARN, AuditReport, Check
-from calcm.audit.soundness import free_wires, solve_public
+from calcm.audit.mutation import solve_public
+from calcm.audit.soundness import free_wires
 from calcm.audit.sources import blank_comments, mutate, scan_text
 from calcm.audit.transparency import independent_float_hash, independent_param_hash
 from calcm.audit.wasm import _uleb, _leb

@@ -11,7 +11,7 @@ import pytest
 from calcm.risk.model_fx import ModelParamsFx
 from calcm.zk.model_circuit import ModelCircuitConfig
 from calcm.zk.model_prove import model_build
-from calcm.zk.model_synthetic import OPTIONS, SMALL, synthetic_params, synthetic_state
+from calcm.zk.model_synthetic import OPTIONS, SMALL, TINY_OPTIONS, synthetic_params, synthetic_state
 from calcm.zk.setup import cached_compile
 from calcm.zk.wtns import read_sym
 
@@ -52,6 +52,13 @@ def options_params(seed: int = 1) -> ModelParamsFx:
 def small_build():
     """The real small model build (compile + Groth16 setup + beacon, power-13 ptau)."""
     build, _ = model_build(ModelCircuitConfig.from_params(small_params()))
+    return build
+
+
+@pytest.fixture(scope="session")
+def tiny_options_build():
+    """A real build with one option (1 asset x 2 scenarios; 7,171 constraints, power-13 ptau)."""
+    build, _ = model_build(ModelCircuitConfig.from_params(synthetic_params(TINY_OPTIONS, 1)))
     return build
 
 

@@ -12,7 +12,7 @@ from calcm.cli import main
 from calcm.risk.model_fx import update
 from calcm.zk.model_circuit import pack_prices, unpack_prices
 from calcm.zk.model_prove import ModelFile, load_model_file, model_from_json, prove_update
-from calcm.zk.model_synthetic import price_path, synthetic_state
+from calcm.zk.model_synthetic import TINY_OPTIONS, price_path, synthetic_params, synthetic_state
 from calcm.zk.poseidon import model_commitment
 from calcm.zk.prove import ContextInfo
 from calcm.zk.verify import verify_dir
@@ -147,3 +147,19 @@ def test_cli_model_init_from_the_fixtures_then_prove_the_first_block(small_build
     assert res.exit_code == 0, res.output        # same structure as the small circuit: same build
     assert json.loads(res.output)["public_signals"]["paramHash"] == init["param_hash"]
     assert verify_dir(tmp_path / "b1").ok
+
+
+def test_an_option_block_is_proven_end_to_end(tiny_options_build, tmp_path):
+    """Black-76 full revaluation (ln, N(d1), N(d2) in-circuit) through Groth16 and both verifiers."""
+    params = synthetic_params(TINY_OPTIONS, 31)
+    state = synthetic_state(params, 31)
+    p1 = price_path(state, [[-0.3]])[0]
+    b = prove_update(tiny_options_build, ModelFile(state, params, {}), p1, tmp_path / "opt", ContextInfo())
+    assert verify_dir(b.dir).ok
+    model = model_from_json(json.loads((b.dir / "model.json").read_text())["model"])
+    up = update(state, p1, params)
+    assert model == up.model and up.model.pnl[0][1] != 0 and up.model.mark[1] > 0
+    public = json.loads((b.dir / "public.json").read_text())
+    public[2] = str(int(public[2]) + 1)              # another P&L matrix under this proof
+    (b.dir / "public.json").write_text(json.dumps(public))
+    assert not verify_dir(b.dir).ok

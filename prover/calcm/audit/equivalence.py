@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fixedpoint import FIELD_PRIME, MONEY_SCALE, to_field
+from ..fixedpoint import FIELD_PRIME, MONEY_SCALE
 from ..zk.config import PUBLIC_SIGNALS
 from ..zk.poseidon import account_commitment, model_commitment, sponge_calls
 from ..zk.prove import ContextInfo

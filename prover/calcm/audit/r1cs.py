@@ -45,6 +45,7 @@ class R1cs:
     n_prv_in: int
     constraints: list[Constraint]
     _uses: dict[int, list[int]] | None = field(default=None, repr=False)
+    _coef: list | None = field(default=None, repr=False)
 
     @property
     def n_public(self) -> int:
@@ -69,6 +70,12 @@ class R1cs:
                     idx.setdefault(w, []).append(i)
             self._uses = idx
         return self._uses.get(wire, [])
+
+    def coefficient_maps(self) -> list[tuple[dict[int, int], dict[int, int], dict[int, int]]]:
+        """Per constraint, ``{wire: coefficient}`` of A, B and C (built once)."""
+        if self._coef is None:
+            self._coef = [(dict(c.a), dict(c.b), dict(c.c)) for c in self.constraints]
+        return self._coef
 
     def lc(self, comb: LinComb, w: list[int]) -> int:
         p = self.prime

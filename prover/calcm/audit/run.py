@@ -20,7 +20,9 @@ from ..zk.setup import Build
 from . import cases as C
 from . import equivalence as E
 from . import setup_integrity as SI
+from . import mutation as MU
 from . import soundness as SO
+from .circuit import build_circuit, wire_names
 from . import transparency as T
 from .r1cs import load_r1cs
 from .report import SKIP, AuditReport, Check
@@ -144,9 +146,9 @@ def _model_build(report: AuditReport, build: Build, label: str, opts: AuditOptio
 def _soundness_checks(report: AuditReport, build: Build, label: str, inputs: list[dict],
                       opts: AuditOptions) -> None:
     _say(opts, f"{label}: soundness probes")
-    circuit = SO.build_circuit(build, label)
+    circuit = build_circuit(build, label)
     r1cs = load_r1cs(build.r1cs)
-    names = SO.wire_names(build.sym)
+    names = wire_names(build.sym)
     report.add(SO.structure_check(r1cs, names, label))
     runs = calculate_many(build.wasm, inputs)
     honest = [w.values for w in runs if w.clean]
@@ -164,7 +166,7 @@ def _soundness_checks(report: AuditReport, build: Build, label: str, inputs: lis
     if opts.hint_probes and honest:
         _say(opts, f"{label}: hint mutations ({len(sites)} hints x {len(opts.hint_deltas)} deltas; "
                    f"each uncached one recompiles the circuit)")
-        report.add(SO.hint_mutation_check(circuit, sites, clean_inputs, honest, opts.hint_deltas,
+        report.add(MU.hint_mutation_check(circuit, sites, clean_inputs, honest, opts.hint_deltas,
                                           use_cache=opts.use_cache, jobs=opts.jobs))
     elif not opts.hint_probes:
         report.add(Check("soundness", f"hint mutations ({label})", SKIP, "disabled (--no-hint-probes)"))

@@ -1,7 +1,7 @@
 """Soundness probes: no output, intermediate or hint of a circuit can change while the R1CS
 still accepts.
 
-Five probes, each a :class:`~calcm.audit.report.Check`:
+Each probe is a :class:`~calcm.audit.report.Check`:
 
 1. **R1CS structure** (:func:`structure_check`): every public input appears in
    at least one constraint (an unused public input could be set to anything),
@@ -10,147 +10,35 @@ Five probes, each a :class:`~calcm.audit.report.Check`:
    witnesses, every wire (outputs, tail bits, thresholds, quotients, remainders,
    square roots, commitment openings, ...) is altered alone by +1, -1 and a
    random field element; the constraints it appears in are re-evaluated in
-   Python (:mod:`calcm.audit.r1cs`). A wire whose alteration breaks no
-   constraint is under-constrained. A sample of the altered witnesses goes
-   through ``snarkjs wtns check`` as a cross-check of the Python evaluator
-   (:func:`wtns_check_sample`).
+   Python (:mod:`calcm.audit.r1cs`). A public wire that can change alone fails
+   the check; a private one is listed as a warning (it changes no other signal,
+   so it is an alternative witness with the same outputs, like the tail bits of
+   tied losses). A sample of the altered witnesses goes through ``snarkjs wtns
+   check`` as a cross-check of the Python evaluator (:func:`wtns_check_sample`).
 3. **Source scan** (:func:`source_scan_check`): every ``<--`` of the project's
    circuits is followed in its template by a constraint on the same signal
    (:mod:`calcm.audit.sources`).
-4. **Hint mutations** (:func:`hint_mutation_check`): the strongest probe. Each
-   ``<--`` hint is recompiled as ``x <-- (expr) + delta`` (the R1CS is
-   unchanged, byte for byte; only the witness generator differs), the mutated
-   generator computes a witness from a valid input, *public signals are
-   re-solved* where a failed constraint is linear in one (a dishonest prover
-   picks the public signals it claims), and the original R1CS is evaluated on
-   the result. If it holds, the hint is under-constrained and the forged
-   witness (confirmed by ``snarkjs wtns check``) shows which signals, outputs
-   included, a prover can change. A changed ``<==`` turned into ``<--`` is
-   caught here even when the source scan cannot tell.
+4. **Hint mutations**: :mod:`calcm.audit.mutation`, the strongest probe.
 5. **circom --inspect** (:func:`inspect_check`): the compiler's own analysis;
    a signal it reports as appearing in no constraint (CA01) fails the check.
-
-Hint-mutation verdicts are cached under ``cache_dir()/audit/hints`` by the
-R1CS, the sources, the site, the delta and the probe inputs, since each needs a
-compilation.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import random
 import re
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from .. import atomic
-from ..paths import CIRCUITS, NODE_BIN, REPO_ROOT, cache_dir
-from ..zk.toolchain import CIRCOMLIB, ToolchainError, circom_compile, run, snarkjs
-from ..zk.wtns import Witness, read_sym, write_wtns
-from .r1cs import R1cs, load_r1cs
+from ..paths import NODE_BIN, REPO_ROOT
+from ..zk.toolchain import CIRCOMLIB, ToolchainError, run, snarkjs
+from ..zk.wtns import Witness, write_wtns
+from .circuit import Circuit, category, tmp_parent, wire_label
+from .r1cs import R1cs
 from .report import FAIL, PASS, WARN, Check, Timer
-from .sources import HintSite, mutate, scan
-from .wasm import WasmWitness, calculate_many
-
-#: Bump to invalidate cached hint verdicts when the probe itself changes.
-PROBE_VERSION = 4
-#: Rounds of public-signal re-solving after a mutated witness.
-REPAIR_ROUNDS = 4
-#: Signal categories named in the report (regex on .sym names).
-CATEGORIES = (
-    ("tail bits", r"\.inTail\["),
-    ("thresholds", r"\.threshold\b"),
-    ("quotients", r"\.quot$|\.q$|\.eps$"),
-    ("remainders", r"\.rem$|\.r$"),
-    ("square roots", r"\.s$|\.sigma$|sqrt"),
-    ("commitment openings", r"^main\.(salt|qty|collateral|siblings|sigma2Prev|pricePrev|step)\b"),
-    ("margin outputs", r"\.(es|esRaw|addon|mm|im|collateralValue|equity|tier)$"),
-    ("commitments and roots", r"commitment|\.root$|\.node$|\.hash$"),
-    ("bits of range checks", r"\.bits\.out\[|\.out\[\d+\]$"),
-)
-
-
-@dataclass(frozen=True)
-class Circuit:
-    """A compiled circuit and the sources it was compiled from."""
-
-    label: str
-    main_source: str          # the generated main.circom
-    circuits_dir: Path        # the project circuits it includes
-    r1cs: Path
-    wasm: Path
-    sym: Path
-    source_keys: tuple[str, ...] = ()   # manifest keys of the included files ("circuits/x.circom")
-
-    def all_files(self) -> dict[str, Path]:
-        """Every included source (project and circomlib) by manifest key."""
-        out = dict(self.project_files())
-        for k in self.source_keys:
-            if k.startswith("circomlib/"):
-                out[k] = CIRCOMLIB / k.removeprefix("circomlib/")
-        return out
-
-    def project_files(self) -> dict[str, Path]:
-        """``{"circuits/<rel>": path}`` of the included project sources (all of them if unknown)."""
-        keys = [k for k in self.source_keys if k.startswith("circuits/")]
-        if not keys:
-            keys = [f"circuits/{p.relative_to(self.circuits_dir)}" for p in self.circuits_dir.rglob("*.circom")]
-        return {k: self.circuits_dir / k.removeprefix("circuits/") for k in sorted(keys)}
-
-
-def wire_names(sym_path: Path) -> dict[int, list[str]]:
-    """Wire -> every .sym name of it (aliases folded by --O2 share a wire)."""
-    out: dict[int, list[str]] = {}
-    for name, idx in read_sym(sym_path).items():
-        out.setdefault(idx, []).append(name)
-    return out
-
-
-def _label(names: dict[int, list[str]], wire: int) -> str:
-    ns = sorted(names.get(wire, []), key=len)
-    return ns[0] + (f" (+{len(ns) - 1} aliases)" if len(ns) > 1 else "") if ns else f"wire {wire}"
-
-
-def _category(names: Sequence[str], public: bool = False) -> str | None:
-    if public:
-        return "public signals"
-    for cat, pat in CATEGORIES:
-        if any(re.search(pat, n) for n in names):
-            return cat
-    return None
-
-
-_ASSERT = re.compile(r"template (\w+?)(?:_\d+)? line: (\d+)")
-
-
-def template_lines(files: dict[str, Path]) -> dict[str, tuple[str, list[str]]]:
-    """Template name -> (file key, the file's lines), to read an assertion's source line."""
-    out = {}
-    for key, path in files.items():
-        text = Path(path).read_text()
-        for m in re.finditer(r"\btemplate\s+(?:parallel\s+)?(\w+)\s*\(", text):
-            out.setdefault(m.group(1), (key, text.splitlines()))
-    return out
-
-
-def explain_assert(message: str, templates) -> tuple[str, bool]:
-    """``(where: statement, is a constraint)`` for a wasm assertion message.
-
-    circom's generator asserts every ``===`` (a constraint) and every ``assert()``
-    (no constraint: a dishonest prover never runs it).
-    """
-    m = _ASSERT.search(message)
-    if not m or m.group(1) not in templates:
-        return message, False
-    key, lines = templates[m.group(1)]
-    n = int(m.group(2))
-    stmt = " ".join(lines[n - 1].split()) if 0 < n <= len(lines) else "?"
-    return f"{key}:{n} ({m.group(1)}): `{stmt}`", "===" in stmt and "assert" not in stmt
+from .sources import HintSite, scan
 
 
 # ------------------------------------------------------------------------------ 1. structure
@@ -159,8 +47,8 @@ def structure_check(r1cs: R1cs, names: dict[int, list[str]], label: str) -> Chec
     with Timer() as t:
         unused_public = [w for w in r1cs.public_wires if not r1cs.uses(w)]
         unused = [w for w in range(1, r1cs.n_wires) if not r1cs.uses(w) and w not in unused_public]
-    details = [f"public input {_label(names, w)} appears in no constraint" for w in unused_public]
-    details += [f"wire {_label(names, w)} appears in no constraint" for w in unused]
+    details = [f"public input {wire_label(names, w)} appears in no constraint" for w in unused_public]
+    details += [f"wire {wire_label(names, w)} appears in no constraint" for w in unused]
     counts = {"constraints": len(r1cs.constraints), "wires": r1cs.n_wires, "public inputs": r1cs.n_public,
               "private inputs": r1cs.n_prv_in, "unused public inputs": len(unused_public),
               "wires in no constraint": len(unused)}
@@ -173,15 +61,6 @@ def structure_check(r1cs: R1cs, names: dict[int, list[str]], label: str) -> Chec
 
 # ------------------------------------------------------------------------------ 2. single signal
 
-def _coefficients(r1cs: R1cs):
-    """Per constraint, ``{wire: coefficient}`` of A, B and C (cached on the object)."""
-    cached = getattr(r1cs, "_coef_maps", None)
-    if cached is None:
-        cached = [(dict(c.a), dict(c.b), dict(c.c)) for c in r1cs.constraints]
-        r1cs._coef_maps = cached  # type: ignore[attr-defined]
-    return cached
-
-
 def free_wires(r1cs: R1cs, w: list[int], deltas: Sequence[int]) -> dict[int, int]:
     """Wires ``x`` (>= 1) such that ``w + delta e_x`` satisfies every constraint: ``{x: delta}``.
 
@@ -191,7 +70,7 @@ def free_wires(r1cs: R1cs, w: list[int], deltas: Sequence[int]) -> dict[int, int
     p = r1cs.prime
     av = [r1cs.lc(c.a, w) for c in r1cs.constraints]
     bv = [r1cs.lc(c.b, w) for c in r1cs.constraints]
-    coef = _coefficients(r1cs)
+    coef = r1cs.coefficient_maps()
     free = {}
     for x in range(1, r1cs.n_wires):
         uses = r1cs.uses(x)
@@ -224,7 +103,7 @@ def single_signal_check(r1cs: R1cs, witnesses: Sequence[list[int]], names: dict[
         cats: dict[str, int] = {}
         sample: dict[str, tuple[int, int]] = {}
         for x in range(1, r1cs.n_wires):
-            cat = _category(names.get(x, []), x in r1cs.public_wires) or "other intermediates"
+            cat = category(names.get(x, []), x in r1cs.public_wires) or "other intermediates"
             cats[cat] = cats.get(cat, 0) + 1
             if x not in found and cat not in sample:
                 sample[cat] = (x, deltas[0])
@@ -234,9 +113,9 @@ def single_signal_check(r1cs: R1cs, witnesses: Sequence[list[int]], names: dict[
     # circuits/tail.circom documents): listed as a warning for the auditor.
     public = sorted(x for x in found if x in r1cs.public_wires)
     private = sorted(x for x in found if x not in r1cs.public_wires)
-    details = [f"PUBLIC signal {_label(names, x)} can change alone without breaking a constraint"
+    details = [f"PUBLIC signal {wire_label(names, x)} can change alone without breaking a constraint"
                for x in public]
-    details += [f"{_label(names, x)} can change alone by {found[x] if found[x] in (1, -1) else 'a random value'}"
+    details += [f"{wire_label(names, x)} can change alone by {found[x] if found[x] in (1, -1) else 'a random value'}"
                 f" without breaking a constraint{_why_free(names.get(x, []))}" for x in private]
     if bad_witness:
         details.insert(0, f"{bad_witness} of the honest witnesses do not satisfy the R1CS")
@@ -284,7 +163,7 @@ def wtns_check_sample(r1cs: R1cs, r1cs_path: Path, witness: list[int], samples, 
             sj_rejects = not wtns_check(r1cs_path, w, r1cs.prime, Path(tmp), f"alt{x}")
             if py_rejects == sj_rejects:
                 agree += 1
-            details.append(f"{_label(names, x)} {d:+d}: snarkjs {'rejects' if sj_rejects else 'ACCEPTS'}, "
+            details.append(f"{wire_label(names, x)} {d:+d}: snarkjs {'rejects' if sj_rejects else 'ACCEPTS'}, "
                            f"Python evaluator {'rejects' if py_rejects else 'ACCEPTS'}")
     ok = honest_ok and agree == len(samples) and all("ACCEPTS" not in d for d in details)
     return Check("soundness", f"snarkjs wtns check cross-check ({label})", PASS if ok else FAIL,
@@ -310,213 +189,6 @@ def source_scan_check(circuit: Circuit) -> tuple[Check, list[HintSite]]:
 
 # ------------------------------------------------------------------------------ 4. hint mutations
 
-@dataclass
-class HintVerdict:
-    site: str
-    delta: int
-    verdict: str                 # pinned | UNDER-CONSTRAINED | not exercised | inconclusive
-    detail: str
-
-    def to_json(self) -> dict:
-        return {"site": self.site, "delta": self.delta, "verdict": self.verdict, "detail": self.detail}
-
-
-def _tmp_parent() -> Path:
-    # circom2 (WASM) opens include paths only below its working directory, the repo root.
-    d = REPO_ROOT / "build" / ".audit-tmp"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
-
-
-def compile_variant(circuit: Circuit, edits: dict[str, str], out: Path) -> tuple[Path, Path, Path]:
-    """Compile ``circuit``'s main against a copy of its sources with ``edits`` applied.
-
-    ``edits``: ``{"circuits/<rel>": new text}``. Returns (r1cs, wasm, sym) in ``out``.
-    """
-    src = out / "circuits"
-    shutil.copytree(circuit.circuits_dir, src, ignore=shutil.ignore_patterns("*.r1cs", "*_js", "*.sym"))
-    for key, text in edits.items():
-        (src / key.removeprefix("circuits/")).write_text(text)
-    main = src / "__audit_main.circom"
-    main.write_text(circuit.main_source)
-    res = circom_compile(main, out / "out", libs=(src, CIRCOMLIB))
-    return res.r1cs, res.wasm, res.sym
-
-
-def _public_keys(names: dict[int, list[str]], r1cs: R1cs) -> dict[int, tuple[str, int | None]]:
-    """Public wire -> (input key, array index or None), from ``main.<name>[i]``."""
-    out = {}
-    for w in r1cs.public_wires:
-        for n in names.get(w, []):
-            m = re.fullmatch(r"main\.(\w+)(?:\[(\d+)\])?", n)
-            if m:
-                out[w] = (m.group(1), int(m.group(2)) if m.group(2) is not None else None)
-                break
-    return out
-
-
-def solve_public(r1cs: R1cs, w: list[int], failing: Sequence[int]) -> dict[int, int]:
-    """Public-input values that satisfy failed constraints linear in exactly one public wire."""
-    p = r1cs.prime
-    coef = _coefficients(r1cs)
-    pub = set(r1cs.public_wires)
-    out: dict[int, int] = {}
-    for i in failing:
-        if i < 0:
-            continue
-        ws = r1cs.constraints[i].wires() & pub
-        if len(ws) != 1:
-            continue
-        x = ws.pop()
-        A, B, C = coef[i]
-        ax, bx, cx = A.get(x, 0), B.get(x, 0), C.get(x, 0)
-        if ax * bx % p:
-            continue  # quadratic in the public wire
-        a0 = (r1cs.lc(r1cs.constraints[i].a, w) - ax * w[x]) % p
-        b0 = (r1cs.lc(r1cs.constraints[i].b, w) - bx * w[x]) % p
-        c0 = (r1cs.lc(r1cs.constraints[i].c, w) - cx * w[x]) % p
-        k = (ax * b0 + bx * a0 - cx) % p
-        if k:
-            out[x] = (c0 - a0 * b0) * pow(k, -1, p) % p
-    return out
-
-
-def forge(r1cs: R1cs, wasm: Path, inp: dict, names: dict[int, list[str]]) -> tuple[WasmWitness, list[int], dict]:
-    """Run the (mutated) generator on ``inp``, re-solving public signals; returns the last witness,
-    the constraints it still fails and the public inputs that were changed."""
-    keys = _public_keys(names, r1cs)
-    inp = json.loads(json.dumps(inp))
-    changed: dict[str, str] = {}
-    wit = calculate_many(wasm, [inp])[0]
-    for _ in range(REPAIR_ROUNDS):
-        if wit.values is None:
-            return wit, [-1], changed
-        failing = r1cs.failing(wit.values)
-        if not failing:
-            return wit, [], changed
-        fix = {x: v for x, v in solve_public(r1cs, wit.values, failing).items() if x in keys}
-        if not fix:
-            return wit, failing, changed
-        for x, v in fix.items():
-            key, idx = keys[x]
-            if idx is None:
-                inp[key] = str(v)
-            else:
-                inp[key][idx] = str(v)
-            changed[_label(names, x)] = str(v)
-        wit = calculate_many(wasm, [inp])[0]
-    return wit, (r1cs.failing(wit.values) if wit.values is not None else [-1]), changed
-
-
-def _probe_site(circuit: Circuit, r1cs: R1cs, names, site: HintSite, delta: int, inputs: list[dict],
-                honest: list[list[int]], templates) -> HintVerdict:
-    text = (circuit.circuits_dir / site.file.removeprefix("circuits/")).read_text()
-    with tempfile.TemporaryDirectory(prefix="mut-", dir=_tmp_parent()) as tmp:
-        try:
-            r1cs_m, wasm_m, _ = compile_variant(circuit, {site.file: mutate(text, site, delta)}, Path(tmp))
-        except ToolchainError as exc:
-            return HintVerdict(site.id, delta, "inconclusive", f"mutated source does not compile: {exc}"[:300])
-        if r1cs_m.read_bytes() != Path(circuit.r1cs).read_bytes():
-            return HintVerdict(site.id, delta, "inconclusive", "the mutation changed the R1CS")
-        outcomes = []
-        for inp, good in zip(inputs, honest):
-            wit, failing, changed_pub = forge(r1cs, wasm_m, inp, names)
-            if wit.values is None:
-                outcomes.append(("inconclusive", f"generator aborted: {wit.error}"))
-                continue
-            diff = [x for x in range(1, r1cs.n_wires) if wit.values[x] != good[x]]
-            # Source constraints (`===`, not `assert()`) the generator saw fail.
-            broken = [w for w, is_con in (explain_assert(a, templates) for a in dict.fromkeys(wit.asserts))
-                      if is_con]
-            if failing:
-                # The witness is complete (assertions are non-fatal) and the R1CS rejects it.
-                outcomes.append(("pinned", f"rejected: {len(failing)} R1CS constraints fail"
-                                           + (f", first the source constraint {broken[0]}" if broken else "")))
-            elif not diff and not broken:
-                outcomes.append(("not exercised", "the mutated hint left the witness unchanged"))
-            elif not wtns_check(circuit.r1cs, wit.values, r1cs.prime, Path(tmp), "forged"):
-                outcomes.append(("inconclusive", "the Python evaluator accepts a witness snarkjs rejects"))
-            else:
-                # Show what a verifier or a user would see change first: public, then outputs.
-                rank = lambda x: (x not in r1cs.public_wires,  # noqa: E731
-                                  _category(names.get(x, [])) != "margin outputs", x)
-                parts = []
-                if diff:
-                    shown = ", ".join(_label(names, x) for x in sorted(diff, key=rank)[:6])
-                    parts.append(f"{len(diff)} signals differ from the honest witness, e.g. {shown}")
-                if broken:
-                    parts.append(f"the source constraint {broken[0]} fails in the generator yet the R1CS "
-                                 f"holds: it constrains nothing (a signal in it is free)")
-                if changed_pub:
-                    parts.append(f"claimed public signals changed: {changed_pub}")
-                outcomes.append(("UNDER-CONSTRAINED", "a witness with this hint altered satisfies the R1CS "
-                                 "(confirmed by snarkjs wtns check); " + "; ".join(parts)))
-    for verdict in ("UNDER-CONSTRAINED", "pinned", "inconclusive", "not exercised"):
-        hit = [d for v, d in outcomes if v == verdict]
-        if hit:
-            return HintVerdict(site.id, delta, verdict, hit[0])
-    return HintVerdict(site.id, delta, "inconclusive", "no probe input")
-
-
-def _cache_key(circuit: Circuit, site: HintSite, delta: int, inputs: list[dict]) -> str:
-    h = hashlib.sha256()
-    h.update(f"v{PROBE_VERSION}|{site.id}|{site.statement}|{delta}\n".encode())
-    h.update(Path(circuit.r1cs).read_bytes())
-    h.update(circuit.main_source.encode())
-    for key, path in circuit.project_files().items():
-        h.update(key.encode() + path.read_bytes())
-    h.update(json.dumps(inputs, sort_keys=True).encode())
-    return h.hexdigest()
-
-
-def hint_mutation_check(circuit: Circuit, sites: Sequence[HintSite], inputs: list[dict],
-                        honest: list[list[int]], deltas: Sequence[int] = (1, -1), *,
-                        use_cache: bool = True, jobs: int = 2) -> Check:
-    """Mutate every hint by each delta (see the module docstring); FAIL on any forged witness.
-
-    Uncached mutations compile in ``jobs`` parallel circom processes.
-    """
-    r1cs = load_r1cs(circuit.r1cs)
-    names = wire_names(circuit.sym)
-    templates = template_lines(circuit.all_files())
-    r1cs.uses(0), _coefficients(r1cs)          # build the shared indexes before any thread reads them
-    with Timer() as t:
-        todo, verdicts, cached = [], {}, 0
-        for site in sites:
-            for delta in deltas:
-                path = cache_dir() / "audit" / "hints" / f"{_cache_key(circuit, site, delta, inputs)}.json"
-                if use_cache and path.exists():
-                    verdicts[(site.id, delta)] = HintVerdict(**json.loads(path.read_text()))
-                    cached += 1
-                else:
-                    todo.append((site, delta, path))
-
-        def probe(job):
-            site, delta, path = job
-            v = _probe_site(circuit, r1cs, names, site, delta, inputs, honest, templates)
-            if v.verdict != "inconclusive":
-                atomic.write_json(path, v.to_json())
-            return (site.id, delta), v
-
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            verdicts.update(pool.map(probe, todo))
-    ordered = [verdicts[(s.id, d)] for s in sites for d in deltas]
-    tally: dict[str, int] = {}
-    for v in ordered:
-        tally[v.verdict] = tally.get(v.verdict, 0) + 1
-    forged = [v for v in ordered if v.verdict == "UNDER-CONSTRAINED"]
-    unclear = [v for v in ordered if v.verdict == "inconclusive"]
-    status = FAIL if forged or unclear else PASS
-    details = [f"{v.site} delta {v.delta:+d}: {v.verdict}: {v.detail}" for v in
-               sorted(ordered, key=lambda v: (v.verdict != "UNDER-CONSTRAINED", v.verdict, v.site))]
-    counts = {"hints": len(sites), "mutations": len(ordered), "probe inputs": len(inputs),
-              **tally, "cached verdicts": cached}
-    return Check("soundness", f"hint mutations ({circuit.label})", status,
-                 f"{len(ordered)} mutations of {len(sites)} hints on {len(inputs)} witnesses: "
-                 f"{len(forged)} forged a valid witness, {tally.get('pinned', 0)} rejected",
-                 counts, details, t.seconds)
-
-
 # ------------------------------------------------------------------------------ 5. circom --inspect
 
 _WARNING = re.compile(r"^(warning|error)\[(\w+)\]:\s*(.*)$")
@@ -524,7 +196,7 @@ _WARNING = re.compile(r"^(warning|error)\[(\w+)\]:\s*(.*)$")
 
 def inspect_check(circuit: Circuit) -> Check:
     """``circom --inspect`` on the circuit's main (run from the repo root, as every compile)."""
-    with Timer() as t, tempfile.TemporaryDirectory(prefix="inspect-", dir=_tmp_parent()) as tmp:
+    with Timer() as t, tempfile.TemporaryDirectory(prefix="inspect-", dir=tmp_parent()) as tmp:
         # A copy of the sources with the main beside them resolves includes as the build did.
         src = Path(tmp) / "circuits"
         shutil.copytree(circuit.circuits_dir, src, ignore=shutil.ignore_patterns("*_js"))
@@ -554,8 +226,3 @@ def inspect_check(circuit: Circuit) -> Check:
                  {f"{c}": n for c, n in sorted(codes.items())}, details, t.seconds)
 
 
-def build_circuit(build, label: str | None = None, circuits_dir: Path = CIRCUITS) -> Circuit:
-    """The :class:`Circuit` of a :class:`~calcm.zk.setup.Build`."""
-    return Circuit(label or build.manifest["config"]["name"], (build.dir / "main.circom").read_text(),
-                   circuits_dir, build.r1cs, build.wasm, build.sym,
-                   tuple(build.manifest.get("circuit_sources", {})))

@@ -224,6 +224,17 @@ def register(main, bench, chain) -> None:
             console.print(n)
 
 
+def _liquidations(plans: list[dict]) -> str:
+    """``2 partial, 10,433 USD sold, ratio 0.37 -> 1.10`` (first ratio before, last after)."""
+    if not plans:
+        return "-"
+    kinds = ", ".join(f"{sum(1 for p in plans if p['status'] == k)} {k}"
+                      for k in ("partial", "full") if any(p["status"] == k for p in plans))
+    notional = sum(p["notional"] for p in plans)
+    return (f"{kinds}, {notional:,.0f} USD sold, ratio {plans[0]['ratio_before']} -> "
+            f"{plans[-1]['ratio_after']}")
+
+
 def _wide_console():
     """The shared console on a terminal; 160 columns off one (logs, pipes), not 80."""
     from rich.console import Console
@@ -248,15 +259,14 @@ def print_demo_report(rep: dict) -> None:
            ["price block to proofs mined (mean)", f"{t['latency_mean_seconds']} s"],
            ["setup / total", f"{t['setup_seconds']} s / {t['total_seconds']} s"],
            ["gas per model update / margin batch (anvil)",
-            f"{rep['gas_anvil']['model']['mean']} / {rep['gas_anvil']['margin']['mean']}"]], out)
+            " / ".join(f"{rep['gas_anvil'][k]['mean']:,}" if rep["gas_anvil"][k]["mean"] else "-"
+                       for k in ("model", "margin"))]], out)
     table("accounts (tier per replayed day: 0 healthy, 1 warning, 2 no new risk, L liquidatable)",
           ["account", "kind", "tiers", "became liquidatable", "gated ok", "liquidation"],
           [[a["account"], a["kind"], " ".join(tier[x] for x in a["tiers"]),
             f"{a['became_liquidatable']['date']} (block {a['became_liquidatable']['block']})"
             if a["became_liquidatable"] else "-", "yes" if a["gated"] else "NO",
-            "; ".join(f"{x['status']} {x['notional']:,.0f} USD, ratio {x['ratio_before']} -> "
-                      f"{x['ratio_after']}" for x in a["liquidations"]) or "-"]
-           for a in rep["accounts"]], out)
+            _liquidations(a["liquidations"])] for a in rep["accounts"]], out)
     if rep["withdrawals"]:
         table("withdrawal requests", ["account", "date", "fraction", "tier after", "canWithdraw", "outcome"],
               [[w["account"], w["date"], w["fraction"], w["tier_after"], w["can_withdraw"], w["outcome"]]

@@ -636,8 +636,10 @@ class Keeper:
                 return False
             except Exception as exc:  # noqa: BLE001 - filtered below
                 from .retry import is_transient
-                if not is_transient(exc) or time.monotonic() > deadline:
+                if not is_transient(exc):
                     raise
+                if time.monotonic() > deadline:
+                    raise RpcUnavailable(f"send {key}: node unreachable") from exc
                 delay = next(delays)
                 self.metrics.inc("calcm_keeper_rpc_retries_total")
                 self.log.emit("retry", what=f"send {key}", attempt=0, delay=round(delay, 3),
@@ -662,10 +664,13 @@ class Keeper:
         if self._rpc(done, "idempotency check"):
             return True
         view = self._view("latest")
-        new_state, prev = update.state.commitment(), update.state  # noqa: F841 (documentation)
-        if view.latest_model_block >= block or view.block - block > self.max_age:
+        new_state = update.state.commitment()
+        parent = self.store.get_state(new_state).parent
+        if view.latest_model_block >= block or view.block - block > self.max_age or \
+                view.state_commitment != parent:
             self._settle(key, "superseded", rep,
-                         detail=f"registry model block {view.latest_model_block}, head {view.block}")
+                         detail=f"registry model block {view.latest_model_block}, head {view.block}, "
+                                f"state {'unchanged' if view.state_commitment == parent else 'moved'}")
             return False
         scenario = model_commitment(update.model)
         if self.mode == "prove":
