@@ -25,3 +25,14 @@ def model_build():
 
     build, _ = build_model(ModelCircuitConfig.from_params(synthetic_params(MODEL_SMALL, seed=1)))
     return build
+
+
+@pytest.fixture(scope="session")
+def options_build():
+    """The model tests' tiny build with one option series (its ``ln`` and Black-76 hints)."""
+    from calcm.zk.model_circuit import ModelCircuitConfig
+    from calcm.zk.model_prove import model_build as build_model
+    from calcm.zk.model_synthetic import TINY_OPTIONS, synthetic_params
+
+    build, _ = build_model(ModelCircuitConfig.from_params(synthetic_params(TINY_OPTIONS, 1)))
+    return build

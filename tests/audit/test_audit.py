@@ -114,6 +114,25 @@ def test_catches_a_constraint_turned_into_an_unpinned_hint(margin_build, variant
     assert pinned.status == "PASS" and pinned.counts["pinned"] == 1
 
 
+def test_option_hints_are_pinned(options_build):
+    """The log's exponent bits are pinned to booleans locally and in value only by a range check
+    further down: shifting them either way (a 1 bit to 0 is still a boolean) must be rejected."""
+    from calcm.audit.run import AuditOptions, _model_params
+    from calcm.zk.model_witness import model_input
+    from calcm.zk.prove import ContextInfo
+
+    circuit = build_circuit(options_build, "options")
+    _, sites = S.source_scan_check(circuit)
+    ln = [s for s in sites if s.file == "circuits/model/ln.circom"]
+    assert ln and all(s.pinned for s in ln)
+    config, params, state, _ = _model_params(options_build, AuditOptions())
+    blocks = C.model_cases(params, state)[:2]
+    inputs = [model_input(config, b.state, b.prices, params, ContextInfo().value)[0] for b in blocks]
+    honest = [w.values for w in calculate_many(options_build.wasm, inputs)]
+    chk = M.hint_mutation_check(circuit, ln, inputs, honest, (1, -1))
+    assert chk.status == "PASS" and chk.counts.get("pinned") == 2 * len(ln), chk.details
+
+
 def _copy_build(build, dest: Path):
     from calcm.zk.setup import Build
     shutil.copytree(build.dir, dest)
@@ -157,7 +176,7 @@ def test_catches_a_verifier_regenerated_from_a_different_zkey(margin_build, mode
     assert claimed.status == "FAIL" and claimed.counts["generated files compared"] == 2
 
 
-def test_catches_a_rounding_rule_changed_in_python_only(margin_build, monkeypatch):
+def test_catches_a_rounding_rule_changed_in_python_only(margin_build, monkeypatch, tmp_path):
     config = margin_build.config
     cases = C.random_margin_cases(config, 2) + C.edge_margin_cases(config)
     assert E.margin_equivalence(config, margin_build.wasm, margin_build.sym, cases, label="ok").status == "PASS"
@@ -166,7 +185,8 @@ def test_catches_a_rounding_rule_changed_in_python_only(margin_build, monkeypatc
     assert chk.status == "FAIL" and chk.counts["mismatches"] > 0
     assert any(" es: circuit " in d for d in chk.details) and any(" im: circuit " in d for d in chk.details)
     # Through the command: exit code 1 and the failing check in the JSON.
-    res = CliRunner().invoke(main, ["audit", "--build", str(margin_build.dir), "--no-hint-probes", "--json"])
+    res = CliRunner().invoke(main, ["audit", "--build", str(margin_build.dir), "--no-hint-probes",
+                                    "--verifiers", str(tmp_path), "--json"])
     assert res.exit_code == 1
     doc = json.loads(res.stdout)
     bad = [c["name"] for c in doc["checks"] if c["status"] == "FAIL"]

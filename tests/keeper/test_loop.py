@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from calcm.chain.encoding import feed_price_fx
+from calcm.chain.encoding import feed_price_fx, unpack_prices
 from calcm.chain.evm import mine_blocks
 from calcm.keeper.demo import gating
 from calcm.risk.fixed_margin import margin_fx
@@ -50,6 +50,13 @@ def test_blocks_on_anvil(make_world, make_keeper):
     assert len(keys) == len(set(keys)) and {k[1] for k in keys if k[0] == reps[0].block} == {0, 1}
     assert all(status == 1 for _, status in ev["keeper_txs"])
     assert len(ev["keeper_txs"]) == len(ev["models"]) + len(ev["batches"])
+
+    # The keeper reads the feeds exactly as the registry packs them for the model circuit.
+    for rep in reps:
+        ts = world.w3.eth.get_block(rep.block).timestamp
+        packed = world.reg.f.packedPrices().call(block_identifier=rep.block)
+        assert keeper.feeds.read(rep.block, ts).prices == \
+            tuple(unpack_prices(list(packed), world.model.params.n_assets))
 
     # What the chain recorded (from the circuit) is what the Python reference computes.
     ref = _reference_tiers(world, [d.prices for d in world.days])

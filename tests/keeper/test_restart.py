@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from distributed import LocalCluster
 
 from calcm.chain.anvil import Anvil
 from calcm.keeper.loop import FAULT_ENV
@@ -80,10 +81,17 @@ def test_killed_mid_block_and_restarted(make_world, tmp_path):
     ev = keeper_events(world.w3, world.reg, first)
     assert {e.args.group for e in ev["batches"]} == {0, 1}
 
-    # And it carries on with the next block.
+    # And it carries on with the next block, given the registry's address alone this time
+    # (roles from the chain, builds from the cache), proving on an existing dask cluster.
     world.replayer.publish(world.days[1].prices)
     metrics = tmp_path / "keeper.prom"
-    code, events = run_keeper(keeper_cmd(world, files, state, "--blocks", "1", "--metrics", str(metrics)))
+    cmd = keeper_cmd(world, files, state, "--blocks", "1", "--metrics", str(metrics))
+    i = cmd.index("--deployment")
+    cmd[i:i + 2] = ["--registry", world.reg.address]
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                      host="127.0.0.1", dashboard_address=None) as cluster:
+        code, events = run_keeper(cmd + ["--scheduler", cluster.scheduler_address])
+    assert events[0]["event"] == "start" and events[0]["scheduler"] == cluster.scheduler_address
     assert code == 0 and any(e["event"] == "block" and e["model"] == "prove" for e in events)
     text = metrics.read_text()
     assert "# TYPE calcm_keeper_submissions_total counter" in text

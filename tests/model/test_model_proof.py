@@ -3,7 +3,6 @@ and reject altered public inputs; the CLI (model-init, model-update, verify) on 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

@@ -96,3 +96,12 @@ def test_bad_paths_are_one_line_errors(tmp_path):
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
     res = calcm("prove", "--build", tmp_path / "nobuild", check=False)
     assert res.returncode == 2 and "calcm setup" in res.stderr
+
+
+def test_bench_prove_reports_the_small_config(small_build):
+    got = json.loads(calcm("bench", "prove", "--configs", "small", "--json").stdout)
+    (row,) = got["configs"]
+    assert row["constraints"] == small_build.constraints
+    assert row["constraints_per_account_scenario"] <= row["bound_per_account_scenario"]
+    assert row["prove_extrapolated"] is False and row["proof_bytes"] == 256
+    assert row["witness_seconds"] > 0 and row["prove_seconds"] > 0

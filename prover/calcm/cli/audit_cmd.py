@@ -90,10 +90,15 @@ def _print(report, report_path) -> None:
         t.add_row(f"[{STATUS_STYLE[c.status]}]{c.status}[/]", c.section, c.name, c.summary)
     console.print(t)
     for c in report.checks:
+        if c.section == "transparency":
+            console.print(f"[bold]{c.name}[/]")
+            for d in c.details:
+                console.print(f"  {d}", soft_wrap=True)
+    for c in report.checks:
         if c.status == "FAIL":
             console.print(f"[bold red]FAIL[/] {c.name}")
             for d in c.details[:10]:
-                console.print(f"  {d}")
+                console.print(f"  {d}", soft_wrap=True)
     counts = report.status_counts()
     console.print(f"{counts['PASS']} passed, {counts['FAIL']} failed, {counts['WARN']} warnings, "
                   f"{counts['SKIP']} skipped in {report.seconds:.0f} s"

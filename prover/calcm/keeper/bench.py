@@ -12,10 +12,14 @@ Per block it measures:
 - ``latency``: from the moment the price block is mined (the replayer's receipt) to the
   moment the block's last proof is mined (the keeper's last receipt).
 
-``accounts_per_block_second`` = accounts proven / keeper seconds, over all blocks.
+``accounts_per_block_second`` = accounts proven / keeper seconds, over all blocks. The
+1-minute load average before and after each run is reported: on a shared machine other jobs
+take cores from the provers, and the comparison between worker counts only means something
+at a similar, low load.
 """
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -36,6 +40,7 @@ def bench_keeper(workers: list[int], blocks: int = 3, scheduler: str | None = No
         s = DemoSettings(days=blocks, workers=w, processes=processes, scheduler=scheduler,
                          venue_actions=False)
         world = build_world(s, log=log)
+        load_before = os.getloadavg()[0]
         try:
             with tempfile.TemporaryDirectory(dir=tmp_dir, prefix="calcm-bench-keeper-") as tmp, \
                     ProverPool(scheduler, w, processes) as pool, \
@@ -65,6 +70,7 @@ def bench_keeper(workers: list[int], blocks: int = 3, scheduler: str | None = No
         proofs = sum(r["groups"] + (1 if r["model"] == "prove" else 0) for r in rows)
         lat = [r["latency_seconds"] for r in rows]
         runs.append({"workers": n_workers, "blocks": len(rows), "accounts_proven": proven,
+                     "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
                      "proofs": proofs,
                      "accounts_per_block_second": round(proven / secs, 3) if secs else None,
                      "proofs_per_second": round(proofs / secs, 3) if secs else None,

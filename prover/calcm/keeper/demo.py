@@ -279,8 +279,7 @@ def liquidate(world: World, keeper: Keeper, names: list[str], day: str) -> list[
     """The venue's partial liquidations of ``names`` (the engine's plan on the float model of
     the registry's latest model block); posts the new commitments; returns the plans."""
     from ..liquidation import LiquidationEngine
-    view = keeper._view("latest")
-    fx_model, parent, prices = keeper.tracker.margin_model(view.state_commitment)
+    _, parent, prices = keeper.tracker.margin_model(int(world.reg.f.stateCommitment().call()))
     engine = LiquidationEngine(float_margin_model(world.model.params, parent, prices))
     snap = world.venue.snapshot()
     plans, changed = [], []

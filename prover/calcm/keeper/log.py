@@ -41,12 +41,12 @@ class EventLog:
         if self.json_mode:
             self.stream.write(json.dumps(rec, default=_plain) + "\n")
             self.stream.flush()
-        else:
-            self.console.print(self._text(rec), highlight=False)
+        elif (text := self._text(rec)) is not None:
+            self.console.print(text, highlight=False)
         return rec
 
     @staticmethod
-    def _text(r: dict) -> str:
+    def _text(r: dict) -> str | None:
         e = r["event"]
         if e == "block":
             gas = f"{r['gas_used']:,}" if r.get("gas_used") else "-"
@@ -59,6 +59,8 @@ class EventLog:
         if e == "skip":
             return f"[yellow]block {r['block']:>6} skipped:[/] {r['reason']}"
         if e == "submission":
+            if r["status"] == "mined" and not r.get("detail"):
+                return None  # the block line sums them up; --json has every one
             gas = f" gas {r['gas_used']:,}" if r.get("gas_used") else ""
             return f"  [dim]{r['status']:<10} {r['key']}{gas} {r.get('detail') or ''}[/]"
         if e == "retry":

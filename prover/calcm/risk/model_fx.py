@@ -145,10 +145,6 @@ class OptionTermsFx:
         return [self.ln_k, self.v, self.inv_v, self.v_after, self.inv_v_after]
 
 
-def isqrt_floor(x: int) -> int:
-    return math.isqrt(x)
-
-
 def vol_sqrt_time(iv: int, expiry: int) -> int:
     """``floor(iv sqrt(expiry / 365))`` at 2**32: ``isqrt(iv^2 * expiry // (2**16 * 365))``."""
     return math.isqrt(iv * iv * expiry // (2**T_FRAC * DAYS_PER_YEAR))

@@ -5,9 +5,9 @@ account-scenario (two compilations of ``AccountMargin`` differing only in S),
 witness time (wasm witness calculator, measured for every config: it needs no
 powers of tau), and Groth16 proving / verification time and proof size where a
 build fits the available powers of tau. Beyond that, proving time is
-extrapolated from the largest measured build as ``t * (C / C0) * (log2 C / log2 C0)``
-(snarkjs proving is MSMs linear in the constraints plus FFTs in n log n) and
-flagged ``prove_extrapolated``.
+extrapolated as ``a + b C log2 C`` fitted to the measured builds (plus a tiny
+calibration circuit, so that snarkjs' fixed cost of starting node and loading the
+key is not scaled up with the circuit) and flagged ``prove_extrapolated``.
 """
 from __future__ import annotations
 
@@ -103,6 +103,24 @@ def _measure_proving(config: CircuitConfig, min_power: int, repeats: int = 2) ->
             "ptau": build.manifest["ptau"], "zkey_sha256": build.manifest["zkey"]["sha256"]}
 
 
+#: A tiny margin circuit: the second point of the proving-time fit.
+CALIBRATION = CircuitConfig("tiny", N=1, D=1, S=2, n=1, U=1, m=1, k=1)
+
+
+def _fit_proving(points: list[tuple[int, float]]) -> tuple[float, float] | None:
+    """``(a, b)`` of ``t = a + b C log2 C`` through the points (least squares; b >= 0)."""
+    if not points:
+        return None
+    xs = [c * math.log2(c) for c, _ in points]
+    ts = [t for _, t in points]
+    if len(points) == 1 or max(xs) == min(xs):
+        return 0.0, ts[0] / xs[0]
+    mx, mt = statistics.fmean(xs), statistics.fmean(ts)
+    b = sum((x - mx) * (t - mt) for x, t in zip(xs, ts)) / sum((x - mx) ** 2 for x in xs)
+    b = max(b, 0.0)
+    return mt - b * mx, b
+
+
 def bench_prove(names: list[str]) -> dict:
     """The report of ``calcm bench prove`` (see the module docstring)."""
     rows, notes = [], []
@@ -128,19 +146,26 @@ def bench_prove(names: list[str]) -> dict:
             row["prove_extrapolated"] = True
             row["prove_not_measured_because"] = exc.message
         rows.append(row)
+    if any(r["prove_extrapolated"] for r in rows) and len(measured) < 2:
+        # A second, smaller point separates snarkjs' fixed cost (node start, key loading)
+        # from the per-constraint cost.
+        cal_info = cached_compile(CALIBRATION)[1]
+        cal = _measure_proving(CALIBRATION, cal_info["min_ptau_power"])
+        measured.append((cal_info["constraints"], cal["prove_seconds"]))
+    fit = _fit_proving(measured)
     for row in rows:
         if row["prove_extrapolated"]:
-            if not measured:
+            if fit is None:
                 row["prove_seconds"] = None
                 notes.append(f"{row['config']}: no measured build to extrapolate from")
                 continue
-            c0, t0 = max(measured)
+            a, b = fit
             c = row["constraints"]
-            row["prove_seconds"] = round(t0 * (c / c0) * (math.log2(c) / math.log2(c0)), 1)
-            row["extrapolated_from"] = {"constraints": c0, "prove_seconds": t0}
+            row["prove_seconds"] = round(a + b * c * math.log2(c), 1)
+            row["extrapolated_from"] = [{"constraints": c0, "prove_seconds": t0} for c0, t0 in measured]
             notes.append(f"{row['config']}: proving needs a power-{row['min_ptau_power']} ptau, not "
-                         f"available here; prove_seconds is extrapolated from the {c0:,}-constraint "
-                         f"build ({t0} s) as t0 * (C/C0) * (log2 C / log2 C0)")
+                         f"available here; prove_seconds is extrapolated as a + b C log2 C fitted to "
+                         f"the measured builds {[(c0, t0) for c0, t0 in sorted(measured)]}")
     return {"configs": rows, "notes": notes,
             "cost_model": "per account-scenario: n (losses) + 1 (boolean) + 1 (signed distance) + "
                           "64 (one range check); tail sum is linear"}
