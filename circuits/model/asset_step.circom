@@ -25,9 +25,8 @@ template ReturnFloor(priceBits) {
 
     signal num <== p1 * (0 - minRetBps);
     q <-- num \ 10000;
-    r <-- num % 10000;
-    // Pins q and r: Euclid's equation with 0 <= r < 10^4 and q in range.
-    num === q * 10000 + r;
+    // Pins q: r is Euclid's remainder for it, and must be in [0, 10^4); q in range.
+    r <== num - q * 10000;
     component rLow = Num2Bits(14);
     rLow.in <== r;
     component rHigh = Num2Bits(14);

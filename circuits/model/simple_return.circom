@@ -33,11 +33,9 @@ template SimpleReturn(priceBits, retFrac, retHiBits) {
     signal output neg;
     signal rem;
 
-    var num = (p1 - p0) * 2 ** retFrac;
-    eps <-- floor_div_signed(num, p0);
-    rem <-- num - eps * p0;
-    // Pins eps and rem: Euclid's equation with 0 <= rem < p0 and eps in range.
-    (p1 - p0) * 2 ** retFrac === eps * p0 + rem;
+    eps <-- floor_div_signed((p1 - p0) * 2 ** retFrac, p0);
+    // Pins eps: rem is Euclid's remainder for it, and must be in [0, p0); eps in range.
+    rem <== (p1 - p0) * 2 ** retFrac - eps * p0;
     component remLow = Num2Bits(priceBits + 1);
     remLow.in <== rem;
     component remHigh = Num2Bits(priceBits + 1);

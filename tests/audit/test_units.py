@@ -100,6 +100,24 @@ def test_mutation_shifts_only_the_hint_expression():
     assert "(a * 3) + (1) --> t;" in mutate(ARROW, arrow, 1)
 
 
+BITS = """
+template Bits() {
+    signal input x;
+    signal b[4];
+    for (var j = 0; j < 4; j++) {
+        b[j] <-- (x >> j) & 1;
+        b[j] * (b[j] - 1) === 0;
+    }
+}
+"""
+
+
+def test_boolean_hint_gets_a_flip_mutation():
+    (site,) = scan_text("b.circom", BITS)
+    assert site.boolean and not scan_text("d.circom", DIVISION)[0].boolean
+    assert "b[j] <-- 1 - ((x >> j) & 1);" in mutate(BITS, site, "flip")
+
+
 def test_blank_comments_keeps_offsets_and_lines():
     text = "a // x <-- y\n/* b\n c */ d"
     out = blank_comments(text)

@@ -63,7 +63,8 @@ def _salt(rng: random.Random) -> int:
     return rng.getrandbits(248)
 
 
-def _in_group(config: CircuitConfig, accounts: Sequence[AccountFx], group: int) -> tuple[tuple[AccountFx, ...], int]:
+def _in_group(config: CircuitConfig, accounts: Sequence[AccountFx],
+              group: int) -> tuple[tuple[AccountFx, ...], int]:
     """Put ``accounts`` (at most N) at group ``group`` (earlier leaves: empty accounts)."""
     group = group % max(1, config.capacity // config.N)
     pad = [empty_account(config.n, config.m)] * (group * config.N)
@@ -271,7 +272,8 @@ def params_for_config(config, seed: int = 0):
                                     round(base * rng.choice((0.8, 0.9, 1.0, 1.1, 1.25)) * PRICE_SCALE),
                                     rng.choice((7, 14, 30, 60, 90)) * 2**T_FRAC,
                                     round(rng.uniform(0.5, 1.2) * 2**IV_FRAC)))
-    col = tuple(CollateralFx("USDC" if cu < 0 else f"{assets[cu]}-c{j}", cu, 100 if cu < 0 else 500 + 100 * (cu % 5))
+    col = tuple(CollateralFx("USDC" if cu < 0 else f"{assets[cu]}-c{j}", cu,
+                             100 if cu < 0 else 500 + 100 * (cu % 5))
                 for j, cu in enumerate(config.coll))
     z = []
     for s in range(S):

@@ -1,7 +1,9 @@
 """Hint mutations: can a dishonest prover change a ``<--`` hint and still satisfy the R1CS?
 
 Each hint (:mod:`calcm.audit.sources`) is recompiled as ``x <-- (expr) + delta``
-with everything else unchanged, so the R1CS is byte for byte the audited one
+(and, for a bit pinned by ``x * (x - 1) === 0``, as ``x <-- 1 - (expr)``, so
+every such bit is flipped yet still boolean) with everything else unchanged,
+so the R1CS is byte for byte the audited one
 and only the witness generator differs. The mutated generator computes a
 witness from a valid input (its failed assertions made non-fatal,
 :mod:`calcm.audit.wasm`); public signals are re-solved where a failed
@@ -51,8 +53,10 @@ REPAIR_ROUNDS = 4
 
 @dataclass
 class HintVerdict:
+    """The outcome of one mutation of one hint (what the cache stores)."""
+
     site: str
-    delta: int
+    delta: int | str           # a shift, or "flip"
     verdict: str                 # pinned | UNDER-CONSTRAINED | not exercised | inconclusive
     detail: str
 
@@ -125,7 +129,7 @@ def forge(r1cs: R1cs, wasm: Path, inp: dict, names: dict[int, list[str]]) -> tup
     return wit, (r1cs.failing(wit.values) if wit.values is not None else [-1]), changed
 
 
-def _probe_site(circuit: Circuit, r1cs: R1cs, names, site: HintSite, delta: int, inputs: list[dict],
+def _probe_site(circuit: Circuit, r1cs: R1cs, names, site: HintSite, delta: int | str, inputs: list[dict],
                 honest: list[list[int]], templates) -> HintVerdict:
     text = (circuit.circuits_dir / site.file.removeprefix("circuits/")).read_text()
     with tempfile.TemporaryDirectory(prefix="mut-", dir=tmp_parent()) as tmp:
@@ -175,7 +179,16 @@ def _probe_site(circuit: Circuit, r1cs: R1cs, names, site: HintSite, delta: int,
     return HintVerdict(site.id, delta, "inconclusive", "no probe input")
 
 
-def _cache_key(circuit: Circuit, site: HintSite, delta: int, inputs: list[dict]) -> str:
+def mutations(site: HintSite, deltas: Sequence[int]) -> list[int | str]:
+    """The mutations tried on ``site``: every delta, and a flip for a boolean-pinned bit."""
+    return list(deltas) + (["flip"] if site.boolean else [])
+
+
+def _fmt(delta: int | str) -> str:
+    return "flip" if delta == "flip" else f"delta {delta:+d}"
+
+
+def _cache_key(circuit: Circuit, site: HintSite, delta: int | str, inputs: list[dict]) -> str:
     h = hashlib.sha256()
     h.update(f"v{PROBE_VERSION}|{site.id}|{site.statement}|{delta}\n".encode())
     h.update(Path(circuit.r1cs).read_bytes())
@@ -200,7 +213,7 @@ def hint_mutation_check(circuit: Circuit, sites: Sequence[HintSite], inputs: lis
     with Timer() as t:
         todo, verdicts, cached = [], {}, 0
         for site in sites:
-            for delta in deltas:
+            for delta in mutations(site, deltas):
                 path = cache_dir() / "audit" / "hints" / f"{_cache_key(circuit, site, delta, inputs)}.json"
                 if use_cache and path.exists():
                     verdicts[(site.id, delta)] = HintVerdict(**json.loads(path.read_text()))
@@ -217,14 +230,14 @@ def hint_mutation_check(circuit: Circuit, sites: Sequence[HintSite], inputs: lis
 
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             verdicts.update(pool.map(probe, todo))
-    ordered = [verdicts[(s.id, d)] for s in sites for d in deltas]
+    ordered = [verdicts[(s.id, d)] for s in sites for d in mutations(s, deltas)]
     tally: dict[str, int] = {}
     for v in ordered:
         tally[v.verdict] = tally.get(v.verdict, 0) + 1
     forged = [v for v in ordered if v.verdict == "UNDER-CONSTRAINED"]
     unclear = [v for v in ordered if v.verdict == "inconclusive"]
     status = FAIL if forged or unclear else PASS
-    details = [f"{v.site} delta {v.delta:+d}: {v.verdict}: {v.detail}" for v in
+    details = [f"{v.site} {_fmt(v.delta)}: {v.verdict}: {v.detail}" for v in
                sorted(ordered, key=lambda v: (v.verdict != "UNDER-CONSTRAINED", v.verdict, v.site))]
     counts = {"hints": len(sites), "mutations": len(ordered), "probe inputs": len(inputs),
               **tally, "cached verdicts": cached}

@@ -147,8 +147,9 @@ def zkey_check(build, label: str, ptau: Path | None = None, use_cache: bool = Tr
 
         v, cached = _cached_verdict("zkey", hashes, run, use_cache)
     return Check("setup", f"zkey against r1cs and ptau ({label})", PASS if v["ok"] else FAIL,
-                 f"snarkjs zkey verify: {'ZKey Ok' if v['ok'] else 'FAILED: the zkey is not a setup of this r1cs and ptau'}"
-                 f"{' (cached verdict)' if cached else ''}",
+                 "snarkjs zkey verify: "
+                 + ("ZKey Ok" if v["ok"] else "FAILED: the zkey is not a setup of this r1cs and ptau")
+                 + (" (cached verdict)" if cached else ""),
                  {}, [f"r1cs {hashes[0][:16]}, ptau {hashes[1][:16]}, zkey {hashes[2][:16]}",
                       f"snarkjs: {v['tail']}"], t.seconds)
 

@@ -115,7 +115,8 @@ def single_signal_check(r1cs: R1cs, witnesses: Sequence[list[int]], names: dict[
     private = sorted(x for x in found if x not in r1cs.public_wires)
     details = [f"PUBLIC signal {wire_label(names, x)} can change alone without breaking a constraint"
                for x in public]
-    details += [f"{wire_label(names, x)} can change alone by {found[x] if found[x] in (1, -1) else 'a random value'}"
+    details += [f"{wire_label(names, x)} can change alone by "
+                f"{found[x] if found[x] in (1, -1) else 'a random value'}"
                 f" without breaking a constraint{_why_free(names.get(x, []))}" for x in private]
     if bad_witness:
         details.insert(0, f"{bad_witness} of the honest witnesses do not satisfy the R1CS")

@@ -55,6 +55,13 @@ class HintSite:
     def pinned(self) -> bool:
         return bool(self.pinned_by)
 
+    @property
+    def boolean(self) -> bool:
+        """Pinned by ``x * (x - 1) === 0``: a bit, so a flip (``1 - x``) is a valid boolean."""
+        b = re.escape(self.base)
+        pat = rf"{b}(\[[^\]]*\])?\s*\*\s*\(\s*{b}(\[[^\]]*\])?\s*-\s*1\s*\)\s*===\s*0"
+        return any(re.search(pat, p) for p in self.pinned_by)
+
 
 def blank_comments(text: str) -> str:
     """``text`` with ``//`` and ``/* */`` comments replaced by spaces (newlines kept)."""
@@ -175,13 +182,16 @@ def scan(files: dict[str, Path]) -> list[HintSite]:
     return out
 
 
-def mutate(text: str, site: HintSite, delta: int) -> str:
-    """``text`` with ``site``'s hint value shifted by ``delta`` (``x <-- (expr) + delta``)."""
+def mutate(text: str, site: HintSite, delta: int | str) -> str:
+    """``text`` with ``site``'s hint value shifted by ``delta`` (``x <-- (expr) + delta``),
+    or complemented when ``delta == "flip"`` (``x <-- 1 - (expr)``: every bit flipped)."""
     stmt = text[site.start:site.end]
     if "<--" in stmt:
         lhs, rhs = stmt.split("<--", 1)
-        new = f"{lhs}<-- ({rhs.strip()}) + ({delta})"
+        expr = rhs.strip()
+        new = f"{lhs}<-- " + (f"1 - ({expr})" if delta == "flip" else f"({expr}) + ({delta})")
     else:
         lhs, rhs = stmt.split("-->", 1)
-        new = f"({lhs.strip()}) + ({delta}) -->{rhs}"
+        expr = lhs.strip()
+        new = (f"1 - ({expr})" if delta == "flip" else f"({expr}) + ({delta})") + f" -->{rhs}"
     return text[:site.start] + new + text[site.end:]

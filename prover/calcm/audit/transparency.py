@@ -95,7 +95,8 @@ def float_params_check() -> Check:
                "sort_keys=True, separators=(',', ':')).encode())",
                f"published defaults: {json.dumps(mp.to_json(), sort_keys=True)}"]
     return Check("transparency", "float model parameter hash (docs/MODEL.md defaults)", PASS if ok else FAIL,
-                 f"ModelParams.hash {mp.hash[:16]}...: {'recomputed identically' if ok else 'RECOMPUTED DIFFERENTLY'}"
+                 f"ModelParams.hash {mp.hash[:16]}...: "
+                 f"{'recomputed identically' if ok else 'RECOMPUTED DIFFERENTLY'}"
                  f" from the published recipe", {}, details, t.seconds)
 
 
