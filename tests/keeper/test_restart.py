@@ -89,7 +89,7 @@ def test_killed_mid_block_and_restarted(make_world, tmp_path):
     i = cmd.index("--deployment")
     cmd[i:i + 2] = ["--registry", world.reg.address]
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
-                      host="127.0.0.1", dashboard_address=None) as cluster:
+                      host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster:
         code, events = run_keeper(cmd + ["--scheduler", cluster.scheduler_address])
     assert events[0]["event"] == "start" and events[0]["scheduler"] == cluster.scheduler_address
     assert code == 0 and any(e["event"] == "block" and e["model"] == "prove" for e in events)

@@ -278,11 +278,8 @@ class Keeper:
         self.log.emit("stop", processed=len(reports), last_block=self.store.last_block())
         return reports
 
-    def catch_up(self) -> BlockReport | None:
-        """One step if the head moved (the demo's call after each replayed block)."""
-        return self.step()
-
     def step(self) -> BlockReport | None:
+        """Process the head block if it is new (see the module docstring); None otherwise."""
         head = self._rpc(lambda: self.w3.eth.block_number, "eth_blockNumber")
         self._check_reorg(head)
         self._resolve_pending()

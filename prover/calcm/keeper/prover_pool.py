@@ -110,10 +110,11 @@ class ProverPool:
         if scheduler:
             self.client = Client(scheduler, timeout="30s")
         else:
-            # Processes talk over TCP on loopback only; threads use dask's in-process transport.
+            # Processes talk over TCP on loopback only (dashboard too); threads use dask's
+            # in-process transport.
             where = {"host": "127.0.0.1"} if processes else {}
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
-                                        processes=processes, dashboard_address=None,
+                                        processes=processes, dashboard_address="127.0.0.1:0",
                                         silence_logs=40, **where)
             self.client = Client(self.cluster)
         self.startup_seconds = time.perf_counter() - t0
