@@ -3,8 +3,6 @@ hash outside the repo, so repeated runs skip the Groth16 setup) and one compile-
 circuit for witness-level checks."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -12,32 +10,10 @@ from calcm.risk.model_fx import ModelParamsFx
 from calcm.zk.model_circuit import ModelCircuitConfig
 from calcm.zk.model_prove import model_build
 from calcm.zk.model_synthetic import OPTIONS, SMALL, TINY_OPTIONS, synthetic_params, synthetic_state
-from calcm.zk.setup import cached_compile
-from calcm.zk.wtns import read_sym
+from calcm.zk.setup import CompiledCircuit, cached_compile
 
 
-@dataclass(frozen=True)
-class Circuit:
-    """A compiled model circuit: its config and its wasm / r1cs / sym files."""
-
-    config: ModelCircuitConfig
-    dir: Path
-
-    @property
-    def wasm(self) -> Path:
-        return self.dir / "main_js" / "main.wasm"
-
-    @property
-    def r1cs(self) -> Path:
-        return self.dir / "main.r1cs"
-
-    @property
-    def sym_path(self) -> Path:
-        return self.dir / "main.sym"
-
-    @property
-    def sym(self) -> dict[str, int]:
-        return read_sym(self.sym_path)
+Circuit = CompiledCircuit
 
 
 def small_params(seed: int = 1) -> ModelParamsFx:

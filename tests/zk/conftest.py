@@ -11,10 +11,10 @@ import pytest
 
 from calcm.paths import cache_dir
 from calcm.zk.config import SMALL, CircuitConfig, source_hash
-from calcm.zk.setup import cached_build, cached_compile
+from calcm.zk.setup import CompiledCircuit, cached_build, cached_compile
 from calcm.zk.toolchain import circom_compile
 from calcm.zk.witness import BatchExpected, batch_input, calculate_witness, venue_tree
-from calcm.zk.wtns import Witness, read_sym
+from calcm.zk.wtns import Witness
 
 HERE = Path(__file__).parent
 #: A compile-only configuration for the bit-exactness properties: 4 accounts per witness
@@ -28,22 +28,7 @@ def small_build():
     return cached_build(SMALL)
 
 
-@dataclass(frozen=True)
-class Compiled:
-    config: CircuitConfig
-    dir: Path
-
-    @property
-    def wasm(self) -> Path:
-        return self.dir / "main_js" / "main.wasm"
-
-    @property
-    def r1cs(self) -> Path:
-        return self.dir / "main.r1cs"
-
-    @property
-    def sym(self) -> dict[str, int]:
-        return read_sym(self.dir / "main.sym")
+Compiled = CompiledCircuit
 
 
 @pytest.fixture(scope="session")

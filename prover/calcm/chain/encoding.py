@@ -17,13 +17,13 @@ from ..fixedpoint import FIELD_PRIME, PRICE_SCALE
 # Written once in Python, in the zk stage (the witness needs them first); re-exported here.
 from ..zk.context import batch_context  # noqa: F401
 from ..zk.witness import pack_result  # noqa: F401
+from ..zk.model_circuit import (PRICE_LANE_BITS, PRICES_PER_FIELD as PRICES_PER_SIGNAL,  # noqa: F401
+                                pack_prices, unpack_prices)
 
 GROUP_BITS = 32
 TIER_BITS = 2
 #: Largest group size whose tiers fit the registry's 128 tier bits.
 MAX_GROUP_SIZE = 64
-PRICES_PER_SIGNAL = 5
-PRICE_LANE_BITS = 50
 #: Margin batch public signals (docs/ARCHITECTURE.md): root, scenario, context, packedResult.
 MARGIN_SIGNALS = 4
 #: Model update public signals before the packed prices (IModelVerifier.sol).
@@ -54,23 +54,6 @@ def feed_price_fx(answer: int, decimals: int) -> int:
         raise ValueError(f"price {price} (answer {answer}, {decimals} decimals) does not fit "
                          f"(0, 2**{PRICE_LANE_BITS})")
     return price
-
-
-def pack_prices(prices: list[int]) -> list[int]:
-    """``ceil(len/5)`` field elements: element j is ``sum_i prices[5j+i] * 2**(50 i)``."""
-    packed = [0] * (-(-len(prices) // PRICES_PER_SIGNAL))
-    for i, p in enumerate(prices):
-        if not 0 < p < 2**PRICE_LANE_BITS:
-            raise ValueError(f"prices[{i}] = {p} does not fit (0, 2**{PRICE_LANE_BITS})")
-        packed[i // PRICES_PER_SIGNAL] |= p << (PRICE_LANE_BITS * (i % PRICES_PER_SIGNAL))
-    return packed
-
-
-def unpack_prices(packed: list[int], n: int) -> list[int]:
-    """Inverse of :func:`pack_prices` for ``n`` prices."""
-    mask = 2**PRICE_LANE_BITS - 1
-    return [(packed[i // PRICES_PER_SIGNAL] >> (PRICE_LANE_BITS * (i % PRICES_PER_SIGNAL))) & mask
-            for i in range(n)]
 
 
 def model_signal_count(n_assets: int) -> int:

@@ -28,14 +28,13 @@ market close (so it must be an asset of the market data).
 """
 from __future__ import annotations
 
-import json
 import math
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ..errors import InputError
+from ..errors import InputError, read_json_file
 
 InstrumentKind = Literal["spot", "perp", "option"]
 KINDS: tuple[str, ...] = ("spot", "perp", "option")
@@ -269,12 +268,7 @@ def parse_book(obj: dict, source: str = "<memory>") -> Book:
 def load_book(path: str | Path) -> Book:
     """Load and validate a book file (see the module docstring for the format)."""
     path = Path(path)
-    try:
-        obj = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(str(path), "-", "-", "file not found") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(str(path), f"line {exc.lineno}", "-", f"invalid JSON: {exc.msg}") from None
+    obj = read_json_file(path)
     return parse_book(obj, source=str(path))
 
 

@@ -36,15 +36,21 @@ def packed_count(n_assets: int) -> int:
 
 
 def pack_prices(prices) -> list[int]:
-    """``packed[j] = sum_i price[5j + i] * 2**(50 i)`` (the registry's price packing)."""
+    """``packed[j] = sum_i price[5j + i] * 2**(50 i)`` (the registry's price packing).
+
+    Prices are ``PRICE_SCALE`` fixed point, each in ``(0, 2**50)`` (the registry reverts
+    on anything else).
+    """
     prices = [int(p) for p in prices]
-    if any(not 0 <= p < 2**PRICE_LANE_BITS for p in prices):
-        raise ValueError("prices must fit a 50-bit lane")
+    for i, p in enumerate(prices):
+        if not 0 < p < 2**PRICE_LANE_BITS:
+            raise ValueError(f"prices[{i}] = {p} does not fit (0, 2**{PRICE_LANE_BITS})")
     return [sum(p << (PRICE_LANE_BITS * i) for i, p in enumerate(prices[j:j + PRICES_PER_FIELD]))
             for j in range(0, len(prices), PRICES_PER_FIELD)]
 
 
 def unpack_prices(packed, n_assets: int) -> list[int]:
+    """Inverse of :func:`pack_prices` for ``n_assets`` prices."""
     out = []
     for u in range(n_assets):
         out.append((int(packed[u // PRICES_PER_FIELD]) >> (PRICE_LANE_BITS * (u % PRICES_PER_FIELD)))

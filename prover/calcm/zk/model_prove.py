@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import atomic
-from ..errors import InputError
+from ..errors import InputError, read_json_file
 from ..fixedpoint import FixedPointRangeError
 from ..risk.fixed_margin import MarginModelFx
 from ..risk.model_fx import ModelParamsFx, ModelStateFx, encode_prices
@@ -58,12 +58,7 @@ class ModelFile:
 def load_model_file(path: str | Path) -> ModelFile:
     """Read and validate a model file; bad content raises :class:`InputError` (file, record, field)."""
     path = Path(path)
-    try:
-        obj = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(str(path), "-", "-", "file not found") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(str(path), f"line {exc.lineno}", "-", f"invalid JSON: {exc.msg}") from None
+    obj = read_json_file(path)
     if not isinstance(obj, dict) or obj.get("kind") != STATE_KIND:
         raise InputError(str(path), "-", "kind", f"not a model file (expected kind {STATE_KIND!r})")
     try:
@@ -95,12 +90,7 @@ def load_prices(path: str | Path, params: ModelParamsFx) -> tuple[tuple[int, ...
     PRICE integers in asset order and those extras.
     """
     path = Path(path)
-    try:
-        obj = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(str(path), "-", "-", "file not found") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(str(path), f"line {exc.lineno}", "-", f"invalid JSON: {exc.msg}") from None
+    obj = read_json_file(path)
     if not isinstance(obj, dict):
         raise InputError(str(path), "-", "-", "top level must be an object")
     extra = {k: obj[k] for k in ("block", "chain_id", "registry") if k in obj}

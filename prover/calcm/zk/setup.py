@@ -45,6 +45,32 @@ ZKEY_BEACON_NAME = "calcm dev-only zkey beacon (insecure: public toxic waste)"
 
 
 @dataclass(frozen=True)
+class CompiledCircuit:
+    """A compiled circuit (any config type) and its wasm / r1cs / sym files."""
+
+    config: object
+    dir: Path
+
+    @property
+    def wasm(self) -> Path:
+        return self.dir / "main_js" / "main.wasm"
+
+    @property
+    def r1cs(self) -> Path:
+        return self.dir / "main.r1cs"
+
+    @property
+    def sym_path(self) -> Path:
+        return self.dir / "main.sym"
+
+    @property
+    def sym(self) -> dict[str, int]:
+        """Signal name -> witness index, from the .sym file."""
+        from .wtns import read_sym
+        return read_sym(self.sym_path)
+
+
+@dataclass(frozen=True)
 class Build:
     """A finished build directory and its manifest."""
 
