@@ -159,7 +159,7 @@ def register(main, bench, chain) -> None:
     @click.option("--history", type=click.Choice(["fixture", "real"]), default="fixture",
                   show_default=True, help="fixture crash, or the real history in ../shared/data")
     @click.option("--start", default=None, help="first replayed day (default: 2023-01-16 / 2022-11-05)")
-    @click.option("--days", type=int, default=None, help="days to replay (default 14)")
+    @click.option("--days", type=int, default=None, help="days to replay (default: 8 for the fixture, 14 for real history)")
     @click.option("--instruments", default=None,
                   help="sub-book instruments (default: the book's first n, as `calcm prove`)")
     @click.option("--collateral", default=",".join(("USDC", "BTC")), show_default=True,

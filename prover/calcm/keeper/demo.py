@@ -59,7 +59,7 @@ from .venue import MemoryVenue, snapshot_from_book
 
 DEFAULT_OUT = REPO_ROOT / "out" / "demo"
 #: Replay windows: the fixture's crash (starts 2023-01-20) and a real episode (FTX, Nov 2022).
-FIXTURE_WINDOW = ("2023-01-16", 14)
+FIXTURE_WINDOW = ("2023-01-17", 8)
 REAL_WINDOW = ("2022-11-05", 14)
 DEFAULT_COLLATERAL = ("USDC", "BTC")
 #: Accounts the demo adds to the fixture book: BTC-collateralised, so the small circuit's
