@@ -43,6 +43,13 @@ es_opt = click.option("--es-level", type=float, default=0.99, show_default=True,
 vol_opt = click.option("--vol-model", type=click.Choice(["gjr", "garch"]), default="gjr", show_default=True)
 
 
+def model_input_opts(f):
+    """The market, volumes, book, as-of date, ES level and volatility model options."""
+    for opt in (vol_opt, es_opt, asof_opt, book_opt, volumes_opt, market_opt):
+        f = opt(f)
+    return f
+
+
 def demo_margins(market: Path = DEFAULT_MARKET, book: Path = DEFAULT_BOOK, volumes: Path | None = None,
                  params: ModelParams | None = None, asof=None, as_json: bool = False) -> dict:
     """Margins of a book (default: the bundled fixtures); prints a table or JSON, returns the report."""
@@ -81,12 +88,7 @@ def register(main, bench, chain) -> None:
     """Attach this stage's commands to the root, `bench` and `chain` groups."""
 
     @main.command("margin")
-    @market_opt
-    @volumes_opt
-    @book_opt
-    @asof_opt
-    @es_opt
-    @vol_opt
+    @model_input_opts
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
     def margin_cmd(market, volumes, book, asof, es_level, vol_model, as_json):
         """Portfolio margin of every account: ES, VaR, add-on, IM, MM, equity, tier, contributions,
@@ -94,12 +96,7 @@ def register(main, bench, chain) -> None:
         demo_margins(market, book, volumes, _params(es_level, vol_model), asof, as_json)
 
     @main.command("scenarios")
-    @market_opt
-    @volumes_opt
-    @book_opt
-    @asof_opt
-    @es_opt
-    @vol_opt
+    @model_input_opts
     @click.option("--out", type=click.Path(path_type=Path), required=True, help="output JSON file")
     @click.option("--json", "as_json", is_flag=True, help="JSON summary on stdout")
     def scenarios_cmd(market, volumes, book, asof, es_level, vol_model, out, as_json):
