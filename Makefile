@@ -27,9 +27,13 @@ demo: setup
 test: setup
 	$(VPY) -m pytest -q
 
+# Performance targets are benchmarks, never timed tests (figures: bench/README.md).
 bench: setup
-	$(CALCM) bench risk --json
+	$(CALCM) bench risk --accounts 10000 --instruments 64 --scenarios 1000 --json
 	$(CALCM) bench prove --json
+	$(CALCM) bench gas --json
+	$(CALCM) bench keeper --json
+	$(CALCM) bench model --json
 
 clean:
 	rm -rf build out .pytest_cache .hypothesis
