@@ -28,7 +28,7 @@ from ..risk.fixed_margin import AccountFx, MarginModelFx
 from .config import PUBLIC_SIGNALS
 from .context import batch_context
 from .poseidon import AccountsTree
-from .setup import Build
+from .setup import Build, _replace_dir
 from .toolchain import snarkjs
 from .witness import (BatchExpected, WitnessMismatch, batch_input, compute_checked_witness,
                       group_accounts, venue_tree)
@@ -122,14 +122,9 @@ def _fresh_tmp(out_dir: Path) -> Path:
 
 
 def _publish(tmp: Path, out_dir: Path) -> None:
+    """Make a finished temp dir readable and swap it in for ``out_dir``."""
     os.chmod(tmp, 0o755)
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old.{os.getpid()}")
-        out_dir.rename(old)
-    tmp.rename(out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    _replace_dir(tmp, out_dir)
 
 
 def prove_accounts(build: Build, model: MarginModelFx, accounts: Sequence[AccountFx],
