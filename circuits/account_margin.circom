@@ -1,6 +1,7 @@
 pragma circom 2.1.0;
 
 include "range.circom";
+include "positions.circom";
 include "losses.circom";
 include "tail.circom";
 include "expected_shortfall.circom";
@@ -11,51 +12,46 @@ include "equity.circom";
 include "health_tier.circom";
 
 /*
- * AccountMargin(S, n, U, m, k): one account's margin and health tier,
- * bit for bit calcm.risk.fixed_margin.margin_fx.
+ * AccountMargin(kinds, under, coll, S, U, n, m, k): one account's margin and
+ * health tier, bit for bit calcm.risk.fixed_margin.margin_fx (v2, docs/PROVING.md §2).
  *
- *   Inputs (model, public data committed by ModelCommitment):
- *                pnl[S][n], mark[n], exposure[U][n], collateralPrice[m],
- *                haircutBps[m], adv[U], weightBps[U], imBufferBps, warnBufferBps.
- *   Inputs (account, private):
- *                qty[n] (QTY scale, signed), collateral[m] (QTY scale);
- *                prover hints for the ES tail: inTail[S], threshold.
- *   Outputs:     es, addon, mm, im, collateralValue, equity, tier (money, tier 0..3).
- *   Proves:      qty[i] in [-2^40, 2^40) and collateral[j] in [0, 2^40) (by offset);
- *                loss[s] = -qty . pnl[s]; the top-k tail sum (TailSum);
+ *   Parameters:  the model structure: kinds[n], under[n], coll[m] (underlying or
+ *                -1 for a stablecoin at 1 USD), S, U, n, m, k.
+ *   Inputs (model, bound by the batch's commitments): price[U], lin[S][U],
+ *                opt[S][nOpt], optMark[nOpt], optExpo[nOpt], haircutBps[m], adv[U],
+ *                weightBps[U], imBufferBps, warnBufferBps.
+ *   Inputs (account, private): qty[n] (QTY, signed), collateral[m] (QTY);
+ *                tail hints inTail[S], tailStep[S], threshold (TailSum).
+ *   Outputs:     es, addon, mm, im, collateralValue, equity, tier.
+ *   Proves:      positions and collateral in range; loss[s] = -(nq . lin[s] +
+ *                qOpt . opt[s]); the top-k tail sum with the published tie rule;
  *                es = max(ceil(tail / k), 0); addon; mm = es + addon;
- *                im = ceil(mm * (BPS + imBuffer) / BPS);
- *                collateralValue = floor(sum c p (BPS - h) / BPS);
- *                equity = collateralValue + qty . mark; the tier.
- *   Bit bounds:  see each template. QTY's documented range is (-2^40, 2^40); the
- *                circuit's power-of-two check also admits -2^40, which the
- *                Python reference rejects before proving (both bound |qty| by
- *                2^40, which is what soundness needs).
- *   Soundness:   the model values are in their MarginModelFx ranges (they are
- *                public and bound by the commitment). Nothing is assumed of the
- *                account: every account value is range-checked here.
- *   Cost:        S (n + 66) + 42 n + 42 m + U (n + 256) + 2 bits(k) + ~460 (docs/CIRCUITS.md).
+ *                im = ceil(mm (BPS + imBuffer) / BPS); collateralValue =
+ *                floor(sum c p (BPS - h) / BPS) with p = price[coll[j]] or 10^6;
+ *                equity = collateralValue + spot marks + option premiums; the tier.
+ *   Soundness:   the model values are in their MarginModelFx ranges (public and
+ *                bound by the commitments). Every account value is range-checked.
+ *   Cost:        S (U + nOpt + 68) + 41 n + 40 m + ~ U 258 + 2 (U + nOpt) + ~560.
  */
-template AccountMargin(S, n, U, m, k) {
-    var QTY_BITS = 40;
-    var MONEY_BITS = 63;
-    var B = MONEY_BITS + 1;
-
-    signal input pnl[S][n];
-    signal input mark[n];
-    signal input exposure[U][n];
-    signal input collateralPrice[m];
+template AccountMargin(kinds, under, coll, S, U, n, m, k) {
+    var nOpt = countOptions(kinds, n);
+    var optUnder[1024] = optionUnderlyings(kinds, under, n);
+    var PRICE_SCALE = 1000000;
+    signal input price[U];
+    signal input lin[S][U];
+    signal input opt[S][nOpt];
+    signal input optMark[nOpt];
+    signal input optExpo[nOpt];
     signal input haircutBps[m];
     signal input adv[U];
     signal input weightBps[U];
     signal input imBufferBps;
     signal input warnBufferBps;
-
     signal input qty[n];
     signal input collateral[m];
     signal input inTail[S];
+    signal input tailStep[S];
     signal input threshold;
-
     signal output es;
     signal output addon;
     signal output mm;
@@ -64,37 +60,38 @@ template AccountMargin(S, n, U, m, k) {
     signal output equity;
     signal output tier;
 
-    component qtyRange[n];
-    for (var i = 0; i < n; i++) {
-        qtyRange[i] = SignedRange(QTY_BITS + 1);
-        qtyRange[i].in <== qty[i];
-    }
+    component pos = AccountPositions(kinds, under, U, n);
+    pos.qty <== qty;
     component collateralRange[m];
     for (var j = 0; j < m; j++) {
-        collateralRange[j] = UnsignedRange(QTY_BITS);
+        collateralRange[j] = UnsignedRange(40);
         collateralRange[j].in <== collateral[j];
     }
 
-    component losses = ScenarioLosses(S, n);
-    losses.qty <== qty;
-    losses.pnl <== pnl;
+    component losses = ScenarioLosses(S, U, nOpt);
+    losses.nq <== pos.nq;
+    losses.qOpt <== pos.qOpt;
+    losses.lin <== lin;
+    losses.opt <== opt;
 
-    component tail = TailSum(S, k, B);
+    component tail = TailSum(S, k, 64);
     tail.loss <== losses.loss;
     tail.inTail <== inTail;
+    tail.tailStep <== tailStep;
     tail.threshold <== threshold;
 
-    component shortfall = ExpectedShortfall(k, B);
+    component shortfall = ExpectedShortfall(k, 64);
     shortfall.tailSum <== tail.sum;
     es <== shortfall.es;
 
-    component liquidity = LiquidityAddon(U, n);
-    liquidity.qty <== qty;
-    liquidity.exposure <== exposure;
+    component liquidity = LiquidityAddon(U, nOpt, optUnder);
+    liquidity.nq <== pos.nq;
+    liquidity.price <== price;
+    liquidity.qOpt <== pos.qOpt;
+    liquidity.optExpo <== optExpo;
     liquidity.adv <== adv;
     liquidity.weightBps <== weightBps;
     addon <== liquidity.addon;
-
     mm <== es + addon;
 
     component initial = InitialMargin();
@@ -104,14 +101,22 @@ template AccountMargin(S, n, U, m, k) {
 
     component cv = HaircutCollateralValue(m);
     cv.amount <== collateral;
-    cv.price <== collateralPrice;
+    for (var j = 0; j < m; j++) {
+        if (coll[j] < 0) {
+            cv.price[j] <== PRICE_SCALE;
+        } else {
+            cv.price[j] <== price[coll[j]];
+        }
+    }
     cv.haircutBps <== haircutBps;
     collateralValue <== cv.value;
 
-    component eq = Equity(n);
+    component eq = Equity(U, nOpt);
     eq.collateralValue <== collateralValue;
-    eq.qty <== qty;
-    eq.mark <== mark;
+    eq.spotQty <== pos.spotQty;
+    eq.price <== price;
+    eq.qOpt <== pos.qOpt;
+    eq.optMark <== optMark;
     equity <== eq.equity;
 
     component health = HealthTier();

@@ -3,11 +3,12 @@ pragma circom 2.1.0;
 include "division.circom";
 
 /*
- * LiquidityAddon(U, n): the concentration / liquidity add-on.
- *   Inputs:      qty[n] (QTY scale, range-checked by the caller),
- *                exposure[U][n] (PRICE scale: USD delta notional per unit),
- *                adv[U] (whole USD, >= 1), weightBps[U] (bps).
- *   Outputs:     x[u] = sum_i qty[i] * exposure[u][i]           (money)
+ * LiquidityAddon(U, nOpt, optUnder): the concentration / liquidity add-on.
+ *   Parameters:  optUnder[nOpt]: the underlying index of each option series.
+ *   Inputs:      nq[U] (net linear quantity per underlying, QTY), price[U] (PRICE),
+ *                qOpt[nOpt] (QTY), optExpo[nOpt] (PRICE: option delta notional per
+ *                unit), adv[U] (whole USD, >= 1), weightBps[U] (bps).
+ *   Outputs:     x[u] = nq[u] price[u] + sum_{o on u} qOpt[o] optExpo[o]   (money)
  *                term[u] = ceil(weightBps[u] * x[u]^2 / (adv[u] * BPS * MONEY_SCALE))
  *                addon = sum_u term[u]                           (money, rounds up)
  *   Proves:      each term by CeilDiv (remainder below the divisor, quotient in
@@ -17,31 +18,39 @@ include "division.circom";
  *                2^48), so the remainder needs 95 bits; quotient < 2^63 (MONEY).
  *   Assumes:     adv in [1, 2^48) and weightBps in [0, 2^16): public model data,
  *                validated by MarginModelFx before it is committed.
- *   Cost:        per underlying n + 3 + 63 + 2 * 95.
+ *   Cost:        nOpt + U (1 + 3 + 63 + 2 * 95).
  */
-template LiquidityAddon(U, n) {
+template LiquidityAddon(U, nOpt, optUnder) {
     var BPS = 10000;
     var MONEY_SCALE = 10000000000;
     var DEN_BITS = 95;
     var Q_BITS = 63;
-    signal input qty[n];
-    signal input exposure[U][n];
+    signal input nq[U];
+    signal input price[U];
+    signal input qOpt[nOpt];
+    signal input optExpo[nOpt];
     signal input adv[U];
     signal input weightBps[U];
     signal output x[U];
     signal output term[U];
     signal output addon;
 
-    signal prod[U][n];
+    signal linX[U];
+    signal optX[nOpt];
+    for (var o = 0; o < nOpt; o++) {
+        optX[o] <== qOpt[o] * optExpo[o];
+    }
     signal x2[U];
     signal wx2[U];
     component div[U];
     var total = 0;
     for (var u = 0; u < U; u++) {
-        var acc = 0;
-        for (var i = 0; i < n; i++) {
-            prod[u][i] <== qty[i] * exposure[u][i];
-            acc += prod[u][i];
+        linX[u] <== nq[u] * price[u];
+        var acc = linX[u];
+        for (var o = 0; o < nOpt; o++) {
+            if (optUnder[o] == u) {
+                acc += optX[o];
+            }
         }
         x[u] <== acc;
         x2[u] <== x[u] * x[u];

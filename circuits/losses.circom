@@ -1,27 +1,35 @@
 pragma circom 2.1.0;
 
 /*
- * ScenarioLosses(S, n)
- *   Inputs:      qty[n] (QTY scale, range-checked by the caller), pnl[S][n]
- *                (PRICE scale, the committed public P&L matrix).
- *   Outputs:     loss[s] = -sum_i qty[i] * pnl[s][i]  (MONEY scale = QTY * PRICE,
- *                so no rescale), positive = a loss.
- *   Bit bounds:  |qty| < 2^40, |pnl| < 2^48, n <= 2^10: |loss| < 2^98, far below p/2.
- *   Cost:        n constraints per scenario (pnl is a signal: one product each).
- *   Notes:       loss is not range-checked here: the tail check bounds every
- *                |loss - threshold| and the ES quotient is range-checked.
+ * ScenarioLosses(S, U, nOpt)
+ *   Inputs:      nq[U] (net linear quantity per underlying, QTY, |nq| < n 2^40),
+ *                qOpt[nOpt] (option quantities, QTY), lin[S][U] and opt[S][nOpt]
+ *                (PRICE, the committed per-unit scenario P&L).
+ *   Outputs:     loss[s] = -(sum_u nq[u] lin[s][u] + sum_o qOpt[o] opt[s][o])
+ *                (MONEY = QTY * PRICE, no rescale; positive = a loss).
+ *   Bit bounds:  |loss| <= sum_i |q_i| 2^48 < n 2^88 <= 2^98 for n <= 2^10.
+ *   Cost:        U + nOpt constraints per scenario (one product each).
+ *   Notes:       loss is not range-checked here: TailSum bounds every |loss - t|
+ *                and the ES quotient is range-checked.
  */
-template ScenarioLosses(S, n) {
-    signal input qty[n];
-    signal input pnl[S][n];
+template ScenarioLosses(S, U, nOpt) {
+    signal input nq[U];
+    signal input qOpt[nOpt];
+    signal input lin[S][U];
+    signal input opt[S][nOpt];
     signal output loss[S];
 
-    signal prod[S][n];
+    signal prodLin[S][U];
+    signal prodOpt[S][nOpt];
     for (var s = 0; s < S; s++) {
         var acc = 0;
-        for (var i = 0; i < n; i++) {
-            prod[s][i] <== qty[i] * pnl[s][i];
-            acc += prod[s][i];
+        for (var u = 0; u < U; u++) {
+            prodLin[s][u] <== nq[u] * lin[s][u];
+            acc += prodLin[s][u];
+        }
+        for (var o = 0; o < nOpt; o++) {
+            prodOpt[s][o] <== qOpt[o] * opt[s][o];
+            acc += prodOpt[s][o];
         }
         loss[s] <== -acc;
     }

@@ -6,77 +6,27 @@ include "model_commitment.circom";
 include "accounts_tree.circom";
 
 /*
- * MarginBatch(N, D, S, n, U, m, k): the margins and health tiers of one aligned
- * group of N accounts of the venue's accounts tree, against one block's model.
- *
- *   Public inputs (docs/ARCHITECTURE.md, in this order):
- *     accountsRoot        the venue's current accounts-tree root;
- *     scenarioCommitment  PoseidonSponge of the block's MarginModelFx;
- *     context             keccak(chainid, registry, block) >> 3: binds the
- *                         proof to one chain, registry and block (squared
- *                         below, Semaphore's trick, so it sits in a constraint);
- *     packedResult        group + 2^32 * sum_a tier[a] * 4^a.
- *   Private inputs:
- *     the model (pnl, mark, exposure, collateralPrice, haircutBps, adv,
- *     weightBps, imBufferBps, warnBufferBps); per account salt, qty, collateral
- *     and the ES tail hints (inTail, threshold); group; siblings (the group
- *     subtree root's path to the accounts root, D - log2 N levels).
- *   Proves:      the model hashes to scenarioCommitment; the N account
- *                commitments form group `group` of the tree rooted at
- *                accountsRoot; each account's tier is AccountMargin's; the
- *                packed result is exactly group and those tiers.
- *   Parameters:  N a power of two <= 64 (N tiers of 2 bits above 32 bits of
- *                group fit below p); D - log2 N <= 32 so group < 2^32.
- *   Soundness:   Poseidon collision resistance (commitments, tree); model data
- *                in range (see ModelCommitment). Nothing about positions or
- *                collateral is public: only commitments (salted) and tiers.
+ * BatchAccounts(n, m, N, D): N account commitments form aligned group `group`
+ * of the accounts tree rooted at `root`.
+ *   Inputs:      salt[N], qty[N][n], collateral[N][m], group, siblings[D - log2 N].
+ *   Outputs:     root (the accounts-tree root these openings imply).
+ *   Parameters:  N a power of two <= 64, D - log2 N <= 32 (group < 2^32).
+ *   Cost:        N AccountCommitment + (N - 1) Poseidon(2) + (D - log2 N) (Poseidon(2) + 2).
+ *   Soundness:   Poseidon collision resistance.
  */
-template MarginBatch(N, D, S, n, U, m, k) {
+template BatchAccounts(n, m, N, D) {
     var logN = 0;
     while (2 ** logN < N) {
         logN++;
     }
-    assert(2 ** logN == N);
-    assert(N <= 64);
-    assert(D >= logN && D - logN <= 32);
-
-    signal input accountsRoot;
-    signal input scenarioCommitment;
-    signal input context;
-    signal input packedResult;
-
-    signal input pnl[S][n];
-    signal input mark[n];
-    signal input exposure[U][n];
-    signal input collateralPrice[m];
-    signal input haircutBps[m];
-    signal input adv[U];
-    signal input weightBps[U];
-    signal input imBufferBps;
-    signal input warnBufferBps;
-
+    assert(2 ** logN == N && N <= 64 && D >= logN && D - logN <= 32);
     signal input salt[N];
     signal input qty[N][n];
     signal input collateral[N][m];
-    signal input inTail[N][S];
-    signal input threshold[N];
     signal input group;
     signal input siblings[D - logN];
+    signal output root;
 
-    // Model binding: the data every account is margined with is the committed model.
-    component model = ModelCommitment(S, n, U, m, k);
-    model.pnl <== pnl;
-    model.mark <== mark;
-    model.exposure <== exposure;
-    model.collateralPrice <== collateralPrice;
-    model.haircutBps <== haircutBps;
-    model.adv <== adv;
-    model.weightBps <== weightBps;
-    model.imBufferBps <== imBufferBps;
-    model.warnBufferBps <== warnBufferBps;
-    scenarioCommitment === model.commitment;
-
-    // Account binding: the N commitments are group `group` of the current tree.
     component commit[N];
     component subtree = GroupSubtreeRoot(logN);
     for (var a = 0; a < N; a++) {
@@ -90,17 +40,97 @@ template MarginBatch(N, D, S, n, U, m, k) {
     path.node <== subtree.root;
     path.group <== group;
     path.siblings <== siblings;
-    accountsRoot === path.root;
+    root <== path.root;
+}
 
-    // Margins and tiers, packed 2 bits per account above the 32-bit group.
+/*
+ * MarginBatch(kinds, under, coll, S, U, n, m, k, C, STRUCT_ID, N, D): the margins
+ * and health tiers of one aligned group of N accounts against one model version
+ * (docs/PROVING.md §2, §3, §6).
+ *
+ *   Public inputs (registry order, binding):
+ *     accountsRoot   the venue's accounts-tree root;
+ *     linCommitment  LinCommitment of the model's linear part (price, lin, rates);
+ *     optCommitment  OptCommitment of the option part (0 without options);
+ *     context        keccak(chainid, registry, block) >> 3 (squared below, so it
+ *                    sits in a constraint);
+ *     packedResult   group + 2^32 * sum_a tier[a] * 4^a.
+ *   Private inputs:  the model values (price, lin, opt, optMark, optExpo,
+ *     haircutBps, adv, weightBps, buffers); per account salt, qty, collateral and
+ *     the tail hints; group; siblings.
+ *   Parameters:  the model structure (compile-time, hashed into STRUCT_ID, which
+ *                linCommitment covers); N a power of two <= 64; D - log2 N <= 32.
+ *   Proves:      the model values hash to linCommitment / optCommitment; the N
+ *                accounts are group `group` of accountsRoot; each tier is
+ *                AccountMargin's; packedResult is exactly group and those tiers.
+ *   Soundness:   Poseidon collision resistance; model data in range (public,
+ *                validated before it is committed).
+ *   Cost:        N (S (U + nOpt + 68) + ...) + the two sponges (docs/CIRCUITS.md).
+ */
+template MarginBatch(kinds, under, coll, S, U, n, m, k, C, STRUCT_ID, N, D) {
+    var nOpt = countOptions(kinds, n);
+    var logN = 0;
+    while (2 ** logN < N) {
+        logN++;
+    }
+    signal input accountsRoot;
+    signal input linCommitment;
+    signal input optCommitment;
+    signal input context;
+    signal input packedResult;
+
+    signal input price[U];
+    signal input lin[S][U];
+    signal input opt[S][nOpt];
+    signal input optMark[nOpt];
+    signal input optExpo[nOpt];
+    signal input haircutBps[m];
+    signal input adv[U];
+    signal input weightBps[U];
+    signal input imBufferBps;
+    signal input warnBufferBps;
+
+    signal input salt[N];
+    signal input qty[N][n];
+    signal input collateral[N][m];
+    signal input inTail[N][S];
+    signal input tailStep[N][S];
+    signal input threshold[N];
+    signal input group;
+    signal input siblings[D - logN];
+
+    component linC = LinCommitment(S, U, n, m, k, STRUCT_ID);
+    linC.price <== price;
+    linC.adv <== adv;
+    linC.weightBps <== weightBps;
+    linC.haircutBps <== haircutBps;
+    linC.imBufferBps <== imBufferBps;
+    linC.warnBufferBps <== warnBufferBps;
+    linC.lin <== lin;
+    linCommitment === linC.commitment;
+    component optC = OptCommitment(S, nOpt, C);
+    optC.optMark <== optMark;
+    optC.optExpo <== optExpo;
+    optC.opt <== opt;
+    optCommitment === optC.commitment;
+
+    component accounts = BatchAccounts(n, m, N, D);
+    accounts.salt <== salt;
+    accounts.qty <== qty;
+    accounts.collateral <== collateral;
+    accounts.group <== group;
+    accounts.siblings <== siblings;
+    accountsRoot === accounts.root;
+
     component margin[N];
     var packed = group;
     for (var a = 0; a < N; a++) {
-        margin[a] = AccountMargin(S, n, U, m, k);
-        margin[a].pnl <== pnl;
-        margin[a].mark <== mark;
-        margin[a].exposure <== exposure;
-        margin[a].collateralPrice <== collateralPrice;
+        margin[a] = AccountMargin(kinds, under, coll, S, U, n, m, k);
+        margin[a].price <== price;
+        margin[a].lin <== lin;
+        margin[a].opt <== opt;
+        margin[a].optMark <== optMark;
+        margin[a].optExpo <== optExpo;
         margin[a].haircutBps <== haircutBps;
         margin[a].adv <== adv;
         margin[a].weightBps <== weightBps;
@@ -109,12 +139,12 @@ template MarginBatch(N, D, S, n, U, m, k) {
         margin[a].qty <== qty[a];
         margin[a].collateral <== collateral[a];
         margin[a].inTail <== inTail[a];
+        margin[a].tailStep <== tailStep[a];
         margin[a].threshold <== threshold[a];
         packed += margin[a].tier * 2 ** (32 + 2 * a);
     }
     packedResult === packed;
 
-    // Binds context into a constraint (an unused public input could be altered freely).
     signal contextSquared;
     contextSquared <== context * context;
 }

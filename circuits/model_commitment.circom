@@ -3,84 +3,99 @@ pragma circom 2.1.0;
 include "sponge.circom";
 
 /*
- * ModelCommitment(S, n, U, m, k)
- *   Inputs:      the public margin model (calcm.risk.fixed_margin.MarginModelFx):
- *                pnl[S][n], mark[n], exposure[U][n] (PRICE scale, signed),
- *                collateralPrice[m], haircutBps[m], adv[U], weightBps[U],
- *                imBufferBps, warnBufferBps.
- *   Outputs:     commitment = PoseidonSponge(MarginModelFx.field_elements()):
- *                [domain tag, S, n, U, m, k, imBufferBps, warnBufferBps,
- *                 pnl (row-major), mark, exposure (row-major), collateralPrice,
- *                 haircutBps, adv, weightBps].
- *   Parameters:  S scenarios, n instruments, U underlyings, m collateral assets,
- *                k tail size; the shapes and k are hashed as constants, so a
- *                commitment made for another shape never matches.
- *   Cost:        ceil((8 + S*n + n + U*n + 2m + 2U) / 15) Poseidon(16) calls.
- *   Soundness:   binding by Poseidon's collision resistance: with the
- *                commitment a public input, a proof made with any other matrix
- *                or parameter fails. The model's value ranges are NOT checked
- *                here: the model is public, MarginModelFx validates every range
- *                before it is committed, and anyone can re-check the published
- *                model against the commitment.
+ * LinCommitment(S, U, n, m, k, STRUCT_ID): linCommitment of docs/PROVING.md §3.
+ *   Inputs:      price[U], adv[U], weightBps[U], haircutBps[m], imBufferBps,
+ *                warnBufferBps, lin[S][U] (PRICE, signed as x mod p).
+ *   Outputs:     commitment = PoseidonSponge([MODEL_DOMAIN_V2, STRUCT_ID, S, U, n, m,
+ *                k, imBufferBps, warnBufferBps] ++ price ++ adv ++ weightBps ++
+ *                haircutBps ++ [lin[s][u] for u, then s])
+ *                (calcm.poseidon.lin_commitment / MarginModelFx.lin_elements).
+ *   Parameters:  STRUCT_ID = calcm.poseidon.structure_id of the model structure;
+ *                it and the shapes are hashed as constants, so a commitment made
+ *                for another structure never matches.
+ *   Cost:        ceil((9 + 3U + m + S U) / 15) Poseidon(16) calls.
+ *   Soundness:   binding by Poseidon's collision resistance. The model's value
+ *                ranges are NOT checked here: the model is public, MarginModelFx
+ *                validates every range before it is committed, and anyone can
+ *                re-check the published model against the commitment.
  */
-template ModelCommitment(S, n, U, m, k) {
-    // int.from_bytes(b"calcm-margin-v1", "big") (calcm.risk.fixed_margin.MODEL_DOMAIN).
-    var DOMAIN = 516013370139057098663880146427934257;
-    var HEAD = 8;
-    var LEN = HEAD + S * n + n + U * n + 2 * m + 2 * U;
-
-    signal input pnl[S][n];
-    signal input mark[n];
-    signal input exposure[U][n];
-    signal input collateralPrice[m];
-    signal input haircutBps[m];
+template LinCommitment(S, U, n, m, k, STRUCT_ID) {
+    // int.from_bytes(b"calcm-margin-v2", "big") (calcm.poseidon.MODEL_DOMAIN_V2).
+    var DOMAIN = 516013370139057098663880146427934258;
+    var HEAD = 9;
+    var LEN = HEAD + 3 * U + m + S * U;
+    signal input price[U];
     signal input adv[U];
     signal input weightBps[U];
+    signal input haircutBps[m];
     signal input imBufferBps;
     signal input warnBufferBps;
+    signal input lin[S][U];
     signal output commitment;
 
     component sponge = PoseidonSponge(LEN);
-    sponge.in[0] <== DOMAIN;
-    sponge.in[1] <== S;
-    sponge.in[2] <== n;
-    sponge.in[3] <== U;
-    sponge.in[4] <== m;
-    sponge.in[5] <== k;
-    sponge.in[6] <== imBufferBps;
-    sponge.in[7] <== warnBufferBps;
-    var at = HEAD;
-    for (var s = 0; s < S; s++) {
-        for (var i = 0; i < n; i++) {
-            sponge.in[at] <== pnl[s][i];
-            at++;
-        }
+    var head[9] = [DOMAIN, STRUCT_ID, S, U, n, m, k, 0, 0];
+    for (var i = 0; i < 7; i++) {
+        sponge.in[i] <== head[i];
     }
-    for (var i = 0; i < n; i++) {
-        sponge.in[at] <== mark[i];
-        at++;
-    }
+    sponge.in[7] <== imBufferBps;
+    sponge.in[8] <== warnBufferBps;
     for (var u = 0; u < U; u++) {
-        for (var i = 0; i < n; i++) {
-            sponge.in[at] <== exposure[u][i];
-            at++;
-        }
+        sponge.in[HEAD + u] <== price[u];
+        sponge.in[HEAD + U + u] <== adv[u];
+        sponge.in[HEAD + 2 * U + u] <== weightBps[u];
     }
     for (var j = 0; j < m; j++) {
-        sponge.in[at] <== collateralPrice[j];
-        at++;
+        sponge.in[HEAD + 3 * U + j] <== haircutBps[j];
     }
-    for (var j = 0; j < m; j++) {
-        sponge.in[at] <== haircutBps[j];
-        at++;
-    }
+    var at = HEAD + 3 * U + m;
     for (var u = 0; u < U; u++) {
-        sponge.in[at] <== adv[u];
-        at++;
-    }
-    for (var u = 0; u < U; u++) {
-        sponge.in[at] <== weightBps[u];
-        at++;
+        for (var s = 0; s < S; s++) {
+            sponge.in[at] <== lin[s][u];
+            at++;
+        }
     }
     commitment <== sponge.out;
+}
+
+/*
+ * OptCommitment(S, nOpt, C): optCommitment of docs/PROVING.md §3.
+ *   Inputs:      optMark[nOpt], optExpo[nOpt], opt[S][nOpt] (PRICE, signed as x mod p).
+ *   Outputs:     commitment = the sponge over concat_{o, c} pad15(seg(o, c)),
+ *                seg(o, c) = [optMark[o], optExpo[o]] ++ opt[chunk c][o], chunk c =
+ *                scenarios [c S/C, (c+1) S/C); 0 when nOpt = 0. Every segment fills
+ *                whole 15-element chunks, so this is the chain of the option parts'
+ *                absorb(prev, seg) (calcm.poseidon.opt_commitment).
+ *   Cost:        nOpt C ceil((2 + S/C) / 15) Poseidon(16) calls.
+ *   Soundness:   as LinCommitment.
+ */
+template OptCommitment(S, nOpt, C) {
+    assert(C >= 1 && S % C == 0);
+    var L = S \ C;
+    var SEG = ((2 + L + 14) \ 15) * 15;
+    signal input optMark[nOpt];
+    signal input optExpo[nOpt];
+    signal input opt[S][nOpt];
+    signal output commitment;
+
+    if (nOpt == 0) {
+        commitment <== 0;
+    } else {
+        component sponge = PoseidonSponge(nOpt * C * SEG);
+        for (var o = 0; o < nOpt; o++) {
+            for (var c = 0; c < C; c++) {
+                var base = (o * C + c) * SEG;
+                sponge.in[base] <== optMark[o];
+                sponge.in[base + 1] <== optExpo[o];
+                for (var i = 0; i < SEG - 2; i++) {
+                    if (i < L) {
+                        sponge.in[base + 2 + i] <== opt[c * L + i][o];
+                    } else {
+                        sponge.in[base + 2 + i] <== 0;
+                    }
+                }
+            }
+        }
+        commitment <== sponge.out;
+    }
 }

@@ -3,50 +3,65 @@ pragma solidity ^0.8.24;
 
 import {AggregatorV3Interface} from "./interfaces/AggregatorV3Interface.sol";
 import {IMarginVerifier} from "./interfaces/IMarginVerifier.sol";
-import {ModelVerifierABI} from "./interfaces/IModelVerifier.sol";
+import {ModelSignals} from "./interfaces/IModelVerifiers.sol";
 import {Groth16Call} from "./Groth16Call.sol";
 
-/// @title MarginRegistry
+/// @title MarginRegistry (v2)
 /// @notice Records zero-knowledge proven portfolio-margin health per account and gates
-///         liquidations and withdrawals on it, without ever seeing a portfolio.
-/// @dev Roles: governance (parameters, verifiers, feeds, roles), venues (post the accounts
-///      root, register accounts), keepers (submit proofs). The data flow per block:
-///        1. a keeper proves the model update from the stored model state and the feeds'
-///           prices (`submitModelUpdate`): this fixes the block's scenario commitment;
-///        2. keepers prove margin batches, one aligned group of N leaves of the venue's
-///           accounts tree each, against the current accounts root and that scenario
-///           commitment (`submitMarginBatch`); one storage word per group holds the N tiers
-///           (2 bits each), the block and the root version.
-///      A group record tells the health of a leaf while it is fresh (at most `maxAge` blocks
-///      old) and the leaf has not changed since the root version the proof was made against.
-///      Replays are rejected by the record key (group, block, root version) rather than by a
-///      proof hash: Groth16 proofs are malleable (anyone can re-randomise A, B into a fresh
-///      valid proof), so a hash would not stop a replay, while the key stops every proof of
-///      the same statement. Full design: docs/CHAIN.md.
+///         liquidations and withdrawals on it, without ever seeing a portfolio. The model the
+///         margins are proven against is itself proven: one GARCH step per UTC day from the
+///         oracle rounds that close the day, intraday revaluations at fresh prices, and the
+///         option revaluation in chained parts (docs/PROVING.md sections 5 and 6).
+/// @dev Roles: governance (parameters, verifiers, feeds, roles), venues (accounts root,
+///      registration), keepers (proofs). Model data:
+///        - the state (`stateCommitment`, UTC `day` of the close it holds) moves only by
+///          `submitModelStep`, exactly one day at a time, from each feed's first round dated
+///          at or after 00:00 UTC of day + 2 (the close of day + 1);
+///        - `linCommitment` (linear P&L at some prices, current state) is set by the step
+///          (at the close) and by `submitModelReval` (at the latest fresh answers);
+///        - `optCommitment` (option P&L) is the end of a chain of `nParts` option-part proofs
+///          at one state and one set of prices, recorded with that state and the prices' time.
+///      A model version is (state, linCommitment, optCommitment); it gets a new number
+///      (`modelVersion`) whenever any of the three changes. Margin batches are proven against
+///      the current version, which must have its optCommitment for the current state and at
+///      most `optionMaxAge` seconds old (when the structure has options); a record speaks for
+///      an account only under the model version it was proven under (issue 13 M1).
+///      Replays are rejected by the record key (group, block, root version, model version):
+///      Groth16 proofs are malleable, so a proof hash would not stop a replay. docs/CHAIN.md.
 contract MarginRegistry {
     // ---------------------------------------------------------------- constants
 
     /// @notice BN254 scalar field order: every public signal must be below it.
     uint256 public constant SNARK_SCALAR_FIELD =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
-    /// @notice Fixed point of the prices the model circuit takes (micro-USD per unit).
+    /// @notice Fixed point of the prices the model circuits take (micro-USD per unit).
     uint256 public constant PRICE_SCALE = 1e6;
     /// @notice Largest group size: N tiers of 2 bits fill the record's 128 tier bits.
     uint256 public constant MAX_GROUP_SIZE = 64;
+    /// @notice Margin batch public signals: accountsRoot, linCommitment, optCommitment, context, packedResult.
+    uint256 public constant MARGIN_SIGNALS = 5;
 
     uint256 private constant GROUP_BITS = 32;
     uint256 private constant MAX_FEED_DECIMALS = 36;
     uint256 private constant TIER_LIQUIDATABLE = 3;
     uint256 private constant TIER_MAX_WITHDRAW = 1;
 
-    // ---------------------------------------------------------------- storage
+    // ---------------------------------------------------------------- immutables
 
     /// @notice Accounts per margin batch (the margin circuit's N; a power of two).
     uint256 public immutable groupSize;
-    /// @notice Number of priced assets (one feed each) the model update consumes.
+    /// @notice Number of priced assets (one feed each) the model proofs consume.
     uint256 public immutable nAssets;
-    /// @notice Selector of the model verifier's verifyProof for 5 + ceil(nAssets / 5) signals.
-    bytes4 public immutable modelVerifierSelector;
+    /// @notice Option-part proofs per option revaluation (n_opt * C of the structure; 0: no options).
+    uint256 public immutable nParts;
+    /// @notice Selector of verifyProof for the step proof's 5 + K signals.
+    bytes4 public immutable stepSelector;
+    /// @notice Selector of verifyProof for the revaluation proof's 4 + K signals.
+    bytes4 public immutable revalSelector;
+    /// @notice Selector of verifyProof for an option-part proof's 5 + K signals.
+    bytes4 public immutable optionSelector;
+
+    // ---------------------------------------------------------------- storage
 
     /// @notice The governance address.
     address public governance;
@@ -55,31 +70,56 @@ contract MarginRegistry {
     /// @notice Whether an address holds the keeper role.
     mapping(address => bool) public isKeeper;
 
-    /// @notice The margin batch verifier (generated).
+    /// @notice The margin batch verifier (generated, 5 signals).
     IMarginVerifier public marginVerifier;
-    /// @notice The model-update verifier (generated); zero while the model is attested.
-    address public modelVerifier;
+    /// @notice The daily-step verifier (generated, 5 + K signals).
+    address public stepVerifier;
+    /// @notice The intraday-revaluation verifier (generated, 4 + K signals).
+    address public revalVerifier;
+    /// @notice The option-part verifier (generated, 5 + K signals; unused when nParts = 0).
+    address public optionVerifier;
 
-    /// @notice Hash of the public model parameters (GARCH, scenarios, haircuts, ...).
+    /// @notice Hash of the public model parameters (docs/PROVING.md section 4).
     uint256 public paramHash;
-    /// @notice The model state commitment the next model update must start from.
+    /// @notice The current model state commitment.
     uint256 public stateCommitment;
-    /// @notice The scenario (P&L) commitment of `latestModelBlock`.
-    uint256 public latestScenario;
+    /// @notice Linear P&L commitment of the current model version (0: none since the state was set).
+    uint256 public linCommitment;
+    /// @notice The latest complete option commitment (0 when the structure has no options).
+    uint256 public optCommitment;
+    /// @notice The state `optCommitment` was proven at.
+    uint256 public optState;
     /// @notice The venue's current accounts root.
     uint256 public accountsRoot;
 
-    /// @dev Counters read together by every margin batch: one storage slot.
-    struct Clock {
-        uint64 rootVersion;      // bumped by every postAccountsRoot
-        uint64 latestModelBlock; // block of the latest model update (0: none yet)
-        uint64 maxAge;           // blocks a proof stays fresh
+    /// @dev Model counters read together: one storage slot.
+    struct ModelClock {
+        uint64 day;          // UTC day number of the close in the state
+        uint32 version;      // model version number (bumped on every change of the triple)
+        uint64 versionBlock; // block at which the current version was set
+        uint64 optPricesAt;  // oldest updatedAt of the prices optCommitment was proven at
     }
 
-    Clock private _clock;
+    /// @dev Accounts and freshness counters read together by every margin batch: one slot.
+    struct Clock {
+        uint32 rootVersion;   // bumped by every postAccountsRoot
+        uint64 maxAge;        // blocks a record stays fresh
+        uint64 maxPriceAge;   // seconds a feed answer stays usable (revaluations, option part 0)
+        uint64 optionMaxAge;  // seconds an option commitment stays usable for margin batches
+    }
 
-    /// @notice Maximum age (seconds) of a feed answer the model update accepts.
-    uint256 public maxPriceAge;
+    /// @dev The option revaluation in progress (parts land in order).
+    struct PendingOptions {
+        uint256 state;      // state of the chain (parts must all be at it)
+        uint256 sponge;     // sponge state after the last part that landed
+        uint32 nextPart;    // the part expected next
+        uint64 pricesAt;    // oldest updatedAt of the chain's prices
+    }
+
+    ModelClock private _model;
+    Clock private _clock;
+    PendingOptions private _pending;
+    uint256[] private _pendingPrices;
 
     /// @dev Feed address and its decimals, one slot per asset.
     struct Feed {
@@ -90,13 +130,13 @@ contract MarginRegistry {
     Feed[] private _feeds;
 
     /// @notice Root version at which each leaf last changed.
-    mapping(uint256 leaf => uint64) public lastChangedVersion;
+    mapping(uint256 leaf => uint32) public lastChangedVersion;
     /// @dev leaf + 1 of each registered owner (0: not registered).
     mapping(address owner => uint256) private _leafPlusOne;
     /// @notice Owner registered at each leaf (zero: free).
     mapping(uint256 leaf => address) public ownerOf;
     /// @dev One packed word per group: tiers (bits 0..127, 2 bits per leaf, leaf a at 2a),
-    ///      block (bits 128..191), root version (bits 192..255).
+    ///      block (bits 128..191), root version (bits 192..223), model version (bits 224..255).
     mapping(uint256 group => uint256) private _records;
 
     // ---------------------------------------------------------------- events
@@ -109,36 +149,63 @@ contract MarginRegistry {
     event KeeperSet(address indexed account, bool enabled);
     /// @notice The model-parameter hash changed.
     event ParamHashSet(uint256 paramHash);
-    /// @notice Governance set the model state commitment (genesis or reset).
-    event ModelStateSet(uint256 stateCommitment);
+    /// @notice Governance set the model state (genesis or reset): no linear commitment until
+    ///         the next step or revaluation, so margin batches wait for one.
+    event ModelStateSet(uint256 stateCommitment, uint64 day, uint32 modelVersion);
     /// @notice The margin verifier changed.
     event MarginVerifierSet(address verifier);
-    /// @notice The model verifier changed (zero: model updates are attested by governance).
-    event ModelVerifierSet(address verifier);
+    /// @notice The three model verifiers changed.
+    event ModelVerifiersSet(address step, address reval, address option);
     /// @notice The price feeds changed (one per asset, in the model's asset order).
     event PriceFeedsSet(address[] feeds);
-    /// @notice The freshness window of proofs changed.
+    /// @notice The freshness window of records changed.
     event MaxAgeSet(uint64 blocks);
     /// @notice The maximum feed answer age changed.
-    event MaxPriceAgeSet(uint256 secondsOld);
+    event MaxPriceAgeSet(uint64 secondsOld);
+    /// @notice The maximum age of an option commitment usable by margin batches changed.
+    event OptionMaxAgeSet(uint64 secondsOld);
     /// @notice The venue posted a new accounts root.
-    event AccountsRootPosted(uint256 root, uint64 indexed rootVersion, uint32[] changedLeaves);
+    event AccountsRootPosted(uint256 root, uint32 indexed rootVersion, uint32[] changedLeaves);
     /// @notice The venue registered `owner` at `leaf` of the accounts tree.
     event AccountRegistered(address indexed owner, uint32 leaf);
-    /// @notice The model advanced to `blockNo` (`proven`: by a proof, else attested).
-    event ModelUpdated(
-        uint256 indexed blockNo,
+    /// @notice One daily GARCH step: the state moved to `day` (the close of that day is
+    ///         `prices`, read from feed rounds `rounds`), with the linear commitment at it.
+    event ModelStepped(
+        uint64 indexed day,
         uint256 prevState,
         uint256 newState,
-        uint256 scenarioCommitment,
-        address indexed submitter,
-        bool proven
+        uint256 linCommitment,
+        uint32 modelVersion,
+        uint80[] rounds,
+        uint256[] prices,
+        uint256 blockNo,
+        address indexed keeper
     );
+    /// @notice An intraday revaluation at `prices` (feed rounds `rounds`), state unchanged.
+    event ModelRevalued(
+        uint64 indexed day,
+        uint256 state,
+        uint256 linCommitment,
+        uint32 modelVersion,
+        uint80[] rounds,
+        uint256[] prices,
+        uint256 blockNo,
+        address indexed keeper
+    );
+    /// @notice An option revaluation started (part 0) at `state` and `prices` (rounds `rounds`,
+    ///         oldest answer dated `pricesAt`).
+    event OptionRevaluationStarted(uint256 indexed state, uint80[] rounds, uint256[] prices, uint64 pricesAt);
+    /// @notice Option part `part` moved the sponge from `prevSponge` to `nextSponge`.
+    event OptionPartProven(uint256 indexed state, uint32 part, uint256 prevSponge, uint256 nextSponge,
+                           address indexed keeper);
+    /// @notice The last option part landed: `optCommitment` holds for `state`.
+    event OptionsRevalued(uint256 indexed state, uint256 optCommitment, uint32 modelVersion, uint64 pricesAt);
     /// @notice A margin batch was proven: `tiers` packs 2 bits per leaf of `group`.
     event MarginBatchRecorded(
         uint256 indexed blockNo,
         uint256 indexed group,
-        uint64 rootVersion,
+        uint32 rootVersion,
+        uint32 modelVersion,
         uint256 tiers,
         address indexed keeper
     );
@@ -153,33 +220,55 @@ contract MarginRegistry {
     error MarginRegistry__NotKeeper(address caller);
     /// @notice A zero address where an account or contract is required.
     error MarginRegistry__ZeroAddress();
-    /// @notice Group size is not a power of two in [1, MAX_GROUP_SIZE], nAssets is zero, or a
-    ///         feed has more than 36 decimals.
+    /// @notice Bad constructor or feed configuration (group size, nAssets, feed decimals).
     error MarginRegistry__BadConfig();
     /// @notice A value meant as a public signal is not below the scalar field order.
     error MarginRegistry__NotInField(uint256 value);
-    /// @notice The proof's block is not the latest model block, or is older than maxAge.
-    error MarginRegistry__StaleBlock(uint256 blockNo, uint256 latestModelBlock, uint256 currentBlock);
+    /// @notice The proof's block is older than maxAge, or before the current model version.
+    error MarginRegistry__StaleBlock(uint256 blockNo, uint256 versionBlock, uint256 currentBlock);
     /// @notice The proof's block is after the current block.
     error MarginRegistry__FutureBlock(uint256 blockNo, uint256 currentBlock);
-    /// @notice This group is already recorded for this block at this root version.
-    error MarginRegistry__AlreadyRecorded(uint256 group, uint256 blockNo, uint64 rootVersion);
+    /// @notice This group is already recorded for this block, root version and model version.
+    error MarginRegistry__AlreadyRecorded(uint256 group, uint256 blockNo, uint32 rootVersion, uint32 modelVersion);
     /// @notice The group encoded in packedResult is not the group submitted.
     error MarginRegistry__GroupMismatch(uint256 group, uint256 packedGroup);
     /// @notice packedResult has bits set above the N tiers.
     error MarginRegistry__ResultOutOfRange(uint256 packedResult);
     /// @notice The verifier rejected the proof for the public signals the registry built.
     error MarginRegistry__InvalidProof();
-    /// @notice A required parameter (verifier, param hash, model state, feeds) is unset.
+    /// @notice A required parameter (verifier, param hash, model state, feeds, ...) is unset.
     error MarginRegistry__NotConfigured(string what);
-    /// @notice Model updates need a proof: governance attestation is off once a model verifier is set.
-    error MarginRegistry__AttestationDisabled();
-    /// @notice The number of feeds is not nAssets.
+    /// @notice The number of feeds (or of rounds) is not nAssets.
     error MarginRegistry__WrongFeedCount(uint256 got, uint256 want);
-    /// @notice A feed answer is not positive or does not fit a 50-bit price lane at PRICE_SCALE.
-    error MarginRegistry__BadPrice(uint256 asset, int256 answer);
-    /// @notice A feed answer is older than maxPriceAge (or dated in the future).
+    /// @notice A feed answer is not positive or its price is outside [1, 2**48) at PRICE_SCALE.
+    error MarginRegistry__PriceOutOfRange(uint256 asset, int256 answer);
+    /// @notice A feed answer is older than maxPriceAge or dated after the current block.
     error MarginRegistry__StalePrice(uint256 asset, uint256 updatedAt);
+    /// @notice No step is possible: the chain's clock has not reached 00:00 UTC of day + 2,
+    ///         so the close of day + 1 does not exist yet (this is how repeated model updates
+    ///         at unchanged prices are refused, whoever submits: issue 13 H1).
+    error MarginRegistry__NoNewDay(uint64 day);
+    /// @notice The round is dated before the step boundary 86400 * (day + 2).
+    error MarginRegistry__RoundBeforeBoundary(uint256 asset, uint80 roundId, uint256 updatedAt, uint256 boundary);
+    /// @notice The round is not the first at or after the boundary: its predecessor already is.
+    error MarginRegistry__RoundNotFirst(uint256 asset, uint80 roundId, uint256 prevUpdatedAt, uint256 boundary);
+    /// @notice The round's answer was carried over from an earlier round (answeredInRound < roundId).
+    error MarginRegistry__IncompleteRound(uint256 asset, uint80 roundId, uint80 answeredInRound);
+    /// @notice A feed cannot return the round (getRoundData reverted or returned another id).
+    error MarginRegistry__NoSuchRound(uint256 asset, uint80 roundId);
+    /// @notice Every feed has a round past the step boundary: the day must be stepped before
+    ///         revaluing (a revaluation never moves the GARCH state).
+    error MarginRegistry__StepDue(uint64 day);
+    /// @notice The structure has no options (nParts = 0).
+    error MarginRegistry__NoOptions();
+    /// @notice The option part is not the one expected next (parts land in order from 0).
+    error MarginRegistry__OptionPartOutOfOrder(uint256 part, uint256 expected);
+    /// @notice The pending option revaluation is for another state than the current one.
+    error MarginRegistry__OptionStateMismatch(uint256 pendingState, uint256 state);
+    /// @notice The option commitment is not for the current state or older than optionMaxAge.
+    error MarginRegistry__OptionsStale(uint256 optState, uint256 state, uint64 pricesAt);
+    /// @notice A margin batch names another model version than the current one.
+    error MarginRegistry__StaleModel(uint32 modelVersion, uint32 currentVersion);
     /// @notice The owner is already registered.
     error MarginRegistry__AlreadyRegistered(address owner);
     /// @notice The leaf already has an owner.
@@ -206,23 +295,30 @@ contract MarginRegistry {
 
     /// @notice Deploy a registry; the deployer becomes governance.
     /// @param groupSize_ Accounts per margin batch (the margin circuit's N): a power of two, <= 64.
-    /// @param nAssets_ Number of priced assets the model update reads (one feed each).
-    /// @param maxAge_ Blocks a proof stays fresh.
-    /// @param maxPriceAge_ Seconds a feed answer stays usable.
-    constructor(uint256 groupSize_, uint256 nAssets_, uint64 maxAge_, uint256 maxPriceAge_) {
+    /// @param nAssets_ Number of priced assets (one feed each).
+    /// @param nParts_ Option-part proofs per option revaluation (n_opt * C; 0 without options).
+    /// @param maxAge_ Blocks a record (and a proof's context block) stays fresh.
+    /// @param maxPriceAge_ Seconds a feed answer stays usable for a revaluation.
+    /// @param optionMaxAge_ Seconds an option commitment stays usable for margin batches.
+    constructor(uint256 groupSize_, uint256 nAssets_, uint256 nParts_, uint64 maxAge_, uint64 maxPriceAge_,
+                uint64 optionMaxAge_) {
         if (groupSize_ == 0 || groupSize_ > MAX_GROUP_SIZE || groupSize_ & (groupSize_ - 1) != 0
-            || nAssets_ == 0) revert MarginRegistry__BadConfig();
+            || nAssets_ == 0 || nParts_ > type(uint32).max) revert MarginRegistry__BadConfig();
         groupSize = groupSize_;
         nAssets = nAssets_;
-        modelVerifierSelector = Groth16Call.selectorFor(
-            ModelVerifierABI.FIXED_SIGNALS
-                + (nAssets_ + ModelVerifierABI.PRICES_PER_SIGNAL - 1) / ModelVerifierABI.PRICES_PER_SIGNAL);
+        nParts = nParts_;
+        uint256 k = ModelSignals.priceSignals(nAssets_);
+        stepSelector = Groth16Call.selectorFor(ModelSignals.STEP_FIXED + k);
+        revalSelector = Groth16Call.selectorFor(ModelSignals.REVAL_FIXED + k);
+        optionSelector = Groth16Call.selectorFor(ModelSignals.OPTION_FIXED + k);
         governance = msg.sender;
         _clock.maxAge = maxAge_;
-        maxPriceAge = maxPriceAge_;
+        _clock.maxPriceAge = maxPriceAge_;
+        _clock.optionMaxAge = optionMaxAge_;
         emit GovernanceTransferred(address(0), msg.sender);
         emit MaxAgeSet(maxAge_);
         emit MaxPriceAgeSet(maxPriceAge_);
+        emit OptionMaxAgeSet(optionMaxAge_);
     }
 
     // ---------------------------------------------------------------- governance
@@ -236,8 +332,6 @@ contract MarginRegistry {
     }
 
     /// @notice Grant or revoke the venue role.
-    /// @param account The address.
-    /// @param enabled True to grant, false to revoke.
     function setVenue(address account, bool enabled) external onlyGovernance {
         if (account == address(0)) revert MarginRegistry__ZeroAddress();
         isVenue[account] = enabled;
@@ -245,8 +339,6 @@ contract MarginRegistry {
     }
 
     /// @notice Grant or revoke the keeper role.
-    /// @param account The address.
-    /// @param enabled True to grant, false to revoke.
     function setKeeper(address account, bool enabled) external onlyGovernance {
         if (account == address(0)) revert MarginRegistry__ZeroAddress();
         isKeeper[account] = enabled;
@@ -261,27 +353,38 @@ contract MarginRegistry {
         emit ParamHashSet(paramHash_);
     }
 
-    /// @notice Set the model state commitment the next model update starts from (genesis).
+    /// @notice Set the model state (genesis, or a reset): the state commitment and the UTC day
+    ///         of the close it holds. Clears the linear commitment and the pending option chain;
+    ///         the next step starts from this state with the close of `day + 1`.
     /// @param state The state commitment (a field element).
-    function setModelState(uint256 state) external onlyGovernance {
+    /// @param day The UTC day number (updatedAt / 86400) of the state's close.
+    function setModelState(uint256 state, uint64 day) external onlyGovernance {
         if (state >= SNARK_SCALAR_FIELD) revert MarginRegistry__NotInField(state);
         stateCommitment = state;
-        emit ModelStateSet(state);
+        linCommitment = 0;
+        delete _pending;
+        ModelClock memory m = _model;
+        m.day = day;
+        _bumpVersion(m);
+        emit ModelStateSet(state, day, m.version);
     }
 
     /// @notice Set the margin batch verifier.
-    /// @param verifier The generated verifier contract (non-zero).
     function setMarginVerifier(address verifier) external onlyGovernance {
         if (verifier == address(0)) revert MarginRegistry__ZeroAddress();
         marginVerifier = IMarginVerifier(verifier);
         emit MarginVerifierSet(verifier);
     }
 
-    /// @notice Set the model-update verifier; zero switches to governance attestation.
-    /// @param verifier The generated verifier contract, or zero.
-    function setModelVerifier(address verifier) external onlyGovernance {
-        modelVerifier = verifier;
-        emit ModelVerifierSet(verifier);
+    /// @notice Set the three model verifiers (the option verifier may be zero when nParts = 0).
+    function setModelVerifiers(address step, address reval, address option) external onlyGovernance {
+        if (step == address(0) || reval == address(0) || (nParts != 0 && option == address(0))) {
+            revert MarginRegistry__ZeroAddress();
+        }
+        stepVerifier = step;
+        revalVerifier = reval;
+        optionVerifier = option;
+        emit ModelVerifiersSet(step, reval, option);
     }
 
     /// @notice Set the price feeds, one per asset in the model's asset order.
@@ -293,38 +396,39 @@ contract MarginRegistry {
             if (feeds[i] == address(0)) revert MarginRegistry__ZeroAddress();
             AggregatorV3Interface f = AggregatorV3Interface(feeds[i]);
             uint8 decimals = f.decimals();
-            // 10**(decimals - 6) must not overflow when converting to PRICE_SCALE.
             if (decimals > MAX_FEED_DECIMALS) revert MarginRegistry__BadConfig();
             _feeds.push(Feed(f, decimals));
         }
         emit PriceFeedsSet(feeds);
     }
 
-    /// @notice Set how many blocks a proof stays fresh.
-    /// @param blocks The window in blocks.
+    /// @notice Set how many blocks a record stays fresh.
     function setMaxAge(uint64 blocks) external onlyGovernance {
         _clock.maxAge = blocks;
         emit MaxAgeSet(blocks);
     }
 
-    /// @notice Set the maximum age of a feed answer the model update accepts.
-    /// @param secondsOld The age in seconds.
-    function setMaxPriceAge(uint256 secondsOld) external onlyGovernance {
-        maxPriceAge = secondsOld;
+    /// @notice Set the maximum age (seconds) of a feed answer a revaluation accepts.
+    function setMaxPriceAge(uint64 secondsOld) external onlyGovernance {
+        _clock.maxPriceAge = secondsOld;
         emit MaxPriceAgeSet(secondsOld);
+    }
+
+    /// @notice Set the maximum age (seconds, from the oldest price it was proven at) of an
+    ///         option commitment that margin batches may use.
+    function setOptionMaxAge(uint64 secondsOld) external onlyGovernance {
+        _clock.optionMaxAge = secondsOld;
+        emit OptionMaxAgeSet(secondsOld);
     }
 
     // ---------------------------------------------------------------- venue
 
     /// @notice Post a new accounts root; every changed leaf invalidates its older records.
-    /// @dev The venue lists every leaf whose commitment differs from the previous root's
-    ///      (including leaves of newly registered accounts). Records proven against an older
-    ///      root stay valid for the leaves that did not change.
     /// @param root The new Poseidon Merkle root of the account commitments.
     /// @param changedLeaves The leaves whose commitment changed.
     function postAccountsRoot(uint256 root, uint32[] calldata changedLeaves) external onlyVenue {
         if (root >= SNARK_SCALAR_FIELD) revert MarginRegistry__NotInField(root);
-        uint64 version = _clock.rootVersion + 1;
+        uint32 version = _clock.rootVersion + 1;
         _clock.rootVersion = version;
         accountsRoot = root;
         for (uint256 i = 0; i < changedLeaves.length; ++i) {
@@ -333,11 +437,8 @@ contract MarginRegistry {
         emit AccountsRootPosted(root, version, changedLeaves);
     }
 
-    /// @notice Register `owner` as the account at `leaf` of the accounts tree.
-    /// @dev Marks the leaf changed at the next root version, so that no record proven before
-    ///      the venue posts a root containing this account's commitment speaks for it.
-    /// @param owner The account's address.
-    /// @param leaf Its leaf index.
+    /// @notice Register `owner` as the account at `leaf` of the accounts tree (marks the leaf
+    ///         changed at the next root version, so no older record speaks for it).
     function registerAccount(address owner, uint32 leaf) external onlyVenue {
         if (owner == address(0)) revert MarginRegistry__ZeroAddress();
         if (_leafPlusOne[owner] != 0) revert MarginRegistry__AlreadyRegistered(owner);
@@ -348,179 +449,337 @@ contract MarginRegistry {
         emit AccountRegistered(owner, leaf);
     }
 
-    // ---------------------------------------------------------------- keepers
+    // ---------------------------------------------------------------- keepers: the model
 
-    /// @notice Advance the model by a proven update for `blockNo`.
-    /// @dev Public signals: [stateCommitment, newState, scenarioCommitment, paramHash,
-    ///      context(blockNo), packedPrices...] (see IModelVerifier.sol); the prices are read
-    ///      from the feeds now, so the proof must be for the prices on-chain at submission.
+    /// @notice One daily GARCH step: from the stored state (close of `day`) to the close of
+    ///         `day + 1`, given by each feed's first round dated at or after 00:00 UTC of
+    ///         `day + 2`, plus the linear revaluation at that close.
+    /// @dev Public signals: [stateCommitment, newState, newLinCommitment, paramHash,
+    ///      context(blockNo), packedPrices(rounds)...]. Stores day + 1, the new state and the
+    ///      linear commitment, and starts a new model version. Whoever submits, there is
+    ///      exactly one valid step per day and the day only rises by one.
     /// @param proof The Groth16 proof.
-    /// @param blockNo The block the update is for (after the latest model block, not in the
-    ///        future, at most maxAge old).
-    /// @param newState The new model state commitment.
-    /// @param scenarioCommitment The block's scenario (P&L) commitment.
-    function submitModelUpdate(
+    /// @param blockNo The block the proof's context binds (not in the future, at most maxAge old).
+    /// @param rounds Per asset, the round id of the close of day + 1.
+    /// @param newState The new state commitment.
+    /// @param newLinCommitment The linear P&L commitment at the new close.
+    function submitModelStep(
         Groth16Call.Proof calldata proof,
         uint256 blockNo,
+        uint80[] calldata rounds,
         uint256 newState,
-        uint256 scenarioCommitment
+        uint256 newLinCommitment
     ) external onlyKeeper {
-        address verifier = modelVerifier;
-        if (verifier == address(0)) revert MarginRegistry__NotConfigured("modelVerifier");
-        _checkModelUpdate(blockNo, newState, scenarioCommitment);
-        uint256[] memory prices = packedPrices();
-        uint256[] memory signals = new uint256[](ModelVerifierABI.FIXED_SIGNALS + prices.length);
-        signals[0] = stateCommitment;
-        signals[1] = newState;
-        signals[2] = scenarioCommitment;
+        address verifier = stepVerifier;
+        if (verifier == address(0)) revert MarginRegistry__NotConfigured("stepVerifier");
+        _checkContextBlock(blockNo);
+        _checkModelConfigured();
+        if (newState >= SNARK_SCALAR_FIELD) revert MarginRegistry__NotInField(newState);
+        if (newLinCommitment >= SNARK_SCALAR_FIELD) revert MarginRegistry__NotInField(newLinCommitment);
+        ModelClock memory m = _model;
+        uint256 boundary = ModelSignals.DAY * (uint256(m.day) + 2);
+        if (block.timestamp < boundary) revert MarginRegistry__NoNewDay(m.day);
+        uint256[] memory prices = _closePrices(rounds, boundary);
+        uint256 prev = stateCommitment;
+        _verifyStep(proof, verifier, [prev, newState, newLinCommitment, contextOf(blockNo)], prices);
+        stateCommitment = newState;
+        linCommitment = newLinCommitment;
+        m.day += 1;
+        _bumpVersion(m);
+        _emitStepped(m, [prev, newState, newLinCommitment, blockNo], rounds, prices);
+    }
+
+    /// @dev Verifies a step proof for [prev, new, lin, paramHash, context, packed(prices)...].
+    function _verifyStep(Groth16Call.Proof calldata proof, address verifier, uint256[4] memory v,
+                         uint256[] memory prices) private view {
+        uint256[] memory packed = _pack(prices);
+        uint256[] memory signals = new uint256[](ModelSignals.STEP_FIXED + packed.length);
+        signals[0] = v[0];
+        signals[1] = v[1];
+        signals[2] = v[2];
         signals[3] = paramHash;
-        signals[4] = contextOf(blockNo);
-        for (uint256 j = 0; j < prices.length; ++j) {
-            signals[ModelVerifierABI.FIXED_SIGNALS + j] = prices[j];
-        }
-        if (!Groth16Call.verify(verifier, modelVerifierSelector, proof, signals)) {
-            revert MarginRegistry__InvalidProof();
-        }
-        _applyModelUpdate(blockNo, newState, scenarioCommitment, true);
+        signals[4] = v[3];
+        _copy(signals, ModelSignals.STEP_FIXED, packed);
+        if (!Groth16Call.verify(verifier, stepSelector, proof, signals)) revert MarginRegistry__InvalidProof();
     }
 
-    /// @notice Advance the model without a proof, while no model verifier is set.
-    /// @dev The trusted bootstrap until the model-update circuit exists: governance vouches
-    ///      for the scenario commitment. Disabled as soon as a model verifier is set.
-    /// @param blockNo The block the update is for (same rules as submitModelUpdate).
-    /// @param newState The new model state commitment.
-    /// @param scenarioCommitment The block's scenario (P&L) commitment.
-    function attestModelUpdate(uint256 blockNo, uint256 newState, uint256 scenarioCommitment)
-        external
-        onlyGovernance
-    {
-        if (modelVerifier != address(0)) revert MarginRegistry__AttestationDisabled();
-        _checkModelUpdate(blockNo, newState, scenarioCommitment);
-        _applyModelUpdate(blockNo, newState, scenarioCommitment, false);
+    /// @dev Emits ModelStepped; v = [prevState, newState, linCommitment, blockNo].
+    function _emitStepped(ModelClock memory m, uint256[4] memory v, uint80[] calldata rounds,
+                          uint256[] memory prices) private {
+        emit ModelStepped(m.day, v[0], v[1], v[2], m.version, rounds, prices, v[3], msg.sender);
     }
 
-    /// @notice Record the tiers of one aligned group of N leaves, proven for `blockNo`.
-    /// @dev Public signals: [accountsRoot, latestScenario, context(blockNo), packedResult],
-    ///      all but packedResult taken from storage, so a proof against another root, another
-    ///      scenario commitment, chain, registry or block fails verification.
+    /// @notice An intraday linear revaluation at the feeds' latest answers with the current
+    ///         state (unchanged). Refused while a step is due (every feed past the boundary).
+    /// @dev Public signals: [stateCommitment, newLinCommitment, paramHash, context(blockNo),
+    ///      packedPrices()...]; the answers must be at most maxPriceAge old.
     /// @param proof The Groth16 proof.
-    /// @param blockNo The latest model block (and at most maxAge old).
+    /// @param blockNo The block the proof's context binds.
+    /// @param newLinCommitment The linear P&L commitment at the latest prices.
+    function submitModelReval(Groth16Call.Proof calldata proof, uint256 blockNo, uint256 newLinCommitment)
+        external
+        onlyKeeper
+    {
+        address verifier = revalVerifier;
+        if (verifier == address(0)) revert MarginRegistry__NotConfigured("revalVerifier");
+        _checkContextBlock(blockNo);
+        _checkModelConfigured();
+        if (newLinCommitment >= SNARK_SCALAR_FIELD) revert MarginRegistry__NotInField(newLinCommitment);
+        (uint80[] memory rounds, uint256[] memory prices,) = _freshPrices();
+        uint256[] memory packed = _pack(prices);
+        uint256[] memory signals = new uint256[](ModelSignals.REVAL_FIXED + packed.length);
+        signals[0] = stateCommitment;
+        signals[1] = newLinCommitment;
+        signals[2] = paramHash;
+        signals[3] = contextOf(blockNo);
+        _copy(signals, ModelSignals.REVAL_FIXED, packed);
+        if (!Groth16Call.verify(verifier, revalSelector, proof, signals)) revert MarginRegistry__InvalidProof();
+        linCommitment = newLinCommitment;
+        ModelClock memory m = _model;
+        _bumpVersion(m);
+        emit ModelRevalued(m.day, signals[0], newLinCommitment, m.version, rounds, prices, blockNo, msg.sender);
+    }
+
+    /// @notice Part `part` of the option revaluation (docs/PROVING.md section 3): parts land in
+    ///         order; part 0 starts a chain at the current state and the feeds' latest fresh
+    ///         answers (a later part 0 restarts it); parts 1.. use the chain's state, prices
+    ///         and sponge. When part nParts - 1 lands, its sponge becomes optCommitment for
+    ///         that state and a new model version starts.
+    /// @dev Public signals: [state, prevOptSponge, nextOptSponge, paramHash, part, packedPrices...].
+    /// @param proof The Groth16 proof.
+    /// @param part The part index j = o * C + c.
+    /// @param nextOptSponge The sponge state after this part.
+    function submitOptionPart(Groth16Call.Proof calldata proof, uint256 part, uint256 nextOptSponge)
+        external
+        onlyKeeper
+    {
+        uint256 total = nParts;
+        if (total == 0) revert MarginRegistry__NoOptions();
+        address verifier = optionVerifier;
+        if (verifier == address(0)) revert MarginRegistry__NotConfigured("optionVerifier");
+        _checkModelConfigured();
+        if (nextOptSponge >= SNARK_SCALAR_FIELD) revert MarginRegistry__NotInField(nextOptSponge);
+        PendingOptions memory p = _pending;
+        uint256 state = stateCommitment;
+        if (part == 0) {
+            (uint80[] memory rounds, uint256[] memory prices, uint64 pricesAt) = _freshPrices();
+            uint256[] memory packed = _pack(prices);
+            delete _pendingPrices;
+            for (uint256 j = 0; j < packed.length; ++j) _pendingPrices.push(packed[j]);
+            p = PendingOptions(state, 0, 0, pricesAt);
+            emit OptionRevaluationStarted(state, rounds, prices, pricesAt);
+        } else {
+            if (part != p.nextPart) revert MarginRegistry__OptionPartOutOfOrder(part, p.nextPart);
+            if (p.state != state) revert MarginRegistry__OptionStateMismatch(p.state, state);
+        }
+        uint256[] memory stored = _pendingPrices;
+        uint256[] memory signals = new uint256[](ModelSignals.OPTION_FIXED + stored.length);
+        signals[0] = state;
+        signals[1] = p.sponge;
+        signals[2] = nextOptSponge;
+        signals[3] = paramHash;
+        signals[4] = part;
+        _copy(signals, ModelSignals.OPTION_FIXED, stored);
+        if (!Groth16Call.verify(verifier, optionSelector, proof, signals)) revert MarginRegistry__InvalidProof();
+        emit OptionPartProven(state, uint32(part), p.sponge, nextOptSponge, msg.sender);
+        if (part + 1 == total) {
+            delete _pending;
+            optCommitment = nextOptSponge;
+            optState = state;
+            ModelClock memory m = _model;
+            m.optPricesAt = p.pricesAt;
+            _bumpVersion(m);
+            emit OptionsRevalued(state, nextOptSponge, m.version, p.pricesAt);
+        } else {
+            _pending = PendingOptions(state, nextOptSponge, uint32(part + 1), p.pricesAt);
+        }
+    }
+
+    // ---------------------------------------------------------------- keepers: margins
+
+    /// @notice Record the tiers of one aligned group of N leaves, proven against the current
+    ///         model version and accounts root, with its context bound to `blockNo`.
+    /// @dev Public signals: [accountsRoot, linCommitment, optCommitment, context(blockNo),
+    ///      packedResult], all but packedResult from storage. The model version must be usable:
+    ///      a linear commitment set, and (with options) the option commitment for the current
+    ///      state with prices at most optionMaxAge old.
+    /// @param proof The Groth16 proof.
+    /// @param blockNo The context block: not in the future, at most maxAge old, and not before
+    ///        the block at which the current model version was set.
+    /// @param version The model version the proof was made for (must be current).
     /// @param group The group index: leaves [group * N, (group + 1) * N).
     /// @param packedResult group + 2**32 * sum_a tier[a] * 4**a, as the circuit outputs it.
     function submitMarginBatch(
         Groth16Call.Proof calldata proof,
         uint256 blockNo,
+        uint32 version,
         uint256 group,
         uint256 packedResult
     ) external onlyKeeper {
-        Clock memory clock = _clock;
-        _checkFresh(blockNo, clock);
-        if (blockNo != clock.latestModelBlock) {
-            revert MarginRegistry__StaleBlock(blockNo, clock.latestModelBlock, block.number);
-        }
+        (uint256 lin, uint256 opt) = _usableModel(blockNo, version);
         if (packedResult >= SNARK_SCALAR_FIELD) revert MarginRegistry__NotInField(packedResult);
         uint256 packedGroup = packedResult & ((1 << GROUP_BITS) - 1);
         if (packedGroup != group) revert MarginRegistry__GroupMismatch(group, packedGroup);
         uint256 tiers = packedResult >> GROUP_BITS;
         if (tiers >> (2 * groupSize) != 0) revert MarginRegistry__ResultOutOfRange(packedResult);
+        uint32 rootV = _clock.rootVersion;
         uint256 old = _records[group];
-        if (uint64(old >> 128) == blockNo && uint64(old >> 192) == clock.rootVersion) {
-            revert MarginRegistry__AlreadyRecorded(group, blockNo, clock.rootVersion);
+        if (uint64(old >> 128) == blockNo && uint32(old >> 192) == rootV && uint32(old >> 224) == version) {
+            revert MarginRegistry__AlreadyRecorded(group, blockNo, rootV, version);
         }
-        IMarginVerifier verifier = marginVerifier;
-        if (address(verifier) == address(0)) revert MarginRegistry__NotConfigured("marginVerifier");
-        uint256[] memory signals = new uint256[](4);
-        signals[0] = accountsRoot;
-        signals[1] = latestScenario;
-        signals[2] = contextOf(blockNo);
-        signals[3] = packedResult;
-        // Low-level call: a verifier that reverts or has no code rejects, like one returning false.
-        if (!Groth16Call.verify(address(verifier), IMarginVerifier.verifyProof.selector, proof, signals)) {
+        _verifyMargin(proof, [accountsRoot, lin, opt, contextOf(blockNo), packedResult]);
+        _records[group] = tiers | (blockNo << 128) | (uint256(rootV) << 192) | (uint256(version) << 224);
+        emit MarginBatchRecorded(blockNo, group, rootV, version, tiers, msg.sender);
+    }
+
+    /// @dev The commitments of the current model version, after checking that `version` is it,
+    ///      that it is usable (linear commitment set; option commitment for the current state
+    ///      and at most optionMaxAge old) and that `blockNo` is a fresh context block not
+    ///      before the version was set.
+    function _usableModel(uint256 blockNo, uint32 version) private view returns (uint256 lin, uint256 opt) {
+        ModelClock memory m = _model;
+        Clock memory clock = _clock;
+        if (version != m.version) revert MarginRegistry__StaleModel(version, m.version);
+        if (blockNo > block.number) revert MarginRegistry__FutureBlock(blockNo, block.number);
+        if (block.number - blockNo > clock.maxAge || blockNo < m.versionBlock) {
+            revert MarginRegistry__StaleBlock(blockNo, m.versionBlock, block.number);
+        }
+        lin = linCommitment;
+        if (lin == 0) revert MarginRegistry__NotConfigured("linCommitment");
+        if (nParts != 0) {
+            opt = optCommitment;
+            uint256 state = stateCommitment;
+            if (optState != state || opt == 0 || block.timestamp > uint256(m.optPricesAt) + clock.optionMaxAge) {
+                revert MarginRegistry__OptionsStale(optState, state, m.optPricesAt);
+            }
+        }
+    }
+
+    /// @dev Verifies a margin batch proof for its 5 signals (a reverting or code-less verifier rejects).
+    function _verifyMargin(Groth16Call.Proof calldata proof, uint256[5] memory v) private view {
+        address verifier = address(marginVerifier);
+        if (verifier == address(0)) revert MarginRegistry__NotConfigured("marginVerifier");
+        uint256[] memory signals = new uint256[](MARGIN_SIGNALS);
+        for (uint256 i = 0; i < MARGIN_SIGNALS; ++i) signals[i] = v[i];
+        if (!Groth16Call.verify(verifier, IMarginVerifier.verifyProof.selector, proof, signals)) {
             revert MarginRegistry__InvalidProof();
         }
-        _records[group] = tiers | (blockNo << 128) | (uint256(clock.rootVersion) << 192);
-        emit MarginBatchRecorded(blockNo, group, clock.rootVersion, tiers, msg.sender);
     }
 
     // ---------------------------------------------------------------- views
 
     /// @notice The context public signal that binds a proof to this chain, this registry and a block.
-    /// @param blockNo The block.
-    /// @return uint256(keccak256(abi.encodePacked(chainid, address(this), blockNo))) >> 3 (below the field order).
+    /// @return uint256(keccak256(abi.encodePacked(chainid, address(this), blockNo))) >> 3.
     function contextOf(uint256 blockNo) public view returns (uint256) {
         return uint256(keccak256(abi.encodePacked(block.chainid, address(this), blockNo))) >> 3;
     }
 
-    /// @notice The feeds' current prices, packed 5 per field element (the model update's last signals).
-    /// @dev price_i = answer_i * PRICE_SCALE / 10**decimals_i (rounded down); element j is
-    ///      sum_{i<5} price_{5j+i} * 2**(50 i). Reverts on a stale, non-positive or too large answer.
-    /// @return packed ceil(nAssets / 5) field elements.
-    function packedPrices() public view returns (uint256[] memory packed) {
-        uint256 n = _feeds.length;
-        if (n == 0) revert MarginRegistry__NotConfigured("priceFeeds");
-        packed = new uint256[]((n + ModelVerifierABI.PRICES_PER_SIGNAL - 1) / ModelVerifierABI.PRICES_PER_SIGNAL);
-        for (uint256 i = 0; i < n; ++i) {
-            uint256 price = _price(i);
-            packed[i / ModelVerifierABI.PRICES_PER_SIGNAL] |=
-                price << (ModelVerifierABI.PRICE_LANE_BITS * (i % ModelVerifierABI.PRICES_PER_SIGNAL));
-        }
+    /// @notice The feeds' latest answers as a revaluation reads them, packed 5 per field element.
+    /// @dev Reverts as submitModelReval would on a stale or out-of-range answer, or a step due.
+    function packedPrices() external view returns (uint256[] memory) {
+        (, uint256[] memory prices,) = _freshPrices();
+        return _pack(prices);
+    }
+
+    /// @notice The close prices of the next step from `rounds`, packed (reverts as the step would).
+    function packedClosePrices(uint80[] calldata rounds) external view returns (uint256[] memory) {
+        uint256 boundary = stepBoundary();
+        if (block.timestamp < boundary) revert MarginRegistry__NoNewDay(_model.day);
+        return _pack(_closePrices(rounds, boundary));
+    }
+
+    /// @notice The instant the next step's rounds must be dated at or after: 86400 * (day + 2).
+    function stepBoundary() public view returns (uint256) {
+        return ModelSignals.DAY * (uint256(_model.day) + 2);
+    }
+
+    /// @notice The packed prices of the pending option revaluation (empty when none).
+    function pendingOptionPrices() external view returns (uint256[] memory) {
+        return _pendingPrices;
+    }
+
+    /// @notice The pending option revaluation: its state, sponge, next part and prices' time.
+    function pendingOptions() external view returns (uint256 state, uint256 sponge, uint32 nextPart, uint64 pricesAt) {
+        PendingOptions memory p = _pending;
+        return (p.state, p.sponge, p.nextPart, p.pricesAt);
+    }
+
+    /// @notice The current model: UTC day of the state's close, version number, the block the
+    ///         version was set at, and the time of the option commitment's prices.
+    function model() external view returns (uint64 day_, uint32 version, uint64 versionBlock, uint64 optPricesAt) {
+        ModelClock memory m = _model;
+        return (m.day, m.version, m.versionBlock, m.optPricesAt);
+    }
+
+    /// @notice The UTC day number of the close held in the current state.
+    function day() external view returns (uint64) {
+        return _model.day;
+    }
+
+    /// @notice The current model version number.
+    function modelVersion() external view returns (uint32) {
+        return _model.version;
+    }
+
+    /// @notice Whether margin batches can be proven against the current model version now.
+    function modelUsable() public view returns (bool) {
+        if (linCommitment == 0) return false;
+        if (nParts == 0) return true;
+        return optState == stateCommitment && optCommitment != 0
+            && block.timestamp <= uint256(_model.optPricesAt) + _clock.optionMaxAge;
     }
 
     /// @notice The feeds, in asset order.
-    /// @return feeds The feed addresses.
     function priceFeeds() external view returns (address[] memory feeds) {
         feeds = new address[](_feeds.length);
         for (uint256 i = 0; i < feeds.length; ++i) feeds[i] = address(_feeds[i].feed);
     }
 
     /// @notice The current accounts root version.
-    function rootVersion() external view returns (uint64) {
+    function rootVersion() external view returns (uint32) {
         return _clock.rootVersion;
     }
 
-    /// @notice The block of the latest model update (0: none yet).
-    function latestModelBlock() external view returns (uint64) {
-        return _clock.latestModelBlock;
-    }
-
-    /// @notice How many blocks a proof stays fresh.
+    /// @notice How many blocks a record stays fresh.
     function maxAge() external view returns (uint64) {
         return _clock.maxAge;
     }
 
-    /// @notice The scenario commitment of `blockNo` (only the latest model block is kept; 0 otherwise).
-    /// @dev History lives in the ModelUpdated events: batches are only accepted for the latest block.
-    /// @param blockNo The block.
-    function scenarioOf(uint256 blockNo) external view returns (uint256) {
-        Clock memory clock = _clock;
-        return blockNo == clock.latestModelBlock && blockNo != 0 ? latestScenario : 0;
+    /// @notice Seconds a feed answer stays usable for a revaluation.
+    function maxPriceAge() external view returns (uint64) {
+        return _clock.maxPriceAge;
+    }
+
+    /// @notice Seconds an option commitment stays usable for margin batches.
+    function optionMaxAge() external view returns (uint64) {
+        return _clock.optionMaxAge;
     }
 
     /// @notice The leaf of a registered owner.
-    /// @param owner The account's address.
-    /// @return registered Whether the owner is registered.
-    /// @return leaf Its leaf (0 when not registered).
     function leafOf(address owner) external view returns (bool registered, uint32 leaf) {
         uint256 p = _leafPlusOne[owner];
         return (p != 0, p == 0 ? 0 : uint32(p - 1));
     }
 
     /// @notice The stored record of a group.
-    /// @param group The group index.
     /// @return tiers 2 bits per leaf (leaf a of the group at bits 2a, 2a+1).
-    /// @return blockNo The block it was proven for (0: never).
+    /// @return blockNo The context block it was proven for (0: never).
     /// @return version The root version it was proven against.
-    function recordOf(uint256 group) external view returns (uint256 tiers, uint64 blockNo, uint64 version) {
+    /// @return modelVersion_ The model version it was proven under.
+    function recordOf(uint256 group)
+        external
+        view
+        returns (uint256 tiers, uint64 blockNo, uint32 version, uint32 modelVersion_)
+    {
         uint256 r = _records[group];
-        return (r & type(uint128).max, uint64(r >> 128), uint64(r >> 192));
+        return (r & type(uint128).max, uint64(r >> 128), uint32(r >> 192), uint32(r >> 224));
     }
 
     /// @notice The latest proven health of an account.
-    /// @param owner The account's address.
     /// @return tier 0 healthy, 1 warning, 2 no new risk, 3 liquidatable (0 when none proven).
     /// @return provenBlock The block the tier was proven for (0 when none).
-    /// @return valid True when the record is fresh (at most maxAge blocks old) and the account's
-    ///         leaf has not changed since the root version the proof was made against.
+    /// @return valid True when the record was proven under the current model version, is at most
+    ///         maxAge blocks old, and the leaf has not changed since its root version.
     function healthOf(address owner) public view returns (uint8 tier, uint64 provenBlock, bool valid) {
         uint256 p = _leafPlusOne[owner];
         if (p == 0) return (0, 0, false);
@@ -529,20 +788,19 @@ contract MarginRegistry {
         provenBlock = uint64(r >> 128);
         if (provenBlock == 0) return (0, 0, false);
         tier = uint8((r >> (2 * (leaf % groupSize))) & 3);
-        valid = uint64(r >> 192) >= lastChangedVersion[leaf]
+        valid = uint32(r >> 192) >= lastChangedVersion[leaf]
+            && uint32(r >> 224) == _model.version
             && block.number <= uint256(provenBlock) + _clock.maxAge;
     }
 
     /// @notice Whether the account is proven liquidatable (tier 3 in a valid record).
-    /// @param owner The account's address.
     function isLiquidatable(address owner) external view returns (bool) {
         (uint8 tier,, bool valid) = healthOf(owner);
         return valid && tier == TIER_LIQUIDATABLE;
     }
 
-    /// @notice Whether the account may withdraw: a valid record proves equity >= IM (tier <= 1).
-    /// @dev The venue posts the post-withdrawal commitment first; the keeper then proves it.
-    /// @param owner The account's address.
+    /// @notice Whether the account may withdraw: a valid record (current model version) proves
+    ///         equity >= IM (tier <= 1).
     function canWithdraw(address owner) external view returns (bool) {
         (uint8 tier,, bool valid) = healthOf(owner);
         return valid && tier <= TIER_MAX_WITHDRAW;
@@ -550,52 +808,112 @@ contract MarginRegistry {
 
     // ---------------------------------------------------------------- internals
 
-    /// @dev Reverts unless blockNo <= block.number and block.number - blockNo <= maxAge.
-    function _checkFresh(uint256 blockNo, Clock memory clock) private view {
+    /// @dev The context block must not be in the future nor more than maxAge blocks old.
+    function _checkContextBlock(uint256 blockNo) private view {
         if (blockNo > block.number) revert MarginRegistry__FutureBlock(blockNo, block.number);
-        if (block.number - blockNo > clock.maxAge) {
-            revert MarginRegistry__StaleBlock(blockNo, clock.latestModelBlock, block.number);
+        if (block.number - blockNo > _clock.maxAge) {
+            revert MarginRegistry__StaleBlock(blockNo, _model.versionBlock, block.number);
         }
     }
 
-    /// @dev The checks shared by proven and attested model updates: fresh, after the latest
-    ///      model block, outputs in the field, parameters and genesis state set.
-    function _checkModelUpdate(uint256 blockNo, uint256 newState, uint256 scenarioCommitment) private view {
-        Clock memory clock = _clock;
-        _checkFresh(blockNo, clock);
-        if (blockNo <= clock.latestModelBlock) {
-            revert MarginRegistry__StaleBlock(blockNo, clock.latestModelBlock, block.number);
-        }
-        if (newState >= SNARK_SCALAR_FIELD) revert MarginRegistry__NotInField(newState);
-        if (scenarioCommitment >= SNARK_SCALAR_FIELD) revert MarginRegistry__NotInField(scenarioCommitment);
+    /// @dev Parameters and a state must be set before any model proof.
+    function _checkModelConfigured() private view {
         if (paramHash == 0) revert MarginRegistry__NotConfigured("paramHash");
         if (stateCommitment == 0) revert MarginRegistry__NotConfigured("stateCommitment");
+        if (_feeds.length == 0) revert MarginRegistry__NotConfigured("priceFeeds");
     }
 
-    /// @dev Stores the new state, the block's scenario commitment and the block; emits ModelUpdated.
-    function _applyModelUpdate(uint256 blockNo, uint256 newState, uint256 scenarioCommitment, bool proven)
-        private
-    {
-        uint256 prev = stateCommitment;
-        stateCommitment = newState;
-        latestScenario = scenarioCommitment;
-        _clock.latestModelBlock = uint64(blockNo);
-        emit ModelUpdated(blockNo, prev, newState, scenarioCommitment, msg.sender, proven);
+    /// @dev New model version number, set at this block; stores the clock.
+    function _bumpVersion(ModelClock memory m) private {
+        m.version += 1;
+        m.versionBlock = uint64(block.number);
+        _model = m;
     }
 
-    /// @dev Asset i's feed answer at PRICE_SCALE (rounded down), checked fresh and in (0, 2**50).
-    function _price(uint256 i) private view returns (uint256 price) {
-        Feed memory f = _feeds[i];
-        (, int256 answer,, uint256 updatedAt,) = f.feed.latestRoundData();
-        if (updatedAt == 0 || updatedAt > block.timestamp || block.timestamp - updatedAt > maxPriceAge) {
-            revert MarginRegistry__StalePrice(i, updatedAt);
+    /// @dev The close prices of a step: per feed, round rounds[i] must exist, be complete
+    ///      (answeredInRound >= roundId), be dated in [boundary, now], and its predecessor
+    ///      must be dated before the boundary (or not exist).
+    function _closePrices(uint80[] calldata rounds, uint256 boundary) private view returns (uint256[] memory prices) {
+        uint256 n = _feeds.length;
+        if (n == 0) revert MarginRegistry__NotConfigured("priceFeeds");
+        if (rounds.length != n) revert MarginRegistry__WrongFeedCount(rounds.length, n);
+        prices = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            Feed memory f = _feeds[i];
+            uint80 id = rounds[i];
+            (bool ok, int256 answer, uint256 updatedAt, uint80 answeredIn) = _round(f.feed, id);
+            if (!ok) revert MarginRegistry__NoSuchRound(i, id);
+            if (updatedAt < boundary) revert MarginRegistry__RoundBeforeBoundary(i, id, updatedAt, boundary);
+            if (updatedAt > block.timestamp) revert MarginRegistry__StalePrice(i, updatedAt);
+            if (answeredIn < id) revert MarginRegistry__IncompleteRound(i, id, answeredIn);
+            if (id > 1) {
+                (bool okPrev,, uint256 prevAt,) = _round(f.feed, id - 1);
+                if (okPrev && prevAt >= boundary) revert MarginRegistry__RoundNotFirst(i, id, prevAt, boundary);
+            }
+            prices[i] = _scale(i, f.decimals, answer);
         }
-        // Any answer >= 2**200 is out of the lane whatever the decimals (<= 36), and rejecting
-        // it here keeps the scaling below from overflowing.
-        if (answer <= 0 || uint256(answer) >> 200 != 0) revert MarginRegistry__BadPrice(i, answer);
-        price = f.decimals >= 6
-            ? uint256(answer) / 10 ** (f.decimals - 6)
-            : uint256(answer) * 10 ** (6 - f.decimals);
-        if (price == 0 || price >> ModelVerifierABI.PRICE_LANE_BITS != 0) revert MarginRegistry__BadPrice(i, answer);
+    }
+
+    /// @dev The latest answers, each at most maxPriceAge old and not in the future; reverts
+    ///      StepDue when every feed is past the step boundary. Returns rounds, prices and the
+    ///      oldest updatedAt.
+    function _freshPrices() private view returns (uint80[] memory rounds, uint256[] memory prices, uint64 oldest) {
+        uint256 n = _feeds.length;
+        if (n == 0) revert MarginRegistry__NotConfigured("priceFeeds");
+        rounds = new uint80[](n);
+        prices = new uint256[](n);
+        uint256 boundary = stepBoundary();
+        uint256 maxPriceAge_ = _clock.maxPriceAge;
+        bool allPast = true;
+        oldest = type(uint64).max;
+        for (uint256 i = 0; i < n; ++i) {
+            Feed memory f = _feeds[i];
+            (uint80 id, int256 answer,, uint256 updatedAt, uint80 answeredIn) = f.feed.latestRoundData();
+            if (updatedAt == 0 || updatedAt > block.timestamp || block.timestamp - updatedAt > maxPriceAge_) {
+                revert MarginRegistry__StalePrice(i, updatedAt);
+            }
+            if (answeredIn < id) revert MarginRegistry__IncompleteRound(i, id, answeredIn);
+            if (updatedAt < boundary) allPast = false;
+            if (updatedAt < oldest) oldest = uint64(updatedAt);
+            rounds[i] = id;
+            prices[i] = _scale(i, f.decimals, answer);
+        }
+        if (allPast) revert MarginRegistry__StepDue(_model.day);
+    }
+
+    /// @dev getRoundData without reverting: ok is false when the feed reverts or answers for another round.
+    function _round(AggregatorV3Interface feed, uint80 id)
+        private
+        view
+        returns (bool ok, int256 answer, uint256 updatedAt, uint80 answeredIn)
+    {
+        try feed.getRoundData(id) returns (uint80 rid, int256 a, uint256, uint256 u, uint80 air) {
+            return (rid == id, a, u, air);
+        } catch {
+            return (false, 0, 0, 0);
+        }
+    }
+
+    /// @dev Asset i's answer at PRICE_SCALE (rounded down), checked in [1, 2**48).
+    function _scale(uint256 i, uint8 decimals, int256 answer) private pure returns (uint256 price) {
+        // An answer >= 2**200 is out of range whatever the decimals (<= 36); rejecting it here
+        // keeps the scaling from overflowing.
+        if (answer <= 0 || uint256(answer) >> 200 != 0) revert MarginRegistry__PriceOutOfRange(i, answer);
+        price = decimals >= 6 ? uint256(answer) / 10 ** (decimals - 6) : uint256(answer) * 10 ** (6 - decimals);
+        if (price == 0 || price >> ModelSignals.PRICE_BITS != 0) revert MarginRegistry__PriceOutOfRange(i, answer);
+    }
+
+    /// @dev 5 prices per field element at 50-bit lanes.
+    function _pack(uint256[] memory prices) private pure returns (uint256[] memory packed) {
+        packed = new uint256[](ModelSignals.priceSignals(prices.length));
+        for (uint256 i = 0; i < prices.length; ++i) {
+            packed[i / ModelSignals.PRICES_PER_SIGNAL] |=
+                prices[i] << (ModelSignals.PRICE_LANE_BITS * (i % ModelSignals.PRICES_PER_SIGNAL));
+        }
+    }
+
+    /// @dev signals[offset + j] = tail[j].
+    function _copy(uint256[] memory signals, uint256 offset, uint256[] memory tail) private pure {
+        for (uint256 j = 0; j < tail.length; ++j) signals[offset + j] = tail[j];
     }
 }

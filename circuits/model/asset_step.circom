@@ -37,18 +37,54 @@ template ReturnFloor(priceBits) {
 }
 
 /*
+ * AssetMove()
+ *   Inputs:      sigma2 (the variance of the next day's return, 2^48, < 2^58:
+ *                range-checked by GarchStep or committed in a range-checked
+ *                state), price (PRICE, < 2^48: PricePack), sqrtH (2^32) and
+ *                minRetBps (parameter-hash bound).
+ *   Outputs:     sigma = isqrt(sigma2 2^16) (2^32), move = rdiv(price sigma
+ *                sqrtH, 60) (PRICE 2^4: the price move per unit of z), floor
+ *                (ReturnFloor).
+ *   Proves:      calcm.risk.modelfx.step.asset_move, bit for bit; move < 2^60.
+ *   Cost:        114 + 2 + 120 + 77 = ~313.
+ */
+template AssetMove() {
+    var PRICE_BITS = 48;
+    signal input sigma2;
+    signal input price;
+    signal input sqrtH;
+    signal input minRetBps;
+    signal output sigma;
+    signal output move;
+    signal output floor;
+
+    component root = ISqrt(37);
+    root.x <== sigma2 * 2 ** 16;
+    sigma <== root.s;
+
+    signal ps <== price * sigma;
+    component mv = RoundShiftUnsigned(60, 60);
+    mv.in <== ps * sqrtH;
+    move <== mv.out;
+
+    component fl = ReturnFloor(PRICE_BITS);
+    fl.p1 <== price;
+    fl.minRetBps <== minRetBps;
+    floor <== fl.floor;
+}
+
+/*
  * AssetStep()
- *   Inputs:      p0, sigma2 (the previous state of one asset), p1 (its new
- *                price), its GARCH parameters omega, alpha, gamma, beta,
+ *   Inputs:      p0, sigma2 (the previous state of one asset), p1 (the next
+ *                close), its GARCH parameters omega, alpha, gamma, beta,
  *                sqrtH (sqrt of the MPOR at 2^32) and minRetBps.
- *   Outputs:     sigma2Next (2^48, the new state), sigma = isqrt(sigma2Next 2^16)
- *                (2^32), move = rdiv(p1 sigma sqrtH, 60) (PRICE 2^4: the price
- *                move per unit of z), floor (ReturnFloor).
- *   Proves:      calcm.risk.model_fx.asset_step, bit for bit, with every
+ *   Outputs:     eps, sigma2Next (2^48, the new state), and AssetMove's sigma,
+ *                move, floor at (sigma2Next, p1).
+ *   Proves:      calcm.risk.modelfx.step.asset_step, bit for bit, with every
  *                intermediate range-checked (returns below +1500%, variance
  *                below 2^58, move below 2^60).
  *   Assumes:     see SimpleReturn, GarchStep (previous state, hashed parameters).
- *   Cost:        about 5 * 48 + 45 + 5 + 122 + 114 + 122 + 77 = ~720.
+ *   Cost:        about 5 * 48 + 45 + 5 + 122 + ~313 = ~720.
  */
 template AssetStep() {
     var PRICE_BITS = 48;
@@ -82,19 +118,14 @@ template AssetStep() {
     garch.beta <== beta;
     sigma2Next <== garch.sigma2Next;
 
-    component root = ISqrt(37);
-    root.x <== sigma2Next * 2 ** 16;
-    sigma <== root.s;
-
-    signal ps <== p1 * sigma;
-    component mv = RoundShiftUnsigned(60, 60);
-    mv.in <== ps * sqrtH;
-    move <== mv.out;
-
-    component fl = ReturnFloor(PRICE_BITS);
-    fl.p1 <== p1;
-    fl.minRetBps <== minRetBps;
-    floor <== fl.floor;
+    component am = AssetMove();
+    am.sigma2 <== sigma2Next;
+    am.price <== p1;
+    am.sqrtH <== sqrtH;
+    am.minRetBps <== minRetBps;
+    sigma <== am.sigma;
+    move <== am.move;
+    floor <== am.floor;
 }
 
 /*

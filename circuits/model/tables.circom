@@ -55,10 +55,13 @@ function LN2_HORNER() {
     return 3773852211608212706207106284226471750388;
 }
 
-// Domain tags of the model's hashed encodings (calcm.risk.model_fx).
+// Domain tags of the model's hashed encodings (calcm.risk.modelfx.constants).
 function PARAM_DOMAIN() {
-    return 516013370139057154004105787750577713;
+    return 516013370139057154004105787750577714;
 }
 function STATE_DOMAIN() {
-    return 2015677227105692229330734672606769;
+    return 2015677227105692229330734672606770;
+}
+function MODEL_DOMAIN() {
+    return 516013370139057098663880146427934258;
 }

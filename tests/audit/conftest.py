@@ -15,24 +15,30 @@ def margin_build():
     return cached_build(SMALL)
 
 
+def _model_params():
+    import dataclasses
+
+    from calcm.zk.model_synthetic import SyntheticSpec, synthetic_params
+    # The model tests' small shape (tests/model/conftest.py: same circuits, same cache entries).
+    spec = SyntheticSpec(U=2, S=6, linear=(("spot", 0), ("perp", 1)), n_options=1, collateral=(-1, 0), k_tail=2)
+    return dataclasses.replace(synthetic_params(spec, 1), chunks=2)
+
+
 @pytest.fixture(scope="session")
 def model_build():
-    """The small model-update build (the model tests' ``small_build``: same cache entry)."""
+    """The small ``ModelReval`` build (7,391 constraints: a snarkjs zkey on the power-13 dev ptau)."""
     from calcm.zk.model_circuit import ModelCircuitConfig
     from calcm.zk.model_prove import model_build as build_model
-    from calcm.zk.model_synthetic import SMALL as MODEL_SMALL
-    from calcm.zk.model_synthetic import synthetic_params
 
-    build, _ = build_model(ModelCircuitConfig.from_params(synthetic_params(MODEL_SMALL, seed=1)))
+    build, _ = build_model(ModelCircuitConfig.from_params(_model_params(), kind="reval"), mode="ceremony")
     return build
 
 
 @pytest.fixture(scope="session")
 def options_build():
-    """The model tests' tiny build with one option series (its ``ln`` and Black-76 hints)."""
+    """The small ``OptionPart`` build (its ``ln`` and Black-76 hints; groth16py dev setup)."""
     from calcm.zk.model_circuit import ModelCircuitConfig
     from calcm.zk.model_prove import model_build as build_model
-    from calcm.zk.model_synthetic import TINY_OPTIONS, synthetic_params
 
-    build, _ = build_model(ModelCircuitConfig.from_params(synthetic_params(TINY_OPTIONS, 1)))
+    build, _ = build_model(ModelCircuitConfig.from_params(_model_params(), kind="option"), mode="dev")
     return build

@@ -51,13 +51,13 @@ def test_audit_passes_on_the_projects_own_builds(margin_build, model_build, tmp_
     failed = [(c["name"], c["summary"], c["details"][:3]) for c in doc["checks"] if c["status"] == "FAIL"]
     assert res.exit_code == 0 and doc["ok"], failed
     checks = _checks(doc)
-    margin, model = "margin small", f"model-update {model_build.manifest['config']['name']}"
+    margin, model = "margin small", f"model {model_build.manifest['config']['name']}"
     eq = checks[f"margin circuit vs Python fixed point ({margin})"]["counts"]
     assert eq["mismatches"] == 0 and eq["edge cases"] >= 10 and eq["fixture cases"] >= 1
     assert eq["signals compared"] > 1000
     meq = next(c for n, c in checks.items()
-               if n.startswith(f"model-update circuit vs Python fixed point ({model}"))
-    assert meq["counts"]["mismatches"] == 0 and meq["counts"]["blocks"] >= 6
+               if n.startswith(f"model reval circuit vs Python fixed point ({model}"))
+    assert meq["counts"]["mismatches"] == 0 and meq["counts"]["witnesses"] >= 6
     for label in (margin, model):
         hints = checks[f"hint mutations ({label})"]["counts"]
         assert hints["mutations"] >= hints["hints"] > 0 and hints.get("pinned", 0) >= 1
@@ -118,7 +118,7 @@ def test_option_hints_are_pinned(options_build):
     """The log's exponent bits are pinned to booleans locally and in value only by a range check
     further down: shifting them either way, or flipping every bit (still booleans), must be rejected."""
     from calcm.audit.run import AuditOptions, _model_params
-    from calcm.zk.model_witness import model_input
+    from calcm.audit.equivalence import model_inputs
     from calcm.zk.prove import ContextInfo
 
     circuit = build_circuit(options_build, "options")
@@ -127,7 +127,7 @@ def test_option_hints_are_pinned(options_build):
     assert ln and all(s.pinned and s.boolean for s in ln)
     config, params, state, _ = _model_params(options_build, AuditOptions())
     blocks = C.model_cases(params, state)[:2]
-    inputs = [model_input(config, b.state, b.prices, params, ContextInfo().value)[0] for b in blocks]
+    inputs = [inp for b in blocks for _, inp, _ in model_inputs(config, b, params, ContextInfo().value)][:2]
     honest = [w.values for w in calculate_many(options_build.wasm, inputs)]
     chk = M.hint_mutation_check(circuit, ln, inputs, honest, (1, -1))
     assert chk.status == "PASS" and chk.counts["mutations"] == 3 * len(ln), chk.details

@@ -1,20 +1,20 @@
-"""Fixtures of the chain tests: the real margin build, the placeholder model verifier, an anvil.
+"""Fixtures of the chain tests: the real margin build (verifier tests), PLACEHOLDER circuits
+for the v2 registry's four verifiers, an anvil node for the session.
 
-Everything runs on real tools: the small margin circuit built by calcm.zk (cached across
-runs), snarkjs-generated verifiers compiled by the pinned solc, an anvil node started for
-the session, and py-evm in process for cross-checks.
+Everything runs on real tools: circuits built by circom/snarkjs (cached by source hash),
+snarkjs-generated verifiers compiled by the pinned solc, an anvil node, and py-evm in
+process for cross-checks.
 """
 from __future__ import annotations
 
 import pytest
 
-from calcm.chain import placeholder
+from calcm.chain import encoding, placeholder
 from calcm.chain.anvil import Anvil
 from calcm.chain.contracts import compile_verifier, generate_verifier
-from calcm.chain.encoding import model_signal_count
 from calcm.chain.evm import http_web3
 
-from .helpers import N_ASSETS, World
+from .helpers import N_ASSETS, TAGS, World
 
 
 @pytest.fixture(scope="session")
@@ -32,14 +32,20 @@ def margin_verifier(margin_build, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def model_placeholder(tmp_path_factory):
-    """PLACEHOLDER model-update circuit (binds the model's 5 + K public signals, proves
-    nothing about the model) built in a temp dir, and its verifier: the registry tests need
-    arbitrary transitions. The real model verifier runs through this registry in
-    tests/model/test_model_chain.py."""
-    d = tmp_path_factory.mktemp("model_placeholder")
-    b = placeholder.build(model_signal_count(N_ASSETS), d)
-    return b, compile_verifier(generate_verifier(b.zkey, "ModelVerifier", d))
+def v2_placeholders(tmp_path_factory):
+    """PLACEHOLDER circuits with the v2 signal counts (margin 5, step 5 + K, reval 4 + K,
+    option part 5 + K), one distinct circuit each (``tag``), and their compiled verifiers.
+    They prove nothing about the model or the margins: the registry tests need arbitrary
+    transitions with real Groth16 proofs."""
+    counts = {"margin": encoding.MARGIN_SIGNALS, "step": encoding.step_signal_count(N_ASSETS),
+              "reval": encoding.reval_signal_count(N_ASSETS),
+              "option": encoding.option_signal_count(N_ASSETS)}
+    builds, arts = {}, {}
+    for kind, n in counts.items():
+        builds[kind] = placeholder.build(n, tag=TAGS[kind])
+        out = tmp_path_factory.mktemp(f"gen_{kind}")
+        arts[kind] = compile_verifier(generate_verifier(builds[kind].zkey, f"{kind}_verifier", out))
+    return builds, arts
 
 
 @pytest.fixture(scope="session")
@@ -54,11 +60,10 @@ def w3(anvil):
 
 
 @pytest.fixture(scope="module")
-def world(w3, margin_build, margin_verifier, model_placeholder):
-    """A deployed registry with four registered accounts (leaves 0..3), the root posted and
-    one proven model update; tests revert to this state (see ``fresh``)."""
-    wd = World(w3, margin_build, margin_verifier, *model_placeholder)
-    wd.setup()
+def world(w3, v2_placeholders):
+    """A v2 registry with options (N_PARTS parts), genesis at day d0, the chain at 01:00 of
+    d0 + 1, four registered accounts and the root posted; tests revert to this state."""
+    wd = World(w3, *v2_placeholders).setup()
     wd.snapshot()
     return wd
 

@@ -41,7 +41,7 @@ def test_deploy_writes_the_deployment_file(deployed, margin_build):
 
 def test_submit_and_status(deployed, anvil, margin_build, w3, tmp_path):
     """`calcm chain submit` takes a `calcm prove` out dir (calcm.zk.prove) as it is."""
-    from calcm.zk.poseidon import model_commitment
+    from calcm.poseidon import model_commitment
     from calcm.zk.prove import ContextInfo, prove_accounts
     d, doc = deployed
     dep_file = d / "deployment.json"

@@ -1,51 +1,60 @@
-"""The same registry flow on anvil and on py-evm: same verdicts, same rejections, gas reported."""
+"""The same v2 registry flow on anvil and on py-evm: same verdicts, same rejections, and gas
+within a few zero bytes of calldata (each chain proves its own context)."""
 from __future__ import annotations
 
 import pytest
 
-from calcm.chain.evm import pyevm_web3
+from calcm.chain.evm import pyevm_web3, warp
 from calcm.chain.registry import RegistryRevert
 
-from .helpers import GENESIS, KINDS, World
+from .helpers import DAY, GENESIS, PRICES, World
 
 pytestmark = pytest.mark.slow
 
 
-def _run(w3, build, margin_art, model_b, model_art) -> dict:
-    """Deploy, prove group 0, submit, replay; returns what each step produced."""
-    wd = World(w3, build, margin_art, model_b, model_art).setup()
-    out = {"model_gas": wd.model_receipt.gasUsed}
-    bp = wd.batch(0, wd.block)
-    out["tiers"] = bp.tiers
-    out["batch_gas"] = wd.submit(bp, wd.block).gasUsed
+def _try(fn) -> str:
+    try:
+        fn()
+        return "accepted"
+    except RegistryRevert as exc:
+        return exc.name
+
+
+def _run(w3, builds, arts) -> dict:
+    """Genesis, one daily step, the option parts, a margin batch and its replay, a repeated
+    step (H1), a reval; returns gas and verdicts."""
+    wd = World(w3, builds, arts).setup()
+    out = {}
+    b = (wd.d0 + 2) * DAY
+    warp(w3, b + 60)
+    rounds = wd.post_all(PRICES, b + 1)
+    out["step_gas"] = wd.step(rounds, GENESIS + 1, 0x1111).gasUsed
+    out["option_gas"] = [wd.option_part(j, 0x5000 + j).gasUsed for j in range(wd.n_parts)]
+    bt = wd.batch(0, [3, 0])
+    out["batch_gas"] = wd.submit(bt).gasUsed
     out["health"] = [(h["tier"], h["valid"], h["liquidatable"], h["can_withdraw"])
                      for h in (wd.reg.health(o) for o in wd.owners)]
-    try:
-        wd.submit(bp, wd.block)
-        out["replay"] = "accepted"
-    except RegistryRevert as exc:
-        out["replay"] = exc.name
-    try:
-        proof, _ = wd.model_proof(w3.eth.block_number, GENESIS, GENESIS + 5)
-        wd.reg.submit_model_update(proof, w3.eth.block_number, GENESIS + 5, wd.scenario)
-        out["stale_state_update"] = "accepted"
-    except RegistryRevert as exc:
-        out["stale_state_update"] = exc.name
+    out["replay"] = _try(lambda: wd.submit(bt))
+    out["h1_step"] = _try(lambda: wd.step(rounds, GENESIS + 2, 0x2222))
+    wd.post_all(PRICES, w3.eth.get_block("latest").timestamp)
+    out["reval_gas"] = wd.reval(0x3333).gasUsed
+    out["old_version_batch"] = _try(lambda: wd.submit(bt))
     return out
 
 
-def test_anvil_and_pyevm_agree(w3, margin_build, margin_verifier, model_placeholder):
-    anvil = _run(w3, margin_build, margin_verifier, *model_placeholder)
-    pyevm = _run(pyevm_web3(), margin_build, margin_verifier, *model_placeholder)
-    verdicts = ("tiers", "health", "replay", "stale_state_update")
+def test_anvil_and_pyevm_agree(w3, v2_placeholders):
+    anvil = _run(w3, *v2_placeholders)
+    pyevm = _run(pyevm_web3(), *v2_placeholders)
+    verdicts = ("health", "replay", "h1_step", "old_version_batch")
     assert {k: anvil[k] for k in verdicts} == {k: pyevm[k] for k in verdicts}
     assert anvil["health"][:2] == [(3, True, True, False), (0, True, False, True)]
-    assert [h[1] for h in anvil["health"][2:]] == [False] * (len(KINDS) - 2)
     assert anvil["replay"] == "MarginRegistry__AlreadyRecorded"
-    assert anvil["stale_state_update"] == "MarginRegistry__InvalidProof"
-    # Each chain proves its own context (chain id, registry address), so the calldata and the
-    # gas differ by a few zero bytes at most (4 vs 16 gas each); the schedules are the same.
-    for k in ("model_gas", "batch_gas"):
+    assert anvil["h1_step"] == "MarginRegistry__NoNewDay"
+    assert anvil["old_version_batch"] == "MarginRegistry__StaleModel"
+    for k in ("step_gas", "batch_gas", "reval_gas"):
         assert abs(anvil[k] - pyevm[k]) <= 12 * 64, (k, anvil[k], pyevm[k])
-    print(f"\ngas anvil: batch {anvil['batch_gas']}, model {anvil['model_gas']}; "
-          f"py-evm: batch {pyevm['batch_gas']}, model {pyevm['model_gas']}")
+    for a, p in zip(anvil["option_gas"], pyevm["option_gas"]):
+        assert abs(a - p) <= 12 * 64
+    print(f"\ngas anvil: step {anvil['step_gas']}, reval {anvil['reval_gas']}, options "
+          f"{anvil['option_gas']}, batch {anvil['batch_gas']}; py-evm: step {pyevm['step_gas']}, "
+          f"reval {pyevm['reval_gas']}, options {pyevm['option_gas']}, batch {pyevm['batch_gas']}")

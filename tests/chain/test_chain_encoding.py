@@ -34,16 +34,19 @@ def price_registry(w3, arts):
     for d in DECIMALS:
         addr, _ = deploy_contract(w3, arts["MockPriceFeed"], gov, d, f"D{d}")
         feeds.append(w3.eth.contract(address=addr, abi=arts["MockPriceFeed"].abi))
-    reg_addr, _ = deploy_contract(w3, arts["MarginRegistry"], gov, 2, len(DECIMALS), 32, 10**9)
+    reg_addr, _ = deploy_contract(w3, arts["MarginRegistry"], gov, 2, len(DECIMALS), 0, 32, 10**9,
+                                  3600)
     reg = Registry(w3, reg_addr, arts["MarginRegistry"].abi, _roles(w3))
     reg.set_price_feeds([f.address for f in feeds])
+    # the state's day is today: a revaluation (packedPrices) is not refused as StepDue
+    reg.set_model_state(1, w3.eth.get_block("latest").timestamp // encoding.DAY)
     return reg, feeds
 
 
 def _price_answers():
     """Answers whose converted price fits a lane, per feed (decimals d)."""
     def one(d):
-        hi = (2**50 - 1) * 10**d // 10**6 if d >= 6 else (2**50 - 1) // 10 ** (6 - d)
+        hi = (2**48 - 1) * 10**d // 10**6 if d >= 6 else (2**48 - 1) // 10 ** (6 - d)
         lo = 10 ** (d - 6) if d >= 6 else 1
         return st.integers(lo, hi)
     return st.tuples(*[one(d) for d in DECIMALS])
@@ -88,22 +91,16 @@ def test_context_matches_python(price_registry, w3, block):
 
 
 @pytest.mark.parametrize("n_assets", [1, 5, 6, 11])
-def test_model_selector_matches_generated_abi(w3, arts, n_assets):
+def test_model_selectors_match_signal_counts(w3, arts, n_assets):
     gov = w3.eth.accounts[0]
-    addr, _ = deploy_contract(w3, arts["MarginRegistry"], gov, 1, n_assets, 32, 60)
-    reg = w3.eth.contract(address=addr, abi=arts["MarginRegistry"].abi)
-    k = encoding.model_signal_count(n_assets)
-    assert k == 5 + -(-n_assets // 5)
-    sig = f"verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[{k}])"
-    assert reg.functions.modelVerifierSelector().call() == function_signature_to_4byte_selector(sig)
-
-
-def test_model_selector_is_the_placeholder_verifiers(model_placeholder, world):
-    """The registry calls exactly the function the generated model verifier exposes."""
-    _, art = model_placeholder
-    fn = next(i for i in art.abi if i.get("name") == "verifyProof")
-    sig = f"verifyProof({','.join(i['type'] for i in fn['inputs'])})"
-    assert function_signature_to_4byte_selector(sig) == world.reg.f.modelVerifierSelector().call()
+    addr, _ = deploy_contract(w3, arts["MarginRegistry"], gov, 1, n_assets, 0, 32, 60, 60)
+    f = w3.eth.contract(address=addr, abi=arts["MarginRegistry"].abi).functions
+    k = -(-n_assets // 5)
+    assert (encoding.step_signal_count(n_assets), encoding.reval_signal_count(n_assets),
+            encoding.option_signal_count(n_assets)) == (5 + k, 4 + k, 5 + k)
+    for fn, n in ((f.stepSelector, 5 + k), (f.revalSelector, 4 + k), (f.optionSelector, 5 + k)):
+        sig = f"verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[{n}])"
+        assert fn().call() == function_signature_to_4byte_selector(sig)
 
 
 @pytest.mark.parametrize("group_size,n_assets", [(0, 1), (3, 1), (128, 1), (2, 0)])
@@ -111,12 +108,14 @@ def test_constructor_rejects_bad_config(w3, arts, group_size, n_assets):
     art = arts["MarginRegistry"]
     c = w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
     with pytest.raises(RegistryRevert, match="^MarginRegistry__BadConfig"):
-        Transactor(w3, art.abi).send(c.constructor(group_size, n_assets, 32, 60), w3.eth.accounts[0])
+        Transactor(w3, art.abi).send(c.constructor(group_size, n_assets, 0, 32, 60, 60),
+                                     w3.eth.accounts[0])
 
 
 @pytest.mark.parametrize("group_size", [1, 64])
 def test_constructor_accepts_group_size_bounds(w3, arts, group_size):
-    addr, _ = deploy_contract(w3, arts["MarginRegistry"], w3.eth.accounts[0], group_size, 1, 32, 60)
+    addr, _ = deploy_contract(w3, arts["MarginRegistry"], w3.eth.accounts[0], group_size, 1, 0, 32,
+                              60, 60)
     reg = w3.eth.contract(address=addr, abi=arts["MarginRegistry"].abi)
     assert reg.functions.groupSize().call() == group_size
 
@@ -124,7 +123,7 @@ def test_constructor_accepts_group_size_bounds(w3, arts, group_size):
 def test_feed_decimals_bound(w3, arts):
     gov = w3.eth.accounts[0]
     addrs = [deploy_contract(w3, arts["MockPriceFeed"], gov, d, "x")[0] for d in (36, 37)]
-    reg_addr, _ = deploy_contract(w3, arts["MarginRegistry"], gov, 1, 1, 32, 60)
+    reg_addr, _ = deploy_contract(w3, arts["MarginRegistry"], gov, 1, 1, 0, 32, 60, 60)
     reg = Registry(w3, reg_addr, arts["MarginRegistry"].abi, _roles(w3))
     reg.set_price_feeds([addrs[0]])
     with pytest.raises(RegistryRevert, match="MarginRegistry__BadConfig"):
@@ -132,8 +131,9 @@ def test_feed_decimals_bound(w3, arts):
 
 
 def test_python_price_conversion_boundaries():
-    assert encoding.feed_price_fx((2**50 - 1) * 100, 8) == 2**50 - 1
-    for answer, d in ((2**50 * 100, 8), (0, 8), (-1, 8), (99, 8)):
+    assert encoding.feed_price_fx((2**48 - 1) * 100, 8) == 2**48 - 1
+    assert encoding.feed_price_fx(100, 8) == 1
+    for answer, d in ((2**48 * 100, 8), (0, 8), (-1, 8), (99, 8)):
         with pytest.raises(ValueError):
             encoding.feed_price_fx(answer, d)
     assert encoding.pack_prices([1, 2, 3, 4, 5, 6]) == [1 + (2 << 50) + (3 << 100) + (4 << 150)
@@ -150,11 +150,11 @@ def test_deploy_price_feeds_sets_answers(w3, arts):
 
 
 def test_huge_answers_are_bad_prices_not_overflows(price_registry):
-    """A 0-decimals feed answering 2**255 - 1 must be a named BadPrice, not an arithmetic panic."""
+    """A 0-decimals feed answering 2**255 - 1 must be a named PriceOutOfRange, not a panic."""
     reg, feeds = price_registry
     for a in (2**255 - 1, 2**200):
         reg.tx.send(feeds[0].functions.setAnswer(a), reg.roles.governance)
-        with pytest.raises(RegistryRevert, match="^MarginRegistry__BadPrice"):
+        with pytest.raises(RegistryRevert, match="^MarginRegistry__PriceOutOfRange"):
             reg.packed_prices()
         with pytest.raises(ValueError):
             encoding.feed_price_fx(a, DECIMALS[0])

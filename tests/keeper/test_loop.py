@@ -9,7 +9,7 @@ from calcm.chain.encoding import feed_price_fx, unpack_prices
 from calcm.chain.evm import mine_blocks
 from calcm.keeper.demo import gating
 from calcm.risk.fixed_margin import margin_fx
-from calcm.risk.model_fx import update
+from calcm.risk.modelfx import update
 
 from .conftest import keeper_events
 

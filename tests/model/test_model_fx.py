@@ -1,5 +1,6 @@
-"""The Python fixed-point model update: float agreement within the documented bound, the GARCH
-chain over price paths, range errors, hashes and encodings (no circuit: fast)."""
+"""The Python fixed-point model (v2: daily step, option parts): float agreement within the
+documented bound, the GARCH chain over price paths, range errors, hashes and encodings
+(no circuit: fast)."""
 from __future__ import annotations
 
 import dataclasses
@@ -10,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from calcm.fixedpoint import PRICE_SCALE, VAR_FRAC, FixedPointRangeError
-from calcm.risk.model_fx import (InstrumentFx, ModelParamsFx, ModelStateFx, float_update, pnl_error_bound,
-                                 update)
+from calcm.risk.modelfx import (InstrumentFx, ModelParamsFx, ModelStateFx, float_update, pnl_error_bound,
+                               update)
 from calcm.zk.model_synthetic import (OPTIONS, SMALL, SyntheticSpec, price_path, synthetic_params,
                                       synthetic_state)
 
@@ -54,7 +55,7 @@ def test_fixed_within_documented_bound_of_float_on_price_paths(seed, days):
     for prices in price_path(state, [d[:3] for d in days]):
         up, _, _ = _check_against_float(params, state, prices)
         state = up.state
-    assert state.step == len(days)
+    assert state.day == len(days)
 
 
 def test_bound_is_tight_enough_to_mean_something():
@@ -103,7 +104,7 @@ def test_garch_chain_stays_on_the_float_recursion_over_a_long_path():
         prev = p
     got = np.array(state.sigma2, float) / 2**VAR_FRAC
     assert np.all(np.abs(got - s2f) <= 1e-9 * s2f)
-    assert state.step == 200
+    assert state.day == 200
 
 
 def test_sigma_is_the_integer_square_root():
@@ -116,8 +117,8 @@ def test_sigma_is_the_integer_square_root():
 
 
 @pytest.mark.parametrize("prices, what", [
-    ((0, 2000 * PRICE_SCALE), "price"),
-    ((2**48, 2000 * PRICE_SCALE), "price"),
+    ((0, 2000 * PRICE_SCALE), "close of BTC"),
+    ((2**48, 2000 * PRICE_SCALE), "close of BTC"),
     ((30000 * PRICE_SCALE * 17, 2000 * PRICE_SCALE), "return"),
 ])
 def test_out_of_range_blocks_are_refused(prices, what):
@@ -125,6 +126,9 @@ def test_out_of_range_blocks_are_refused(prices, what):
     state = ModelStateFx(0, (10**11, 10**11), (30000 * PRICE_SCALE, 2000 * PRICE_SCALE))
     with pytest.raises(FixedPointRangeError, match=what):
         update(state, prices, params)
+    if what != "return":                                # an intraday revaluation: the same ranges
+        with pytest.raises(FixedPointRangeError, match="price of BTC"):
+            update(state, prices, params, daily=False)
 
 
 def test_return_boundary_just_below_sixteen_fold_is_accepted():
@@ -171,7 +175,7 @@ def test_param_hash_binds_every_field_and_the_structure():
     assert params.structure_id() == variants[0].structure_id()    # alpha is not
 
 
-def test_state_commitment_binds_step_variance_and_prices():
+def test_state_commitment_binds_day_variance_and_prices():
     s = ModelStateFx(3, (10**11, 2 * 10**11), (10**9, 2 * 10**9))
     c = s.commitment()
     for t in (ModelStateFx(4, s.sigma2, s.price), ModelStateFx(3, (10**11 + 1, 2 * 10**11), s.price),
@@ -183,6 +187,7 @@ def test_json_round_trip():
     params = synthetic_params(BIG, seed=8)
     assert ModelParamsFx.from_json(params.to_json()) == params
     s = synthetic_state(params, seed=8, step=12)
+    assert s.day == 12
     assert ModelStateFx.from_json(s.to_json()) == s
 
 
@@ -207,21 +212,22 @@ def test_genesis_from_the_float_model_reproduces_it_at_the_model_date():
     from calcm.paths import DEFAULT_BOOK, DEFAULT_MARKET, DEFAULT_VOLUMES
     from calcm.risk.book import load_book
     from calcm.risk.model import build_risk_model
-    from calcm.risk.model_fx import genesis, params_from_risk_model
+    from calcm.risk.modelfx import genesis, params_from_risk_model
 
     book = load_book(DEFAULT_BOOK)
     market = load_market(DEFAULT_MARKET, DEFAULT_VOLUMES)
     rm = build_risk_model(market, book)
-    params, idx = params_from_risk_model(rm, book, 16)
+    params = params_from_risk_model(rm, book)
     state, prices = genesis(rm, market)
     for u, a in enumerate(rm.underlyings):
         f = rm.fits[a].params
         assert math.isclose(params.alpha[u] / 2**32, f.alpha, abs_tol=2**-32)
         assert math.isclose(params.beta[u] / 2**32, f.beta, abs_tol=2**-32)
         assert math.isclose(state.sigma2[u] / 2**VAR_FRAC, rm.fits[a].sigma2[-2], rel_tol=1e-9)
-    assert len(idx) == 16 and params.k_tail == rm.params.margin_params.k_tail(16)
-    # The first block (the model date's prices) reproduces the float model's variance forecast
-    # and its scenario P&L on the chosen scenarios (float model: full revaluation, refits nothing).
+    S = rm.scenarios.n_scenarios                       # the FULL scenario set (docs/PROVING.md §1)
+    assert params.n_scenarios == S and params.k_tail == rm.params.margin_params.k_tail(S)
+    # The first daily step (to the model date's closes) reproduces the float model's variance
+    # forecast and its scenario P&L (float model: full revaluation, refits nothing).
     # (Exactly the recursion on the encoded prices; against the fit, up to the price encoding:
     # a close of 4,960 micro-USD moves the return by 2e-4 per micro-USD.)
     from calcm.risk.volatility import garch_update
@@ -231,7 +237,14 @@ def test_genesis_from_the_float_model_reproduces_it_at_the_model_date():
         got = up.state.sigma2[u] / 2**VAR_FRAC
         assert math.isclose(got, exact, rel_tol=1e-9)
         assert math.isclose(got, rm.fits[a].sigma2_next, rel_tol=1e-6 + 4 / min(prices[u], state.price[u]))
-    # tolerance: the documented fixed-vs-float bound plus the encoding of z, strikes and vols
-    fl_sub = rm.valuation.pnl[idx]
-    tol = pnl_error_bound(up, params, prices) / PRICE_SCALE + 1e-4 + 1e-5 * np.abs(fl_sub)
-    assert np.all(np.abs(np.array(up.model.pnl) / PRICE_SCALE - fl_sub) <= tol)
+    assert up.state.day == state.day + 1
+    # Against the float twin on the decoded parameters: the documented bound, exactly.
+    fl = float_update(state, prices, params)
+    assert np.all(np.abs(np.array(up.model.pnl) - fl.pnl * PRICE_SCALE) <= pnl_error_bound(up, params, prices))
+    # Against the float model itself: plus the encoding of z (2**-17 half-ulp, moving a P&L by at
+    # most 2 * 2**-17 * F sigma sqrt(h)), of vol shocks, strikes and vols (1e-5 relative + 1e-4 USD).
+    sig_h = np.sqrt(np.array(up.state.sigma2) / 2**VAR_FRAC * params.horizon_days)
+    z_enc = 2 * 2**-17 * (np.array(prices) / PRICE_SCALE * sig_h)[[i.underlying for i in params.instruments]]
+    fl_model = rm.valuation.pnl
+    tol = (pnl_error_bound(up, params, prices) / PRICE_SCALE + 1e-4 + 1e-5 * np.abs(fl_model) + z_enc)
+    assert np.all(np.abs(np.array(up.model.pnl) / PRICE_SCALE - fl_model) <= tol)

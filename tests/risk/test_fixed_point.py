@@ -1,9 +1,10 @@
-"""The fixed-point twin against the float model, within the bound derived from the rounding."""
+"""The published fixed-point model against the float model, within the bound derived from the rounding;
+margin_fx v2 (net linear per underlying) against the v1 per-instrument arithmetic."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -16,8 +17,10 @@ from calcm.risk.margin import PortfolioMargin, Tier
 
 
 @pytest.fixture(scope="module")
-def model_fx(model):
-    return MarginModelFx.from_float(model)
+def model_fx(market, book, risk):
+    """The published model (what `calcm margin` prints and `calcm prove` proves)."""
+    from calcm.risk.published import published_model
+    return published_model(market, book, risk=risk).model
 
 
 def _fixed(model_fx, q, c):
@@ -38,12 +41,15 @@ def test_fixed_point_within_documented_bound(model, model_fx, qc):
     q, c = qc[0][:, : model.pnl.shape[1]], qc[1][:, : len(model.collateral_assets)]
     f = PortfolioMargin(model).compute(q, c)
     x = _fixed(model_fx, q, c)
-    b = fx_error_bounds(model, q, c)
+    b = fx_error_bounds(model, q, c, model_fx)
     for name in ("es", "addon", "mm", "im", "collateral_value", "equity"):
         err = np.abs(x[name] - getattr(f, name))
         assert np.all(err <= getattr(b, name)), name
-    # The bound is tight enough to matter: about a dollar on these books.
-    assert np.all(b.es < 5.0) and np.all(b.equity < 5.0)
+    # The bound is tight enough to matter: a few dollars, at most 1e-5 of the gross scenario P&L
+    # and 1e-6 of the gross value (the model update's rounding and Black-76 polynomials included).
+    aq = np.abs(q)
+    assert np.all(b.es < 5.0 + 1e-5 * (aq @ np.abs(model.pnl).max(axis=0)))
+    assert np.all(b.equity < 5.0 + 1e-6 * (aq @ np.abs(model.mark) + c @ model.collateral_price))
     # Requirements round up: never below the float model by more than the quantisation.
     assert np.all(x["es"] >= f.es - b.es)
     # Tiers agree wherever equity is farther than the bounds from every threshold.
@@ -106,3 +112,72 @@ def test_bound_uses_the_worst_case_steps(model):
     assert np.all(quantisation_error(model.pnl, 1e6) <= DP + 1e-12)
     assert quantisation_error(np.array([0.05]), 1e4)[0] < 1e-15        # on the grid: no error
     assert DQ == 0.5e-4 and DP == 0.5e-6
+
+
+def test_published_model_has_the_float_models_scenarios_and_tail(model, model_fx):
+    assert model_fx.n_scenarios == model.n_scenarios == 534 and model_fx.k_tail == model.k_tail == 6
+    assert model_fx.n_instruments == 13 and model_fx.n_collateral == 5 and model_fx.n_underlyings == 5
+
+
+def test_risk_haircuts_are_not_provable_yet(market, book):
+    from calcm.risk.model import ModelParams
+    from calcm.risk.published import published_model
+    with pytest.raises(InputError) as e:
+        published_model(market, book, ModelParams(risk_haircuts=True))
+    assert "not provable yet" in str(e.value) and len(str(e.value).splitlines()) == 1
+
+
+def _v1_margin(m: MarginModelFx, acc: AccountFx) -> tuple:
+    """The v1 arithmetic: per-instrument sums over the pnl / mark / exposure views."""
+    from calcm.fixedpoint import BPS, ceil_div, floor_div
+    from calcm.risk.fixed_margin import tail_selection
+    dot = lambda a, b: sum(x * y for x, y in zip(a, b))  # noqa: E731
+    losses = tuple(-dot(acc.qty, row) for row in m.pnl)
+    bits, t, _ = tail_selection(losses, m.k_tail)
+    es = max(ceil_div(sum(L for L, b in zip(losses, bits) if b), m.k_tail), 0)
+    x = [dot(acc.qty, row) for row in m.exposure]
+    addon = sum(ceil_div(w * v * v, a * BPS * MONEY_SCALE) for w, v, a in zip(m.liquidity_weight_bps, x, m.adv))
+    cv = floor_div(sum(c * p * (BPS - h) for c, p, h in zip(acc.collateral, m.collateral_price, m.haircut_bps)),
+                   BPS)
+    return losses, es, tuple(x), es + addon, cv + dot(acc.qty, m.mark)
+
+
+@st.composite
+def v2_books(draw):
+    U = draw(st.integers(1, 3))
+    n = draw(st.integers(1, 6))
+    S = draw(st.integers(1, 8))
+    kinds = draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+    under = draw(st.lists(st.integers(0, U - 1), min_size=n, max_size=n))
+    m = draw(st.integers(1, 3))
+    coll = draw(st.lists(st.integers(-1, U - 1), min_size=m, max_size=m))
+    n_opt = sum(1 for k in kinds if k >= 2)
+    p = st.integers(-(10**10), 10**10)
+    model = MarginModelFx(
+        price=tuple(draw(st.lists(st.integers(1, 10**11), min_size=U, max_size=U))),
+        lin=tuple(tuple(draw(st.lists(p, min_size=U, max_size=U))) for _ in range(S)),
+        opt=tuple(tuple(draw(st.lists(p, min_size=n_opt, max_size=n_opt))) for _ in range(S)) if n_opt else (),
+        opt_mark=tuple(draw(st.lists(st.integers(0, 10**10), min_size=n_opt, max_size=n_opt))),
+        opt_expo=tuple(draw(st.lists(p, min_size=n_opt, max_size=n_opt))),
+        haircut_bps=tuple(draw(st.lists(st.integers(0, 9999), min_size=m, max_size=m))),
+        adv=tuple(draw(st.lists(st.integers(10**6, 10**10), min_size=U, max_size=U))),
+        liquidity_weight_bps=tuple(draw(st.lists(st.integers(0, 10**4), min_size=U, max_size=U))),
+        k_tail=draw(st.integers(1, S)), im_buffer_bps=2500, warn_buffer_bps=2000,
+        kinds=tuple(kinds), under=tuple(under), coll=tuple(coll))
+    q = st.integers(-(10**7), 10**7)
+    acc = AccountFx(tuple(draw(st.lists(q, min_size=n, max_size=n))),
+                    tuple(draw(st.lists(st.integers(0, 10**7), min_size=m, max_size=m))), 0)
+    return model, acc
+
+
+@settings(max_examples=200, deadline=None)
+@given(v2_books())
+def test_v2_net_linear_equals_v1_per_instrument(case):
+    """Netting linear positions per underlying changes the arithmetic order, never the numbers."""
+    model, acc = case
+    try:
+        r = margin_fx(model, acc)
+    except FixedPointRangeError:
+        assume(False)
+    losses, es, x, mm, equity = _v1_margin(model, acc)
+    assert (r.losses, r.es, r.exposure, r.mm, r.equity) == (losses, es, x, mm, equity)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from calcm.market import load_market
-from calcm.paths import DEFAULT_BOOK, DEFAULT_MARKET, DEFAULT_VOLUMES, FIXTURES
-from calcm.risk.book import load_book
+from calcm.paths import FIXTURES
 from calcm.risk.fixed_margin import margin_fx
-from calcm.zk.subbook import circuit_book
+from calcm.zk.prove import prove_accounts
+
+from .test_margin_v2 import random_account, random_model
 
 pytestmark = pytest.mark.slow
 
@@ -28,9 +28,15 @@ def calcm(*args, check=True):
 
 @pytest.fixture(scope="module")
 def proofs(small_build, tmp_path_factory):
+    """Two batches of the small structure (a synthetic model: the bundled book has another shape)."""
+    import random
     out = tmp_path_factory.mktemp("cli") / "proofs"
-    res = calcm("prove", "--build", small_build.dir, "--out", out, "--json")
-    return out, json.loads(res.stdout)
+    rng = random.Random(5)
+    cfg = small_build.config
+    model = random_model(cfg, rng)
+    accounts = [random_account(cfg, rng) for _ in range(2 * cfg.N)]
+    summary = prove_accounts(small_build, model, accounts, [f"acc{i}" for i in range(len(accounts))], out)
+    return out, summary, model, accounts
 
 
 def test_setup_reuses_an_up_to_date_build(small_build):
@@ -41,25 +47,30 @@ def test_setup_reuses_an_up_to_date_build(small_build):
     assert got["dev_only"] is True
 
 
-def test_prove_fixture_book(proofs, small_build):
-    out, summary = proofs
-    cb = circuit_book(load_market(DEFAULT_MARKET, DEFAULT_VOLUMES), load_book(DEFAULT_BOOK), small_build.config)
-    # Every account of the sub-book is proven, with the reference tier; the rest are listed.
-    assert [a["id"] for a in summary["accounts"]] == list(cb.names)
-    assert [a["tier"] for a in summary["accounts"]] == [margin_fx(cb.model, a).tier for a in cb.accounts]
-    assert {s["id"] for s in summary["sub_book"]["skipped_accounts"]} | set(cb.names) == \
-        {a.id for a in load_book(DEFAULT_BOOK).accounts}
-    assert len(summary["groups"]) == -(-len(cb.names) // small_build.config.N)
+def test_prove_writes_reference_tiers(proofs, small_build):
+    out, summary, model, accounts = proofs
+    assert [a["tier"] for a in summary["accounts"]] == [margin_fx(model, a).tier for a in accounts]
+    assert len(summary["groups"]) == -(-len(accounts) // small_build.config.N)
     for g in summary["groups"]:
         batch = json.loads((out / g / "batch.json").read_text())
         assert batch["public_signals"]["accountsRoot"] == summary["accounts_root"]
+        assert batch["public_signals"]["linCommitment"] == summary["lin_commitment"]
         # Nothing private is written: no witness, no positions.
         assert not list((out / g).glob("*.wtns"))
         assert "qty" not in json.dumps(batch) and "salt" not in json.dumps(batch)
 
 
+def test_prove_rejects_a_circuit_that_cannot_hold_the_model(small_build, tmp_path):
+    """The bundled book's published model (534 scenarios) does not fit the small circuit: one line."""
+    res = calcm("prove", "--build", small_build.dir, "--out", tmp_path / "never", check=False)
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and len(lines) == 1
+    assert "534" in lines[0] and "'small'" in lines[0]
+    assert not (tmp_path / "never").exists()
+
+
 def test_verify_runs_both_verifiers(proofs, small_build):
-    out, summary = proofs
+    out, summary = proofs[:2]
     got = json.loads(calcm("verify", out, "--build", small_build.dir, "--json").stdout)
     assert got["ok"] is True and len(got["proofs"]) == len(summary["groups"])
     assert all(p["snarkjs"] and p["py_ecc"] for p in got["proofs"])
@@ -67,12 +78,12 @@ def test_verify_runs_both_verifiers(proofs, small_build):
 
 
 def test_verify_rejects_an_altered_batch(proofs, tmp_path):
-    out, _ = proofs
+    out = proofs[0]
     import shutil
     d = tmp_path / "group"
     shutil.copytree(out / "group-0001", d)
     pub = json.loads((d / "public.json").read_text())
-    pub[3] = str(int(pub[3]) ^ (3 << 32))                 # flip account 0's tier
+    pub[4] = str(int(pub[4]) ^ (3 << 32))                 # flip account 0's tier
     (d / "public.json").write_text(json.dumps(pub))
     res = calcm("verify", d, "--json", check=False)
     assert res.returncode == 1

@@ -1,4 +1,4 @@
-"""Poseidon, the sponge and the accounts tree: Python (calcm.zk.poseidon) vs the circuit witness."""
+"""Poseidon, the sponge and the accounts tree: Python (calcm.poseidon) vs the circuit witness."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from calcm.fixedpoint import FIELD_PRIME
 from calcm.risk.fixed_margin import AccountFx
-from calcm.zk import poseidon as P
+from calcm import poseidon as P
 from calcm.zk.toolchain import snarkjs
 from calcm.zk.wtns import read_sym, read_wtns
 

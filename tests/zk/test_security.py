@@ -17,7 +17,7 @@ import pytest
 from calcm.fixedpoint import FIELD_PRIME, PRICE_SCALE, FixedPointRangeError
 from calcm.risk.fixed_margin import AccountFx, MarginModelFx
 from calcm.zk.config import PUBLIC_SIGNALS, SMALL
-from calcm.zk.poseidon import model_commitment
+from calcm.poseidon import model_commitment
 from calcm.zk.prove import ContextInfo, prove_accounts
 from calcm.zk.synthetic import random_account, random_model
 from calcm.zk.verify import VerifierDisagreement, py_verify, snarkjs_verify, verify_dir

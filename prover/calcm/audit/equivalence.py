@@ -4,7 +4,7 @@ the documented bound of the float model.
 Circuit vs Python (bit for bit). For every case of :mod:`calcm.audit.cases` the
 circuit input and the expected values come from the project's own witness
 builders (:func:`calcm.zk.witness.batch_input`,
-:func:`calcm.zk.model_witness.model_input`), the witness from the circuit's wasm
+:func:`calcm.zk.model_witness.step_input`, ``reval_input``, ``part_input``), the witness from the circuit's wasm
 (:func:`calcm.audit.wasm.calculate_many`). Compared, by name through the
 ``.sym`` file (a signal that ``--O2`` folded away has no witness value and is
 counted as "not in the witness"):
@@ -17,9 +17,9 @@ counted as "not in the witness"):
 - every key intermediate: per account the scenario losses, tail sum, raw and
   floored ES, exposures, add-on terms, add-on, MM, IM, collateral value,
   equity and tier, and the account commitments and the group's subtree root;
-  for the model update every intermediate :func:`calcm.zk.model_witness.reference_signals`
-  names (returns, variances, vols, moves, scenario moves, logs, d1/d2, N(d),
-  option values, commitments, the parameter hash).
+  for the model circuits (step, reval, each option part) every intermediate the
+  witness builder's ``ModelExpected.signals`` names (returns, variances, vols,
+  moves, scenario moves, option values and P&L) and the public commitments.
 
 Fixed point vs float (margin): the bundled book and seeded random books,
 ``|fixed - float| <= fx_error_bounds`` for ES, add-on, MM, IM, collateral value
@@ -35,7 +35,7 @@ import numpy as np
 
 from ..fixedpoint import FIELD_PRIME, MONEY_SCALE
 from ..zk.config import PUBLIC_SIGNALS
-from ..zk.poseidon import account_commitment, model_commitment, sponge_calls
+from ..poseidon import account_commitment, model_commitment, sponge_calls
 from ..zk.prove import ContextInfo
 from ..zk.witness import batch_input, calculate_witness, venue_tree
 from ..zk.wtns import read_sym
@@ -171,37 +171,53 @@ def _runner_cross_check(wasm, inp: dict, wit: WasmWitness) -> str:
 
 # ------------------------------------------------------------------------------ model update
 
-def model_equivalence(config, wasm, sym_path, params, cases: list[ModelCase], *, label: str) -> Check:
-    """Circuit vs :func:`~calcm.risk.model_fx.update` on chained blocks."""
-    from ..zk.model_witness import model_input, reference_signals
+def model_inputs(config, case: ModelCase, params, context: int) -> list[tuple[str, dict, object]]:
+    """``[(label, circuit input, ModelExpected)]`` of one block for the circuit's kind.
 
+    ``step``: the daily step to the block's closes; ``reval``: the revaluation at its
+    prices; ``option``: every option part at ``update``'s state and prices, chained.
+    """
+    from ..risk.modelfx import update
+    from ..zk.model_witness import part_input, reval_input, step_input
+
+    if config.kind == "step":
+        return [(case.name, *step_input(config, case.state, case.prices, params, context))]
+    if config.kind == "reval":
+        return [(case.name, *reval_input(config, case.state, case.prices, params, context))]
+    up = update(case.state, case.prices, params)
+    return [(f"{case.name} part {x.part}", *part_input(config, up.state, up.linear.prices, params, x.part, x.prev))
+            for x in up.parts]
+
+
+def model_equivalence(config, wasm, sym_path, params, cases: list[ModelCase], *, label: str) -> Check:
+    """Circuit (``config.kind``: step, reval or option part) vs :mod:`calcm.risk.modelfx` on chained blocks."""
     with Timer() as t:
         sym = read_sym(sym_path)
         context = ContextInfo().value
         tally, prepared, rejected = Tally(), [], []
         for case in cases:
             try:
-                inp, expected = model_input(config, case.state, case.prices, params, context)
+                items = model_inputs(config, case, params, context)
             except (ValueError, ArithmeticError) as exc:
                 rejected.append(f"{case.name}: reference rejected the block: {exc}")
                 continue
-            rows = [(f"public {n}", (f"main.{n}",), v) for n, v in zip(expected.names, expected.public)]
-            rows += [(name.removeprefix("main."), (name,), v)
-                     for name, v in reference_signals(expected, params).items()]
-            prepared.append((case, inp, rows))
+            for name, inp, expected in items:
+                rows = [(f"public {n}", (f"main.{n}",), v) for n, v in zip(expected.names, expected.public)]
+                rows += [(sig.removeprefix("main."), (sig,), v) for sig, v in expected.signals.items()]
+                prepared.append((name, inp, rows))
         witnesses = calculate_many(wasm, [inp for _, inp, _ in prepared])
-        for (case, _, rows), wit in zip(prepared, witnesses):
+        for (name, _, rows), wit in zip(prepared, witnesses):
             tally.cases += 1
-            if tally.run_problems(case.name, wit):
+            if tally.run_problems(name, wit):
                 for lbl, names, want in rows:
-                    tally.compare(case.name, lbl, names, want, wit, sym)
-    counts = {"blocks": tally.cases, "signals compared": tally.compared,
+                    tally.compare(name, lbl, names, want, wit, sym)
+    counts = {"witnesses": tally.cases, "signals compared": tally.compared,
               "not in witness (optimised away)": tally.not_in_witness,
               "mismatches": len(tally.mismatches), "blocks rejected by the reference": len(rejected)}
     bad = bool(tally.mismatches) or tally.cases == 0
-    summary = (f"{tally.cases} chained blocks, {tally.compared:,} signals bit for bit: "
+    summary = (f"{tally.cases} witnesses of chained blocks, {tally.compared:,} signals bit for bit: "
                f"{len(tally.mismatches)} mismatches")
-    return Check("equivalence", f"model-update circuit vs Python fixed point ({label})", FAIL if bad else PASS,
+    return Check("equivalence", f"model {config.kind} circuit vs Python fixed point ({label})", FAIL if bad else PASS,
                  summary, counts, tally.mismatches + rejected, t.seconds)
 
 
@@ -277,12 +293,12 @@ def margin_float_equivalence(n_random: int = 64, seed: int = 0) -> Check:
 def model_float_equivalence(params, cases: list[ModelCase], *, label: str) -> Check:
     """The fixed-point model update against the float risk stage on the same blocks.
 
-    P&L within :func:`calcm.risk.model_fx.pnl_error_bound` (docs/MODEL_CIRCUIT.md), and the
+    P&L within :func:`calcm.risk.modelfx.pnl_error_bound` (docs/MODEL_CIRCUIT.md), and the
     new GARCH variance within one rounding at 2**-48 plus the return's floor at 2**-40
     times (alpha + |gamma|).
     """
     from ..fixedpoint import PRICE_SCALE, VAR_FRAC
-    from ..risk.model_fx import float_update, pnl_error_bound, update
+    from ..risk.modelfx import float_update, pnl_error_bound, update
 
     with Timer() as t:
         tally = {"blocks": 0, "P&L values compared": 0, "variances compared": 0, "violations": 0,

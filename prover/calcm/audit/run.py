@@ -69,9 +69,9 @@ def _say(opts: AuditOptions, msg: str) -> None:
 
 def _describe(build: Build) -> dict:
     m = build.manifest
-    return {"dir": str(build.dir), "kind": "model-update" if is_model(build) else "margin",
+    return {"dir": str(build.dir), "kind": f"model-{m['config'].get('kind', 'step')}" if is_model(build) else "margin",
             "config": m["config"]["name"], "constraints": m["r1cs"]["constraints"],
-            "zkey_sha256": m["zkey"]["sha256"], "ptau_power": m["ptau"]["power"],
+            "zkey_sha256": m["zkey"]["sha256"], "ptau_power": (m.get("ptau") or {}).get("power"),
             "dev_only": bool(m.get("dev_only"))}
 
 
@@ -132,15 +132,14 @@ def margin_probe_inputs(config, fixture, random_cases, edge, count: int = 3) -> 
 
 
 def _model_build(report: AuditReport, build: Build, label: str, opts: AuditOptions) -> list[dict]:
-    from ..zk.model_witness import model_input
-
     config, params, state, source = _model_params(build, opts)
     _say(opts, f"{label}: equivalence (chained price paths, crash days) on {source}")
     blocks = C.model_cases(params, state, opts.seed)
     report.add(E.model_equivalence(config, build.wasm, build.sym, params, blocks, label=f"{label}; {source}"))
     report.add(E.model_float_equivalence(params, blocks, label=f"{label}; {source}"))
     ctx = ContextInfo().value
-    return [model_input(config, b.state, b.prices, params, ctx)[0] for b in blocks[:opts.probe_witnesses]]
+    probes = [inp for b in blocks for _, inp, _ in E.model_inputs(config, b, params, ctx)]
+    return probes[:opts.probe_witnesses]
 
 
 def _soundness_checks(report: AuditReport, build: Build, label: str, inputs: list[dict],
@@ -186,7 +185,7 @@ def run_audit(opts: AuditOptions) -> AuditReport:
     report = AuditReport([_describe(b) for b in builds])
     expected_code: dict[str, bytes] = {}
     for build in builds:
-        label = f"{'model-update' if is_model(build) else 'margin'} {build.manifest['config']['name']}"
+        label = f"{'model' if is_model(build) else 'margin'} {build.manifest['config']['name']}"
         source = _setup_checks(report, build, label, opts)
         if opts.rpc and opts.addresses and source is not None:
             expected_code[label] = SI.expected_runtime(build, source)

@@ -5,24 +5,24 @@ Two hashes name the model:
 - ``ModelParams.hash`` (float model, docs/MODEL.md sections 4 and 6):
   ``sha256(b"calcm-model-params-v1\\n" + canonical JSON)`` of every parameter,
   canonical = ``json.dumps(params, sort_keys=True, separators=(",", ":"))``;
-- ``paramHash`` (what governance publishes on-chain and the model-update circuit
-  binds, :meth:`calcm.risk.model_fx.ModelParamsFx.param_hash`): the Poseidon
-  sponge (docs/ARCHITECTURE.md) of the field encoding of the fixed-point
-  parameters, in this order::
+- ``paramHash`` (what governance publishes on-chain and every model circuit binds,
+  :meth:`calcm.risk.modelfx.ModelParamsFx.param_hash`): the parameter tree of
+  docs/PROVING.md §4, Poseidon sponges (docs/ARCHITECTURE.md) over field elements::
 
-      PARAM_DOMAIN ("calcm-params-v1" as a big-endian integer), structure_id,
-      h, sqrt_h = isqrt(h * 2**64), im_buffer_bps, warn_buffer_bps, min_return_bps,
-      per asset: omega, alpha, gamma, beta, adv, liquidity_weight_bps,
-      per collateral: haircut_bps,
-      z row-major (scenario by scenario),
-      if any option: per scenario (vol_shock, w = round(2**40 / (2**16 + vol_shock))),
-                     per option (strike, expiry, iv, ln_k, v, 1/v, v_after, 1/v_after),
+      paramHash = sponge([PARAM_DOMAIN ("calcm-params-v2"), structure_id, h_common]
+                         ++ hz[u][c] (u-major) ++ hs[c] (only with options) ++ ht[o])
+      h_common  = sponge([h, isqrt(h * 2**64), im_buffer_bps, warn_buffer_bps, min_return_bps]
+                         ++ per asset (omega, alpha, gamma, beta, adv, liquidity_weight_bps)
+                         ++ per collateral haircut_bps)
+      hz[u][c]  = sponge(z[s][u] for s in chunk c),  chunk c = [c S/C, (c+1) S/C)
+      hs[c]     = sponge(vol_shock[s], round(2**40 / (2**16 + vol_shock[s])) for s in chunk c)
+      ht[o]     = sponge(strike, expiry, iv, ln_k, v, 1/v, v_after, 1/v_after)
 
   signed values as field elements (``p - |x|``), with ``structure_id`` the
-  sponge of ``[STRUCT_DOMAIN ("calcm-struct-v1"), U, S, n, m, k] + kind codes
+  sponge of ``[STRUCT_DOMAIN ("calcm-struct-v2"), U, S, n, m, k, C] + kind codes
   (spot 0, perp 1, call 2, put 3) + underlying indices + (collateral index + 1)``.
   The option constants are derived from (strike, expiry, iv) by the exact
-  integer routines of :func:`calcm.risk.model_fx.option_terms`.
+  integer routines of :func:`calcm.risk.modelfx.option_terms`.
 
 :func:`independent_param_hash` rebuilds that list from the *published JSON*
 (the ``params`` of a model file) without calling ``ModelParamsFx.field_elements``,
@@ -48,33 +48,41 @@ def _domain(tag: bytes) -> int:
 
 def independent_param_hash(published: dict) -> int:
     """``paramHash`` from a model file's ``params`` JSON, by the documented recipe above."""
-    from ..risk.model_fx import InstrumentFx, option_terms
-    from ..zk.poseidon import poseidon_sponge
+    from ..poseidon import poseidon_sponge
+    from ..risk.modelfx import InstrumentFx, option_terms
+
+    def sponge(xs):
+        return poseidon_sponge([int(v) % FIELD_PRIME for v in xs])
 
     p = published
     ins, col = p["instruments"], p["collateral"]
-    U, S, n, m = len(p["assets"]), len(p["z"]), len(ins), len(col)
-    struct = ([_domain(b"calcm-struct-v1"), U, S, n, m, int(p["k_tail"])]
+    U, S, n, m, C = len(p["assets"]), len(p["z"]), len(ins), len(col), int(p.get("chunks", 1))
+    L = S // C
+    struct = ([_domain(b"calcm-struct-v2"), U, S, n, m, int(p["k_tail"]), C]
               + [KIND_CODES[i["kind"]] for i in ins] + [int(i["underlying"]) for i in ins]
               + [int(c["underlying"]) + 1 for c in col])
     h = int(p["horizon_days"])
-    out = [_domain(b"calcm-params-v1"), poseidon_sponge(struct), h, math.isqrt(h << 64),
-           int(p["im_buffer_bps"]), int(p["warn_buffer_bps"]), int(p["min_return_bps"])]
+    common = [h, math.isqrt(h << 64), int(p["im_buffer_bps"]), int(p["warn_buffer_bps"]),
+              int(p["min_return_bps"])]
     for u in range(U):
-        out += [int(p[k][u]) for k in ("omega", "alpha", "gamma", "beta", "adv", "liquidity_weight_bps")]
-    out += [int(c["haircut_bps"]) for c in col]
-    out += [int(v) for row in p["z"] for v in row]
+        common += [int(p[k][u]) for k in ("omega", "alpha", "gamma", "beta", "adv", "liquidity_weight_bps")]
+    common += [int(c["haircut_bps"]) for c in col]
+    top = [_domain(b"calcm-params-v2"), sponge(struct), sponge(common)]
+    top += [sponge(int(p["z"][s][u]) for s in range(c * L, (c + 1) * L)) for u in range(U) for c in range(C)]
     options = [i for i in ins if i["kind"] in ("call", "put")]
     if options:
-        for v in p["vol_shock"]:
-            u = 2**16 + int(v)
-            out += [int(v), (2**41 + u) // (2 * u)]
+        for c in range(C):
+            chunk = []
+            for v in p["vol_shock"][c * L:(c + 1) * L]:
+                w = 2**16 + int(v)
+                chunk += [int(v), (2**41 + w) // (2 * w)]
+            top.append(sponge(chunk))
         for i in options:
             t = option_terms(InstrumentFx(i["id"], i["kind"], int(i["underlying"]), int(i["strike"]),
                                           int(i["expiry"]), int(i["iv"])), h)
-            out += [int(i["strike"]), int(i["expiry"]), int(i["iv"]), t.ln_k, t.v, t.inv_v, t.v_after,
-                    t.inv_v_after]
-    return poseidon_sponge([v % FIELD_PRIME for v in out])
+            top.append(sponge([int(i["strike"]), int(i["expiry"]), int(i["iv"]), t.ln_k, t.v, t.inv_v,
+                               t.v_after, t.inv_v_after]))
+    return sponge(top)
 
 
 def independent_float_hash(params_json: dict) -> str:
@@ -106,11 +114,11 @@ def default_model_params():
     from ..paths import DEFAULT_BOOK, DEFAULT_MARKET, DEFAULT_VOLUMES
     from ..risk.book import load_book
     from ..risk.model import build_risk_model
-    from ..risk.model_fx import params_from_risk_model, sub_book
+    from ..risk.modelfx import params_from_risk_model
 
-    bk = sub_book(load_book(DEFAULT_BOOK))
+    bk = load_book(DEFAULT_BOOK)
     rm = build_risk_model(load_market(DEFAULT_MARKET, DEFAULT_VOLUMES), bk)
-    return params_from_risk_model(rm, bk, 8)[0]
+    return params_from_risk_model(rm, bk)
 
 
 def param_hash_check(params, source: str) -> Check:
@@ -122,8 +130,8 @@ def param_hash_check(params, source: str) -> Check:
     ok = code == twin
     details = [f"paramHash = {code} (0x{code:064x})",
                f"structure: U={params.n_assets} S={params.n_scenarios} n={params.n_instruments} "
-               f"m={params.n_collateral} k={params.k_tail}, structure_id {params.structure_id()}",
-               "recompute: PoseidonSponge of the documented field encoding (docs/AUDIT.md, "
+               f"m={params.n_collateral} k={params.k_tail} C={params.chunks}, structure_id {params.structure_id()}",
+               "recompute: the parameter tree (PoseidonSponge) of the documented field encoding (docs/AUDIT.md, "
                "calcm.audit.transparency) of the model file's `params`",
                f"independent re-encoding from the published JSON: {twin}"]
     return Check("transparency", f"model parameter hash paramHash ({source})", PASS if ok else FAIL,

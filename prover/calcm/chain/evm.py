@@ -48,3 +48,19 @@ def mine_blocks(w3: Web3, n: int) -> None:
         w3.provider.ethereum_tester.mine_blocks(n)
     else:
         w3.provider.make_request("anvil_mine", [hex(n)])
+
+
+def set_next_timestamp(w3: Web3, ts: int) -> None:
+    """Date the next block at ``ts`` (seconds; must be after the latest block's)
+    (anvil: ``evm_setNextBlockTimestamp``; py-evm: ``time_travel``, which mines a block at ts)."""
+    if is_pyevm(w3):
+        w3.provider.ethereum_tester.time_travel(ts)
+    else:
+        w3.provider.make_request("evm_setNextBlockTimestamp", [hex(ts)])
+
+
+def warp(w3: Web3, ts: int) -> None:
+    """Mine one block dated ``ts``, so that views (``eth_call``) see that time."""
+    set_next_timestamp(w3, ts)
+    if not is_pyevm(w3):
+        w3.provider.make_request("evm_mine", [])

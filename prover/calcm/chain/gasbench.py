@@ -77,7 +77,7 @@ class _MarginSubject:
     def scenario(self) -> int:
         if self.build is None:
             return 0x5CE
-        from ..zk.poseidon import model_commitment
+        from ..poseidon import model_commitment
         return model_commitment(self.model)
 
     def prove(self, context: int) -> tuple[dict, list[int]]:

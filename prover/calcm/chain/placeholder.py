@@ -39,8 +39,16 @@ class PlaceholderBuild:
     vkey: Path
 
 
-def source(n_signals: int) -> str:
-    """The circom source: ``n_signals`` public inputs, each bound by one square."""
+def source(n_signals: int, tag: int = 0) -> str:
+    """The circom source: ``n_signals`` public inputs, each bound by one square.
+
+    ``tag`` > 0 makes a distinct circuit (and so distinct keys) with the same signal count,
+    ``sq[i] <== s[i] * (s[i] + tag)``: the v2 registry has several verifiers of equal arity
+    (step and option part: 5 + K; reval and margin at K = 1: 5), and tests must not let a
+    proof for one verify against another.
+    """
+    body = ("    for (var i = 0; i < n; i++) { sq[i] <== s[i] * s[i]; }\n" if tag == 0 else
+            f"    for (var i = 0; i < n; i++) {{ sq[i] <== s[i] * (s[i] + {int(tag)}); }}\n")
     return (
         "pragma circom 2.1.0;\n"
         "// PLACEHOLDER (calcm.chain.placeholder): binds its public signals, proves nothing.\n"
@@ -48,7 +56,7 @@ def source(n_signals: int) -> str:
         "    signal input s[n];\n"
         "    signal sq[n];\n"
         "    // Squaring binds each public input (an input in no constraint would be free).\n"
-        "    for (var i = 0; i < n; i++) { sq[i] <== s[i] * s[i]; }\n"
+        + body +
         "}\n"
         f"component main {{public [s]}} = Placeholder({n_signals});\n")
 
@@ -77,10 +85,11 @@ def _ptau() -> Path:
     return out
 
 
-def build(n_signals: int, directory: Path | None = None) -> PlaceholderBuild:
-    """Build (or reuse from the cache) the placeholder with ``n_signals`` public inputs."""
+def build(n_signals: int, directory: Path | None = None, tag: int = 0) -> PlaceholderBuild:
+    """Build (or reuse from the cache) the placeholder with ``n_signals`` public inputs
+    (``tag``: see :func:`source`)."""
     if directory is None:
-        key = hashlib.sha256(source(n_signals).encode()).hexdigest()[:16]
+        key = hashlib.sha256(source(n_signals, tag).encode()).hexdigest()[:16]
         directory = cache_dir() / "chain" / f"placeholder_{n_signals}_{key}"
     d = Path(directory)
     b = PlaceholderBuild(n_signals, d, d / "placeholder_js" / "placeholder.wasm",
@@ -88,7 +97,7 @@ def build(n_signals: int, directory: Path | None = None) -> PlaceholderBuild:
     if b.vkey.exists():
         return b
     d.mkdir(parents=True, exist_ok=True)
-    (d / "placeholder.circom").write_text(source(n_signals))
+    (d / "placeholder.circom").write_text(source(n_signals, tag))
     snarkjs = str(NODE_BIN / "snarkjs")
     _run([str(NODE_BIN / "circom2"), "placeholder.circom", "--r1cs", "--wasm", "-o", "."], d)
     _run([snarkjs, "groth16", "setup", "placeholder.r1cs", str(_ptau()), "p0.zkey"], d)
@@ -99,8 +108,12 @@ def build(n_signals: int, directory: Path | None = None) -> PlaceholderBuild:
     return b
 
 
-def prove(b: PlaceholderBuild, signals: list[int]) -> tuple[dict, list[int]]:
-    """A Groth16 proof for ``signals``; returns ``(proof.json dict, public signals)``."""
+def prove(b: PlaceholderBuild, signals: list[int], backend_name: str = "auto") -> tuple[dict, list[int]]:
+    """A Groth16 proof for ``signals``; returns ``(proof.json dict, public signals)``.
+
+    Proven by :func:`calcm.zk.backend.prove` (``backend_name``: auto, arkworks or snarkjs).
+    """
+    from ..zk import backend
     if len(signals) != b.n_signals:
         raise ValueError(f"{len(signals)} signals for a placeholder with {b.n_signals}")
     snarkjs = str(NODE_BIN / "snarkjs")
@@ -108,6 +121,5 @@ def prove(b: PlaceholderBuild, signals: list[int]) -> tuple[dict, list[int]]:
         t = Path(tmp)
         (t / "input.json").write_text(json.dumps({"s": [str(v) for v in signals]}))
         _run([snarkjs, "wtns", "calculate", str(b.wasm), "input.json", "w.wtns"], t)
-        _run([snarkjs, "groth16", "prove", str(b.zkey), "w.wtns", "proof.json", "public.json"], t)
-        return (json.loads((t / "proof.json").read_text()),
-                [int(x) for x in json.loads((t / "public.json").read_text())])
+        proof, public, _ = backend.prove(b, t / "w.wtns", backend_name)
+        return proof, [int(x) for x in public]

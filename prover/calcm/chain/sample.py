@@ -15,7 +15,6 @@ checked against it before proving), never assumed.
 """
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,15 +65,15 @@ class BatchProof:
 
 
 def prove_batch(build, model: MarginModelFx, accounts: list[AccountFx], group: int,
-                context: int) -> BatchProof:
+                context: int, backend_name: str = "auto") -> BatchProof:
     """Prove group ``group`` of ``accounts`` (account i at leaf i) with a margin ``build``.
 
-    The public signals snarkjs outputs (root, scenario commitment, context, packed tiers)
-    must equal the Python reference's (:func:`calcm.zk.witness.batch_input`), else it raises.
+    The proof comes from :func:`calcm.zk.backend.prove` (``backend_name``). The public
+    signals (root, scenario commitment, context, packed tiers) must equal the Python reference's (:func:`calcm.zk.witness.batch_input`), else it raises.
     Intermediates are not compared here (the zk stage's tests do that; on the tiniest shapes
     circom optimises some of them out of the ``.sym`` map).
     """
-    from ..zk.toolchain import snarkjs
+    from ..zk import backend
     from ..zk.witness import batch_input, calculate_witness, group_accounts, venue_tree
     cfg = build.config
     tree = venue_tree(accounts, cfg)
@@ -83,9 +82,8 @@ def prove_batch(build, model: MarginModelFx, accounts: list[AccountFx], group: i
     with tempfile.TemporaryDirectory(prefix="calcm-batch-") as tmp:
         t = Path(tmp)
         calculate_witness(build.wasm, inp, t / "w.wtns")
-        snarkjs("groth16", "prove", build.zkey, t / "w.wtns", t / "proof.json", t / "public.json")
-        proof = json.loads((t / "proof.json").read_text())
-        public = [int(x) for x in json.loads((t / "public.json").read_text())]
+        proof, public_str, _ = backend.prove(build, t / "w.wtns", backend_name)
+        public = [int(x) for x in public_str]
     if tuple(public) != expected.public:
         raise RuntimeError("snarkjs public signals differ from the reference's")
     return BatchProof(proof, public, group, expected.tiers)

@@ -16,6 +16,7 @@ from ..market import load_market
 from ..paths import DEFAULT_BOOK, DEFAULT_MARKET, DEFAULT_VOLUMES
 from ..risk.book import load_book
 from ..risk.model import ModelParams, build_risk_model
+from ..fixedpoint import MONEY_SCALE
 from ..risk.report import fmt_ratio, margin_report, report_json, tier_name
 from .output import console, emit_json, table
 
@@ -62,25 +63,33 @@ def demo_margins(market: Path = DEFAULT_MARKET, book: Path = DEFAULT_BOOK, volum
     r, rk = rep.result, rep.risk
     usd = lambda x: f"{x:,.0f}"  # noqa: E731  (whole USD keeps the table narrow)
     rows = []
+    fx_usd = lambda v: usd(v / MONEY_SCALE)  # noqa: E731
     for a, acc in enumerate(rep.book.accounts):
         contrib = r.contributions[a]
         driver = rep.book.instrument_ids[int(np.argmax(contrib))] if r.es[a] >= 0.01 else "-"
+        fx = rep.fixed[a]
         rows.append([acc.id, usd(r.es[a]), usd(r.addon[a]), usd(r.mm[a]), usd(r.im[a]), usd(r.equity[a]),
                      fmt_ratio(r.ratio[a]), tier_name(r.tier[a]), driver, usd(rep.siloed.mm[a]),
-                     usd(rep.static.mm[a]), tier_name(rep.fixed[a].tier)])
+                     usd(rep.static.mm[a]), fx_usd(fx.mm), fx_usd(fx.im), fx_usd(fx.equity),
+                     tier_name(fx.tier), f"{max(rep.bounds.mm[a], rep.bounds.equity[a]):.2g}"])
     t = Table(title=f"calcm margin, as of {rk.asof}: ES {rk.params.es_level:.1%}, {rk.params.mpor_days}-day "
                     f"MPOR, {rk.scenarios.n_scenarios} scenarios (tail k={rk.margin_model.k_tail}); USD")
     for col in ("account", "ES", "add-on", "MM", "IM", "equity", "ratio", "tier", "driver",
-                "siloed MM", "static MM", "fx tier"):
+                "siloed MM", "static MM", "proven MM", "proven IM", "proven equity", "proven tier", "bound"):
         t.add_column(col, justify="left" if col in ("account", "tier", "driver", "fx tier") else "right")
     for row in rows:
         t.add_row(*row)
     # Off a terminal (CI logs, pipes) rich assumes 80 columns and would truncate the numbers.
-    out = console if console.is_terminal else Console(width=160)
+    out = console if console.is_terminal else Console(width=200)
     out.print(t)
     tot = doc["totals"]
     out.print(f"total MM {tot['mm']:,.0f} (siloed {tot['siloed_mm']:,.0f}, static {tot['static_mm']:,.0f}); "
-              f"tiers {tot['tiers']}\nscenario hash {rk.scenarios.hash}\nparams hash   {rk.params.hash}")
+              f"tiers {tot['tiers']}\nscenario hash {rk.scenarios.hash}\nparams hash   {rk.params.hash}\n"
+              f"proven = the published fixed-point model (what `calcm prove` proves); bound = max "
+              f"|proven - float| USD of MM and equity\n"
+              f"lin commitment {doc['model']['published']['lin_commitment']}\n"
+              f"opt commitment {doc['model']['published']['opt_commitment']}\n"
+              f"param hash     {doc['model']['published']['param_hash']}")
     return doc
 
 

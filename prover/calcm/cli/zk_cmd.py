@@ -30,35 +30,47 @@ def register(main, bench, chain) -> None:
     @main.command("setup")
     @click.option("--config", "config_name", type=click.Choice(["small", "bench"]), default="small",
                   show_default=True, help="circuit configuration (calcm.zk.config)")
+    @click.option("--mode", type=click.Choice(["auto", "dev", "ceremony"]), default="auto", show_default=True,
+                  help="dev: groth16py single-party setup, no ptau, any size, INSECURE; ceremony: snarkjs "
+                       "zkey over a ptau (+ contributions + beacon); auto: ceremony if --ptau is given or "
+                       "the circuit fits a power-13 dev ptau, else dev")
     @click.option("--ptau", type=click.Path(path_type=Path), default=None,
                   help="ceremony powers-of-tau file (verified before use); default: cached dev file")
+    @click.option("--contribute", "contributions", multiple=True, metavar="ENTROPY",
+                  help="ceremony mode: a secret phase-2 contribution (repeatable), before the beacon")
     @click.option("--build", "build_dir", type=click.Path(path_type=Path), default=None,
                   help="build directory (default: build/<config>)")
     @click.option("--force", is_flag=True, help="rebuild even if the build is up to date")
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
-    def setup_cmd(config_name, ptau, build_dir, force, as_json):
-        """Compile the margin circuit, run Groth16 setup (dev beacon), export the verification key."""
+    def setup_cmd(config_name, mode, ptau, contributions, build_dir, force, as_json):
+        """Compile the margin circuit, run the Groth16 setup, export the verification key and verifier."""
         from ..zk.config import CONFIGS
         from ..zk.setup import setup
 
         build, reused = setup(CONFIGS[config_name], build_dir or _default_build(config_name), ptau,
-                              reuse=not force)
+                              mode=mode, contributions=tuple(contributions), reuse=not force)
         m = build.manifest
-        out = {"build": str(build.dir), "reused": reused, "config": m["config"],
-               "constraints": m["r1cs"]["constraints"], "ptau": m["ptau"],
+        out = {"build": str(build.dir), "reused": reused, "mode": build.mode, "security": build.security,
+               "config": m["config"], "constraints": m["r1cs"]["constraints"], "ptau": m["ptau"],
                "r1cs_sha256": m["r1cs"]["sha256"], "zkey_sha256": m["zkey"]["sha256"],
+               "proving_key_sha256": build.proving_key_sha256,
                "vkey_sha256": m["vkey_sha256"], "source_hash": m["source_hash"],
-               "dev_only": m["dev_only"], "seconds": m["seconds"]}
+               "dev_only": m["dev_only"], "warning": m["warning"], "seconds": m["seconds"]}
         if as_json:
             emit_json(out)
             return
+        ptau_row = (f"power {m['ptau']['power']} ({m['ptau']['source']}) {m['ptau']['sha256'][:16]}"
+                    if m["ptau"].get("sha256") else "none (dev single-party setup)")
         table(f"calcm setup ({'up to date' if reused else 'built'}): {build.dir}", ["item", "value"],
-              [["config", ", ".join(f"{k}={v}" for k, v in m["config"].items())],
+              [["mode", build.mode], ["SECURITY", build.security.upper() if m["dev_only"] else build.security],
+               ["config", ", ".join(f"{k}={v}" for k, v in m["config"].items())],
                ["constraints", f"{m['r1cs']['constraints']:,}"],
-               ["ptau", f"power {m['ptau']['power']} ({m['ptau']['source']}) {m['ptau']['sha256'][:16]}"],
-               ["r1cs sha256", m["r1cs"]["sha256"][:16]], ["zkey sha256", m["zkey"]["sha256"][:16]],
+               ["ptau", ptau_row],
+               ["r1cs sha256", m["r1cs"]["sha256"][:16]],
+               ["proving key sha256", build.proving_key_sha256[:16]],
+               ["vkey sha256", m["vkey_sha256"][:16]],
                ["source hash", m["source_hash"][:16]],
-               ["warning", "dev-only zkey (public beacon)" if m["dev_only"] else "-"]])
+               ["warning", m["warning"] if m["dev_only"] else "-"]])
 
     @main.command("prove")
     @click.option("--market", type=click.Path(path_type=Path), default=DEFAULT_MARKET, show_default=True)
@@ -66,38 +78,48 @@ def register(main, bench, chain) -> None:
                   help="USD daily volumes (default: the bundled ones with the bundled market)")
     @click.option("--portfolios", type=click.Path(path_type=Path), default=DEFAULT_BOOK, show_default=True,
                   help="book JSON (instruments, collateral, accounts)")
+    @click.option("--asof", default=None, help="model date YYYY-MM-DD (default: last date)")
+    @click.option("--es-level", type=float, default=0.99, show_default=True, help="ES confidence level")
     @click.option("--build", "build_dir", type=click.Path(path_type=Path), default=None,
-                  help="build directory from `calcm setup` (default: build/small)")
+                  help="build directory from `calcm setup` for this model's structure "
+                       "(default: a cached build of the published model's shape)")
+    @click.option("--batch", "batch_size", type=int, default=None,
+                  help="accounts per batch proof N, a power of two (default: calcm.zk.config.DEFAULT_N)")
+    @click.option("--depth", type=int, default=None, help="accounts-tree depth D (default: calcm.zk.config.DEFAULT_D)")
     @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
                   help="output directory (default: out/proofs)")
-    @click.option("--instruments", default=None,
-                  help="comma-separated instrument ids of the circuit's sub-book (default: the first n)")
-    @click.option("--collateral", default=None,
-                  help="comma-separated collateral assets of the sub-book (default: the first m)")
     @click.option("--chain-id", type=int, default=31337, show_default=True)
     @click.option("--registry", default="0x" + "00" * 20, show_default=True, help="registry address")
     @click.option("--block", type=int, default=1, show_default=True)
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
-    def prove_cmd(market, volumes, portfolios, build_dir, out_dir, instruments, collateral,
+    def prove_cmd(market, volumes, portfolios, asof, es_level, build_dir, batch_size, depth, out_dir,
                   chain_id, registry, block, as_json):
-        """Prove the margins and tiers of every account of the book, one batch per group."""
+        """Prove the published margin and tier of every account of the book (docs/PROVING.md)."""
         from ..market import load_market
         from ..risk.book import load_book
+        from ..risk.fixed_margin import encode_book_accounts
+        from ..risk.model import ModelParams
+        from ..risk.published import published_model
+        from ..zk.config import DEFAULT_D, DEFAULT_N, check_fits, config_for_model
         from ..zk.prove import ContextInfo, prove_accounts
-        from ..zk.setup import Build
-        from ..zk.subbook import circuit_book
+        from ..zk.setup import Build, cached_build
 
-        build = Build.load(build_dir or _default_build())
-        build.check_files()
         if volumes is None and Path(market).resolve() == DEFAULT_MARKET.resolve():
             volumes = DEFAULT_VOLUMES
         md = load_market(market, volumes)
         book = load_book(portfolios)
-        cb = circuit_book(md, book, build.config, _csv(instruments), _csv(collateral))
+        accounts = encode_book_accounts(book)
+        pm = published_model(md, book, ModelParams(es_level=es_level), asof)
+        if build_dir is not None:
+            build = Build.load(build_dir)
+            build.check_files()
+        else:
+            build = cached_build(config_for_model(pm.model, batch_size or DEFAULT_N, depth or DEFAULT_D))
+        check_fits(pm.model, build.config, len(accounts), source=str(build.dir))
         out = out_dir or (REPO_ROOT / "out" / "proofs")
-        summary = prove_accounts(build, cb.model, cb.accounts, cb.names, out,
+        summary = prove_accounts(build, pm.model, accounts, [a.id for a in book.accounts], out,
                                  ContextInfo(chain_id, registry, block),
-                                 extra_summary={"sub_book": cb.summary()})
+                                 extra_summary={"published_model": pm.summary()})
         summary["out"] = str(out)
         if as_json:
             emit_json(summary)
@@ -106,44 +128,57 @@ def register(main, bench, chain) -> None:
               ["account", "leaf", "group", "tier", "ES", "MM", "IM", "equity"],
               [[a["id"], a["leaf"], a["group"], TIER_NAMES[a["tier"]], _usd(a["es"]), _usd(a["mm"]),
                 _usd(a["im"]), _usd(a["equity"])] for a in summary["accounts"]])
-        for acc_id, reason in cb.skipped:
-            console.print(f"skipped {acc_id}: {reason}")
         console.print(f"accounts root {summary['accounts_root']}\n"
-                      f"scenario commitment {summary['scenario_commitment']}\n"
+                      f"lin commitment {summary['lin_commitment']}\n"
+                      f"opt commitment {summary['opt_commitment']}\n"
                       f"witness {summary['seconds']['witness']:.2f} s, prove {summary['seconds']['prove']:.2f} s")
 
     @main.command("verify")
     @click.argument("proof_dir", type=click.Path(path_type=Path))
     @click.option("--build", "build_dir", type=click.Path(path_type=Path), default=None,
-                  help="verify against this build's verification key (default: the key in each proof dir)")
+                  help="pin the key: this build's verification key (checked against its manifest)")
+    @click.option("--vkey-hash", default=None, metavar="SHA256",
+                  help="pin the key: the sha256 the proof directory's verification_key.json must have")
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
-    def verify_cmd(proof_dir, build_dir, as_json):
-        """Verify every proof under PROOF_DIR with snarkjs and with the py_ecc verifier."""
-        from ..zk.setup import Build
-        from ..zk.verify import verify_path
+    def verify_cmd(proof_dir, build_dir, vkey_hash, as_json):
+        """Verify every proof under PROOF_DIR with snarkjs and py_ecc, against a pinned key.
 
-        vkey = Build.load(build_dir).vkey_path if build_dir is not None else None
-        results = verify_path(proof_dir, vkey)
+        Without --build or --vkey-hash, the key is the one of the build named in each proof
+        directory's batch.json / update.json, and only if that build's manifest still hashes
+        to the recorded value. A key that is not the pinned one exits 3 (exit 1: invalid proof).
+        """
+        import sys
+
+        from ..zk.verify import KeyPinError, verify_pinned
+
+        try:
+            results = verify_pinned(proof_dir, build_dir, vkey_hash)
+        except KeyPinError as exc:
+            click.echo(f"calcm: key mismatch: {exc}", err=True)
+            sys.exit(3)
         ok = all(r.ok for r in results)
         if as_json:
             emit_json({"ok": ok, "proofs": [r.to_json() for r in results]})
         else:
             table(f"calcm verify {proof_dir}: {'OK' if ok else 'INVALID'}",
-                  ["proof", "snarkjs", "py_ecc", "snarkjs s", "py_ecc s", "vkey"],
+                  ["proof", "snarkjs", "py_ecc", "snarkjs s", "py_ecc s", "vkey", "pinned by"],
                   [[str(r.dir), r.snarkjs_ok, r.pyecc_ok, r.snarkjs_seconds, r.pyecc_seconds,
-                    r.vkey_sha256[:12]] for r in results])
+                    r.vkey_sha256[:12], r.pinned_by] for r in results])
         if not ok:
             raise SystemExit(1)
 
     @bench.command("prove")
     @click.option("--configs", default="small,bench", show_default=True,
                   help="comma-separated configs to measure")
+    @click.option("--backend", "backend", type=click.Choice(["snarkjs", "arkworks", "both"]), default="both",
+                  show_default=True, help="prove the same witness from the same zkey with these backends")
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
-    def bench_prove_cmd(configs, as_json):
+    def bench_prove_cmd(configs, backend, as_json):
         """Constraints, cost per account-scenario, witness / proving / verify time, proof size."""
         from ..zk.bench import bench_prove
 
-        report = bench_prove(_csv(configs) or ["small"])
+        backends = ["snarkjs", "arkworks"] if backend == "both" else [backend]
+        report = bench_prove(_csv(configs) or ["small"], backends)
         if as_json:
             emit_json(report)
             return
@@ -156,5 +191,12 @@ def register(main, bench, chain) -> None:
                          r.get("verify_seconds", {}).get("py_ecc", "-"), r["proof_bytes"]])
         table("calcm bench prove", ["config", "constraints", "per acct-scen", "witness s", "prove s",
                                     "extrapolated", "verify snarkjs s", "verify py_ecc s", "proof bytes"], rows)
+        cmp_rows = [[r["config"], *[r["backend_comparison"]["seconds"].get(b, "-") for b in ("snarkjs", "arkworks")],
+                     r["backend_comparison"].get("arkworks_import_seconds", "-"),
+                     r["backend_comparison"].get("arkworks_speedup", "-")]
+                    for r in report["configs"] if "backend_comparison" in r]
+        if cmp_rows:
+            table("backends (same zkey, same witness, same run)",
+                  ["config", "snarkjs prove s", "arkworks prove s", "arkworks import s", "speedup"], cmp_rows)
         for note in report.get("notes", []):
             console.print(note)

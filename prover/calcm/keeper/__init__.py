@@ -4,7 +4,7 @@ One pass of :class:`~calcm.keeper.loop.Keeper` over the chain's head block:
 
 1. :mod:`.feed` reads the on-chain price feeds and refuses stale or malformed answers;
 2. :mod:`.model` advances the model state (the fixed-point model update of
-   :mod:`calcm.risk.model_fx`) when the feeds published a new round;
+   :mod:`calcm.risk.modelfx`) when the feeds published a new round;
 3. every account's margin is computed (float and fixed point) from the venue's
    private book (:mod:`.venue`), and :mod:`.selection` picks the groups to prove;
 4. :mod:`.prover_pool` proves the model update and the margin batches in

@@ -48,7 +48,7 @@ from ..fixedpoint import FixedPointRangeError, QTY_SCALE
 from ..risk.fixed_margin import margin_fx
 from ..risk.margin import PortfolioMargin
 from ..zk.model_prove import ModelFile
-from ..zk.poseidon import model_commitment
+from ..poseidon import model_commitment
 from ..zk.setup import Build
 from ..zk.witness import group_accounts
 from .feed import FeedReader, PriceRejected

@@ -1,6 +1,6 @@
 """The keeper's model: public parameters, the chained state, and each block's margin model.
 
-The model update (:func:`calcm.risk.model_fx.update`) maps the previous state (per-asset
+The model update (:func:`calcm.risk.modelfx.update`) maps the previous state (per-asset
 GARCH variance and last price) and the block's feed prices to the next state and the
 :class:`~calcm.risk.fixed_margin.MarginModelFx` whose commitment is the block's scenario
 commitment. With a model verifier deployed the keeper *proves* that step
@@ -28,7 +28,7 @@ import numpy as np
 from ..fixedpoint import BPS, PRICE_SCALE, VAR_FRAC
 from ..risk.fixed_margin import MarginModelFx
 from ..risk.margin import MarginModel, MarginParams
-from ..risk.model_fx import ModelParamsFx, ModelStateFx, UpdateFx, float_update, update
+from ..risk.modelfx import ModelParamsFx, ModelStateFx, UpdateFx, float_update, update
 from ..zk.model_prove import ModelFile
 from .store import Store
 
@@ -43,14 +43,14 @@ def fit_model_file(market, book, config, instruments=None, collateral=None, base
 
     The sub-book and the scenario count follow the margin circuit ``config`` exactly as
     ``calcm prove`` fits them (:mod:`calcm.zk.subbook`): ``S`` scenarios, ES level
-    ``1 - k/S``. The genesis state is the model stage's (:func:`calcm.risk.model_fx.genesis`):
+    ``1 - k/S``. The genesis state is the model stage's (:func:`calcm.risk.modelfx.genesis`):
     the state of day T-1, so that the first update, with day T's closes, reproduces the float
     model at T. Returns the model file, the sub-book and the skipped accounts.
     """
     from ..risk.model import ModelParams, build_risk_model
-    from ..risk.model_fx import genesis, params_from_risk_model
-    from ..zk.subbook import fitted_scenario_counts, sub_book
-
+    from ..risk.modelfx import genesis, params_from_risk_model
+    raise NotImplementedError("v2: the sub-book refit is gone (docs/PROVING.md §1); build the model file "
+                              "from calcm.risk.published.published_model(market, book) (genesis, params)")
     sub, skipped = sub_book(book, config, instruments, collateral)
     base = base or ModelParams()
     n_fhs, n_extreme = fitted_scenario_counts(config, base.scenarios.n_extreme)

@@ -82,7 +82,7 @@ def prove_margin_task(key: str, build_dir: str, model, members: list, group: int
 def prove_model_task(key: str, build_dir: str, model_file_json: dict, prices: list[int],
                      chain_id: int, registry: str, block: int) -> ProofResult:
     """Prove the model update from the file's state at ``prices`` for ``block`` (dask task)."""
-    from ..risk.model_fx import ModelParamsFx, ModelStateFx
+    from ..risk.modelfx import ModelParamsFx, ModelStateFx
     from ..zk.model_prove import ModelFile, prove_update
     from ..zk.prove import ContextInfo
     from ..zk.setup import Build

@@ -30,10 +30,9 @@ from eth_utils import keccak, to_checksum_address
 from ..errors import InputError
 from ..risk.book import Book, load_book
 from ..risk.fixed_margin import AccountFx, encode_book_accounts
-from ..risk.model_fx import ModelParamsFx
+from ..risk.modelfx import ModelParamsFx
 from ..zk.config import CircuitConfig
-from ..zk.poseidon import AccountsTree
-from ..zk.subbook import sub_book
+from ..poseidon import AccountsTree
 from ..zk.witness import venue_tree
 
 
@@ -84,8 +83,7 @@ def snapshot_from_book(book: Book, params: ModelParamsFx, config: CircuitConfig,
                        version: int = 0) -> VenueSnapshot:
     """Map ``book`` onto the model's sub-book (see the module docstring)."""
     check_book_matches(book, params, book.source)
-    sub, skipped = sub_book(book, config, [i.id for i in params.instruments],
-                            [c.asset for c in params.collateral])
+    sub, skipped = book, []     # v2: the published model covers the whole book (no sub-book)
     # sub_book keeps the book's order; the model's order must be the same.
     if tuple(sub.instrument_ids) != tuple(i.id for i in params.instruments) or \
             tuple(sub.collateral_assets) != tuple(c.asset for c in params.collateral):

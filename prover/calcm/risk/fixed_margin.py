@@ -1,18 +1,21 @@
 """The exact fixed-point margin model: what the margin circuit proves, bit for bit.
 
 Same formulas as :mod:`calcm.risk.margin`, on integers (scales, rounding and
-ranges from :mod:`calcm.fixedpoint`):
+ranges from :mod:`calcm.fixedpoint`), in the v2 arithmetic order of
+docs/PROVING.md §2 (same numbers as per-instrument sums: integer addition is exact):
 
-- ``L[s]  = -sum_i q[i] * pnl[s][i]``                                  money
-- tail    = the k largest ``L`` (ties broken by lower scenario index);
-  ``threshold`` = the smallest tail loss; ``tail_bits[s]`` = 1 in the tail
+- ``nq[u] = sum_{i linear on u} q[i]``                                 net linear quantity
+- ``L[s]  = -(sum_u nq[u] lin[s][u] + sum_o q[o] opt[s][o])``           money
+- tail    = the k largest ``L``, ties to the lower scenario index;
+  ``threshold`` = the smallest tail loss, ``tail_last`` its scenario
 - ``es_raw = ceil(sum_tail L / k)``, ``es = max(es_raw, 0)``            money, rounds up
-- ``X[u]  = sum_i q[i] * exposure[u][i]``                               money
+- ``X[u]  = nq[u] price[u] + sum_{o on u} q[o] opt_expo[o]``            money
 - ``addon[u] = ceil(w_bps[u] * X[u]**2 / (adv[u] * BPS * MONEY_SCALE))`` money, rounds up
 - ``mm = es + sum_u addon[u]``
 - ``im = ceil(mm * (BPS + im_buffer_bps) / BPS)``                       rounds up
-- ``cv = floor(sum_j c[j] * cprice[j] * (BPS - haircut_bps[j]) / BPS)`` rounds down
-- ``equity = cv + sum_i q[i] * mark[i]``
+- ``cv = floor(sum_j c[j] * cprice[j] * (BPS - haircut_bps[j]) / BPS)`` rounds down,
+  ``cprice[j] = price[coll[j]]`` (or ``PRICE_SCALE`` for a stablecoin, ``coll[j] = -1``)
+- ``equity = cv + sum_{spot i} q[i] price[under[i]] + sum_o q[o] opt_mark[o]``
 - ``tier = 3`` if equity < mm, ``2`` if equity < im,
   ``1`` if ``equity * BPS < im * (BPS + warn_buffer_bps)``, else ``0``
 
@@ -24,50 +27,97 @@ raises :class:`~calcm.fixedpoint.FixedPointRangeError` before anything is proven
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from ..errors import InputError
-from ..fixedpoint import (BPS, COLLATERAL, MONEY, MONEY_SCALE, PRICE, PRICE_SCALE, QTY,
+from ..fixedpoint import (BPS, COLLATERAL, MONEY, MONEY_SCALE, PRICE, PRICE_BITS, PRICE_SCALE, QTY,
                           QTY_SCALE, RATE, FixedPointRangeError, Range, ceil_div, encode, floor_div,
                           to_field)
 from .margin import MarginModel, Tier
 
 #: ADV in whole USD, strictly positive.
 ADV = Range("average daily volume (USD)", 1, 2**48)
-#: Domain tag that starts the model's field encoding ("calcm-margin-v1" as an int).
+#: Model prices: strictly positive PRICE values.
+PRICE_POS = Range("price", 1, 2**PRICE_BITS)
+#: Instrument kind codes (structure ``kinds[i]``).
+KINDS = ("spot", "perp", "call", "put")
+SPOT, PERP, CALL, PUT = range(4)
+#: Domain tag of the v1 single-commitment encoding (transition only, :meth:`MarginModelFx.v1_field_elements`).
 MODEL_DOMAIN = int.from_bytes(b"calcm-margin-v1", "big")
 
 
 @dataclass(frozen=True)
 class MarginModelFx:
-    """Integer margin model; the public data the margin circuit's commitment covers.
+    """Integer margin model v2 (docs/PROVING.md §2): structure plus values.
 
-    Shapes as in :class:`~calcm.risk.margin.MarginModel`; tuples of ints.
+    Structure (compile-time constants of the margin circuit): ``kinds`` (n,) codes
+    0 spot, 1 perp, 2 call, 3 put; ``under`` (n,) underlying index; ``coll`` (m,)
+    underlying index or -1 (stablecoin at 1 USD); ``k_tail``; ``chunks`` C (S % C == 0).
+
+    Values (PRICE unless stated): ``price`` (U,) > 0; ``lin`` (S, U) per-unit P&L of
+    the linear instruments on ``u``; ``opt`` (S, n_opt), ``opt_mark`` (n_opt,),
+    ``opt_expo`` (n_opt,) for the options in instrument order; ``haircut_bps`` (m,)
+    < BPS; ``adv`` (U,) whole USD; ``liquidity_weight_bps`` (U,); buffers in bps.
+    ``pnl``, ``mark``, ``exposure`` and ``collateral_price`` are derived views.
     """
 
-    pnl: tuple[tuple[int, ...], ...]          # (S, n) PRICE
-    mark: tuple[int, ...]                     # (n,)   PRICE
-    exposure: tuple[tuple[int, ...], ...]     # (U, n) PRICE
-    collateral_price: tuple[int, ...]         # (m,)   PRICE, >= 0
-    haircut_bps: tuple[int, ...]              # (m,)   RATE, < BPS
-    adv: tuple[int, ...]                      # (U,)   ADV (whole USD)
-    liquidity_weight_bps: tuple[int, ...]     # (U,)   RATE
+    price: tuple[int, ...]
+    lin: tuple[tuple[int, ...], ...]
+    opt: tuple[tuple[int, ...], ...]
+    opt_mark: tuple[int, ...]
+    opt_expo: tuple[int, ...]
+    haircut_bps: tuple[int, ...]
+    adv: tuple[int, ...]
+    liquidity_weight_bps: tuple[int, ...]
     k_tail: int
     im_buffer_bps: int
     warn_buffer_bps: int
+    kinds: tuple[int, ...]
+    under: tuple[int, ...]
+    coll: tuple[int, ...]
+    chunks: int = 1
 
     def __post_init__(self):
-        for s, row in enumerate(self.pnl):
-            for i, v in enumerate(row):
-                PRICE.check(v, f"pnl[{s}][{i}]")
-        for i, v in enumerate(self.mark):
-            PRICE.check(v, f"mark[{i}]")
-        for u, row in enumerate(self.exposure):
-            for i, v in enumerate(row):
-                PRICE.check(v, f"exposure[{u}][{i}]")
-        for j, v in enumerate(self.collateral_price):
-            Range("collateral price", 0, PRICE.high).check(v, f"collateral_price[{j}]")
+        U, S, n_opt = len(self.price), len(self.lin), len(self.options)
+        if U < 1 or S < 1 or not self.kinds:
+            raise ValueError("a margin model needs at least one underlying, scenario and instrument")
+        if len(self.under) != len(self.kinds):
+            raise ValueError("kinds and under must have one entry per instrument")
+        for i, (kd, u) in enumerate(zip(self.kinds, self.under)):
+            if kd not in range(4):
+                raise ValueError(f"kinds[{i}]={kd} is not 0..3 (spot, perp, call, put)")
+            if not 0 <= u < U:
+                raise ValueError(f"under[{i}]={u} not in [0, {U})")
+        for j, c in enumerate(self.coll):
+            if not -1 <= c < U:
+                raise ValueError(f"coll[{j}]={c} not in [-1, {U})")
+        if len(self.haircut_bps) != len(self.coll):
+            raise ValueError("haircut_bps must have one value per collateral asset")
+        if len(self.adv) != U or len(self.liquidity_weight_bps) != U:
+            raise ValueError("adv and liquidity_weight_bps must have one value per underlying")
+        if len(self.opt_mark) != n_opt or len(self.opt_expo) != n_opt:
+            raise ValueError(f"opt_mark and opt_expo must have one value per option ({n_opt})")
+        if self.chunks < 1 or S % self.chunks:
+            raise ValueError(f"chunks={self.chunks} must divide the scenario count S={S}")
+        for u, v in enumerate(self.price):
+            PRICE_POS.check(v, f"price[{u}]")
+        for s, row in enumerate(self.lin):
+            if len(row) != U:
+                raise ValueError(f"lin[{s}] must have {U} values")
+            for u, v in enumerate(row):
+                PRICE.check(v, f"lin[{s}][{u}]")
+        if len(self.opt) != (S if n_opt else len(self.opt)):
+            raise ValueError("opt must have one row per scenario")
+        for s, row in enumerate(self.opt):
+            if len(row) != n_opt:
+                raise ValueError(f"opt[{s}] must have {n_opt} values")
+            for o, v in enumerate(row):
+                PRICE.check(v, f"opt[{s}][{o}]")
+        for o, (mk, ex) in enumerate(zip(self.opt_mark, self.opt_expo)):
+            PRICE.check(mk, f"opt_mark[{o}]")
+            PRICE.check(ex, f"opt_expo[{o}]")
         for j, v in enumerate(self.haircut_bps):
             Range("haircut (bps)", 0, BPS).check(v, f"haircut_bps[{j}]")
         for u, v in enumerate(self.adv):
@@ -76,33 +126,95 @@ class MarginModelFx:
             RATE.check(v, f"liquidity_weight_bps[{u}]")
         RATE.check(self.im_buffer_bps, "im_buffer_bps")
         RATE.check(self.warn_buffer_bps, "warn_buffer_bps")
-        if not (1 <= self.k_tail <= self.n_scenarios):
-            raise ValueError(f"k_tail={self.k_tail} not in [1, {self.n_scenarios}]")
+        if not (1 <= self.k_tail <= S):
+            raise ValueError(f"k_tail={self.k_tail} not in [1, {S}]")
 
+    # ---- structure -----------------------------------------------------------------------
     @property
     def n_scenarios(self) -> int:
-        return len(self.pnl)
+        return len(self.lin)
 
     @property
     def n_instruments(self) -> int:
-        return len(self.mark)
+        return len(self.kinds)
 
     @property
     def n_underlyings(self) -> int:
-        return len(self.adv)
+        return len(self.price)
 
     @property
     def n_collateral(self) -> int:
-        return len(self.collateral_price)
+        return len(self.coll)
 
-    def field_elements(self) -> list[int]:
-        """The model's canonical encoding as field elements (what its commitment hashes).
+    @cached_property
+    def options(self) -> tuple[int, ...]:
+        """Instrument indices of the options (kind call/put), in instrument order."""
+        return tuple(i for i, kd in enumerate(self.kinds) if kd >= CALL)
 
-        Order: domain tag, S, n, U, m, k, im_buffer_bps, warn_buffer_bps, then pnl
-        (row-major, scenario by scenario), mark, exposure (row-major), collateral
-        price, haircut_bps, adv, liquidity_weight_bps. Signed values map to the
-        field with :func:`~calcm.fixedpoint.to_field`.
-        """
+    @property
+    def n_options(self) -> int:
+        return len(self.options)
+
+    def structure(self) -> dict:
+        """The compile-time constants of the margin circuit (docs/PROVING.md §2)."""
+        return {"kinds": list(self.kinds), "under": list(self.under), "coll": list(self.coll),
+                "S": self.n_scenarios, "U": self.n_underlyings, "n": self.n_instruments,
+                "m": self.n_collateral, "k": self.k_tail, "C": self.chunks}
+
+    @cached_property
+    def structure_id(self) -> int:
+        """Poseidon sponge of the structure (:func:`calcm.poseidon.structure_id`)."""
+        from ..poseidon import structure_id
+        return structure_id(self.kinds, self.under, self.coll, self.n_scenarios, self.k_tail,
+                            self.chunks, self.n_underlyings)
+
+    # ---- derived views (free linear combinations in the circuit) -------------------------
+    @cached_property
+    def collateral_price(self) -> tuple[int, ...]:
+        """(m,) PRICE: ``price[coll[j]]``, or ``PRICE_SCALE`` (1 USD) for a stablecoin."""
+        return tuple(PRICE_SCALE if c < 0 else self.price[c] for c in self.coll)
+
+    @cached_property
+    def mark(self) -> tuple[int, ...]:
+        """(n,) PRICE: spot ``price[u]``, perp 0, option ``opt_mark``."""
+        pos = {i: o for o, i in enumerate(self.options)}
+        return tuple(self.opt_mark[pos[i]] if i in pos else (self.price[u] if kd == SPOT else 0)
+                     for i, (kd, u) in enumerate(zip(self.kinds, self.under)))
+
+    @cached_property
+    def exposure(self) -> tuple[tuple[int, ...], ...]:
+        """(U, n) PRICE: ``price[u]`` (linear) or ``opt_expo`` on the instrument's own underlying."""
+        pos = {i: o for o, i in enumerate(self.options)}
+        return tuple(tuple((self.opt_expo[pos[i]] if i in pos else self.price[u]) if u == v else 0
+                           for i, u in enumerate(self.under)) for v in range(self.n_underlyings))
+
+    @cached_property
+    def pnl(self) -> tuple[tuple[int, ...], ...]:
+        """(S, n) PRICE: ``lin[s][under[i]]`` (linear) or ``opt[s][o]`` (option)."""
+        pos = {i: o for o, i in enumerate(self.options)}
+        return tuple(tuple(self.opt[s][pos[i]] if i in pos else self.lin[s][u]
+                           for i, u in enumerate(self.under)) for s in range(self.n_scenarios))
+
+    # ---- commitments (docs/PROVING.md §3) --------------------------------------------------
+    def lin_elements(self) -> list[int]:
+        """Preimage of ``linCommitment``: head, price, adv, weight, haircut, lin asset-major."""
+        from ..poseidon import MODEL_DOMAIN_V2
+        S, U = self.n_scenarios, self.n_underlyings
+        head = [MODEL_DOMAIN_V2, self.structure_id, S, U, self.n_instruments, self.n_collateral,
+                self.k_tail, self.im_buffer_bps, self.warn_buffer_bps]
+        body = list(self.price) + list(self.adv) + list(self.liquidity_weight_bps) + list(self.haircut_bps)
+        body += [self.lin[s][u] for u in range(U) for s in range(S)]
+        return head + [to_field(v) for v in body]
+
+    def opt_segments(self) -> list[list[int]]:
+        """``seg(o, c) = [opt_mark[o], opt_expo[o]] ++ opt[chunk c][o]`` for o, then c (unpadded)."""
+        L = self.n_scenarios // self.chunks
+        return [[to_field(self.opt_mark[o]), to_field(self.opt_expo[o])]
+                + [to_field(self.opt[s][o]) for s in range(c * L, (c + 1) * L)]
+                for o in range(self.n_options) for c in range(self.chunks)]
+
+    def v1_field_elements(self) -> list[int]:
+        """The v1 single-commitment encoding over the derived views (transition only)."""
         head = [MODEL_DOMAIN, self.n_scenarios, self.n_instruments, self.n_underlyings,
                 self.n_collateral, self.k_tail, self.im_buffer_bps, self.warn_buffer_bps]
         body = [v for row in self.pnl for v in row] + list(self.mark)
@@ -111,27 +223,41 @@ class MarginModelFx:
         return head + [to_field(v) for v in body]
 
     @classmethod
-    def from_float(cls, model: MarginModel) -> "MarginModelFx":
-        """Quantise a float model (round half away from zero; ranges checked)."""
-        def vec(a, scale, rng, name):
-            return tuple(encode(x, scale, rng, f"{name}[{i}]") for i, x in enumerate(a))
+    def from_float(cls, model: MarginModel, kinds, under, coll) -> "MarginModelFx":
+        """Quantise a float model with the given structure (round half away from zero).
 
-        def mat(a, scale, rng, name):
-            return tuple(vec(row, scale, rng, f"{name}[{r}]") for r, row in enumerate(a))
+        Not a route to a proven number (docs/PROVING.md §1): the published model is
+        :func:`calcm.risk.published.published_model`. Used by the float-vs-fixed
+        bound tests. The linear P&L of ``u`` is taken from its first linear
+        instrument (every linear instrument on ``u`` carries the same column), and
+        ``price[u]`` from its exposure.
+        """
+        def q(x, scale, rng, name):
+            return encode(float(x), scale, rng, name)
 
+        U, S = len(model.adv), len(model.pnl)
+        opts = [i for i, kd in enumerate(kinds) if kd >= CALL]
+        first = {}
+        for i, (kd, u) in enumerate(zip(kinds, under)):
+            if kd < CALL:
+                first.setdefault(u, i)
+        if len(first) != U:
+            raise ValueError("from_float needs a linear instrument on every underlying")
         p = model.params
         return cls(
-            pnl=mat(model.pnl, PRICE_SCALE, PRICE, "pnl"),
-            mark=vec(model.mark, PRICE_SCALE, PRICE, "mark"),
-            exposure=mat(model.exposure, PRICE_SCALE, PRICE, "exposure"),
-            collateral_price=vec(model.collateral_price, PRICE_SCALE, PRICE, "collateral_price"),
-            haircut_bps=vec(model.haircut, BPS, RATE, "haircut"),
-            adv=vec(model.adv, 1, ADV, "adv"),
-            liquidity_weight_bps=vec(model.liquidity_weight, BPS, RATE, "liquidity_weight"),
+            price=tuple(q(model.exposure[u][first[u]], PRICE_SCALE, PRICE_POS, f"price[{u}]") for u in range(U)),
+            lin=tuple(tuple(q(model.pnl[s][first[u]], PRICE_SCALE, PRICE, f"lin[{s}][{u}]") for u in range(U))
+                      for s in range(S)),
+            opt=tuple(tuple(q(model.pnl[s][i], PRICE_SCALE, PRICE, f"opt[{s}]") for i in opts) for s in range(S)),
+            opt_mark=tuple(q(model.mark[i], PRICE_SCALE, PRICE, "opt_mark") for i in opts),
+            opt_expo=tuple(q(model.exposure[under[i]][i], PRICE_SCALE, PRICE, "opt_expo") for i in opts),
+            haircut_bps=tuple(q(h, BPS, RATE, "haircut") for h in model.haircut),
+            adv=tuple(q(a, 1, ADV, "adv") for a in model.adv),
+            liquidity_weight_bps=tuple(q(w, BPS, RATE, "liquidity_weight") for w in model.liquidity_weight),
             k_tail=model.k_tail,
-            im_buffer_bps=encode(p.im_buffer, BPS, RATE, "im_buffer"),
-            warn_buffer_bps=encode(p.warn_buffer, BPS, RATE, "warn_buffer"),
-        )
+            im_buffer_bps=q(p.im_buffer, BPS, RATE, "im_buffer"),
+            warn_buffer_bps=q(p.warn_buffer, BPS, RATE, "warn_buffer"),
+            kinds=tuple(kinds), under=tuple(under), coll=tuple(coll))
 
 
 @dataclass(frozen=True)
@@ -171,6 +297,7 @@ class MarginResultFx:
     losses: tuple[int, ...]
     tail_bits: tuple[int, ...]
     threshold: int
+    tail_last: int          # scenario index of the threshold (the k-th in tail order)
     tail_sum: int
     es_raw: int
     es: int
@@ -188,28 +315,44 @@ def _dot(a, b) -> int:
     return sum(x * y for x, y in zip(a, b))
 
 
-def tail_selection(losses: tuple[int, ...], k: int) -> tuple[tuple[int, ...], int]:
-    """The k largest losses as indicator bits, and the threshold (smallest selected).
+def tail_selection(losses: tuple[int, ...], k: int) -> tuple[tuple[int, ...], int, int]:
+    """The k largest losses as indicator bits, the threshold and its scenario index.
 
-    Ties at the threshold are broken toward the lower scenario index; the tail
-    *sum* does not depend on the tie-break, which is why the circuit may accept
-    any valid selection.
+    The published tie rule: order scenarios by (loss descending, index ascending)
+    and take the first k; the threshold is the k-th one's loss, ``last`` its index.
+    The circuit (``TailSum``) accepts exactly this selection and no other.
     """
     order = sorted(range(len(losses)), key=lambda s: (-losses[s], s))[:k]
     chosen = set(order)
-    return tuple(int(s in chosen) for s in range(len(losses))), losses[order[-1]]
+    return tuple(int(s in chosen) for s in range(len(losses))), losses[order[-1]], order[-1]
+
+
+def net_linear(model: MarginModelFx, qty) -> list[int]:
+    """``nq[u] = sum_{i linear on u} q[i]`` (U,) QTY."""
+    nq = [0] * model.n_underlyings
+    for i, (kd, u) in enumerate(zip(model.kinds, model.under)):
+        if kd < CALL:
+            nq[u] += qty[i]
+    return nq
 
 
 def margin_fx(model: MarginModelFx, acc: AccountFx) -> MarginResultFx:
     """The exact integer margin of one account (see the module docstring)."""
     if len(acc.qty) != model.n_instruments or len(acc.collateral) != model.n_collateral:
         raise ValueError("account shape does not match the model")
-    losses = tuple(MONEY.check(-_dot(acc.qty, row), f"loss[{s}]") for s, row in enumerate(model.pnl))
-    bits, threshold = tail_selection(losses, model.k_tail)
+    nq = net_linear(model, acc.qty)
+    qo = [acc.qty[i] for i in model.options]
+    U = model.n_underlyings
+    losses = tuple(MONEY.check(-(_dot(nq, model.lin[s]) + (_dot(qo, model.opt[s]) if qo else 0)),
+                               f"loss[{s}]") for s in range(model.n_scenarios))
+    bits, threshold, last = tail_selection(losses, model.k_tail)
     tail_sum = sum(L for L, b in zip(losses, bits) if b)
     es_raw = ceil_div(tail_sum, model.k_tail)
     es = max(es_raw, 0)
-    x = tuple(MONEY.check(_dot(acc.qty, row), f"exposure[{u}]") for u, row in enumerate(model.exposure))
+    xs = [nq[u] * model.price[u] for u in range(U)]
+    for o, i in enumerate(model.options):
+        xs[model.under[i]] += acc.qty[i] * model.opt_expo[o]
+    x = tuple(MONEY.check(v, f"exposure[{u}]") for u, v in enumerate(xs))
     terms = tuple(ceil_div(w * xu * xu, adv * BPS * MONEY_SCALE)
                   for w, xu, adv in zip(model.liquidity_weight_bps, x, model.adv))
     addon = MONEY.check(sum(terms), "addon")
@@ -218,7 +361,9 @@ def margin_fx(model: MarginModelFx, acc: AccountFx) -> MarginResultFx:
     cv = MONEY.check(floor_div(sum(c * p * (BPS - h) for c, p, h in
                                    zip(acc.collateral, model.collateral_price, model.haircut_bps)), BPS),
                      "collateral_value")
-    equity = MONEY.check(cv + _dot(acc.qty, model.mark), "equity")
+    marks = sum(acc.qty[i] * model.price[u] for i, (kd, u) in enumerate(zip(model.kinds, model.under))
+                if kd == SPOT) + _dot(qo, model.opt_mark)
+    equity = MONEY.check(cv + marks, "equity")
     if equity < mm:
         tier = Tier.LIQUIDATABLE
     elif equity < im:
@@ -227,7 +372,7 @@ def margin_fx(model: MarginModelFx, acc: AccountFx) -> MarginResultFx:
         tier = Tier.WARNING
     else:
         tier = Tier.HEALTHY
-    return MarginResultFx(losses, bits, threshold, tail_sum, es_raw, es, x, terms, addon,
+    return MarginResultFx(losses, bits, threshold, last, tail_sum, es_raw, es, x, terms, addon,
                           mm, im, cv, equity, int(tier))
 
 

@@ -25,6 +25,13 @@ The model is public and quantised once per epoch, so the implementation uses the
 (each at most the step above; a value already on the grid, like a 5% haircut,
 contributes nothing). Account quantities keep the worst case ``dq``.
 
+The published model (:mod:`calcm.risk.published`) is not a quantisation of the float
+one: its values come from the exact fixed-point model update, whose own rounding
+(GARCH, scenario moves, Black-76 via piecewise transcendentals) adds to the step.
+With ``fixed=`` the actual difference of every model value, fixed minus float, is
+used in place of the quantisation error (the derivation above only needs a bound
+on each value's error, whatever its cause).
+
 Each bound also gets a float64 round-off slack ``FLOAT_SLACK`` times the size of
 the sums involved (the float model is not exact either).
 """
@@ -66,18 +73,39 @@ def quantisation_error(x: np.ndarray, scale: float) -> np.ndarray:
     return np.abs(enc - x) + 4 * np.spacing(np.abs(x) + 1)
 
 
-def fx_error_bounds(model: MarginModel, q: np.ndarray, c: np.ndarray) -> FxBounds:
-    """Bounds for accounts ``q`` (A, n), ``c`` (A, m) on ``model`` (see the module docstring)."""
+def value_error(fixed, scale: float, x) -> np.ndarray:
+    """``|fixed / scale - x|`` elementwise, plus the float evaluation's ulps."""
+    x = np.asarray(x, float)
+    return np.abs(np.asarray(fixed, float) / scale - x) + 4 * np.spacing(np.abs(x) + 1)
+
+
+def fx_error_bounds(model: MarginModel, q: np.ndarray, c: np.ndarray, fixed=None) -> FxBounds:
+    """Bounds for accounts ``q`` (A, n), ``c`` (A, m) on ``model`` (see the module docstring).
+
+    ``fixed``: the :class:`~calcm.risk.fixed_margin.MarginModelFx` the fixed-point
+    margins use (same instrument, underlying and collateral order); default: the
+    quantisation of ``model``.
+    """
     q, c = np.atleast_2d(np.asarray(q, float)), np.atleast_2d(np.asarray(c, float))
     aq = np.abs(q)
-    d_pnl = quantisation_error(model.pnl, PRICE_SCALE)                   # (S, n)
-    d_expo = quantisation_error(model.exposure, PRICE_SCALE)             # (U, n)
-    d_mark = quantisation_error(model.mark, PRICE_SCALE)                 # (n,)
-    d_price = quantisation_error(model.collateral_price, PRICE_SCALE)    # (m,)
-    d_hair = quantisation_error(model.haircut, BPS)
-    d_w = quantisation_error(model.liquidity_weight, BPS)
-    d_adv = quantisation_error(model.adv, 1)
-    d_buf = float(quantisation_error(model.params.im_buffer, BPS))
+    if fixed is None:
+        d_pnl = quantisation_error(model.pnl, PRICE_SCALE)                   # (S, n)
+        d_expo = quantisation_error(model.exposure, PRICE_SCALE)             # (U, n)
+        d_mark = quantisation_error(model.mark, PRICE_SCALE)                 # (n,)
+        d_price = quantisation_error(model.collateral_price, PRICE_SCALE)    # (m,)
+        d_hair = quantisation_error(model.haircut, BPS)
+        d_w = quantisation_error(model.liquidity_weight, BPS)
+        d_adv = quantisation_error(model.adv, 1)
+        d_buf = float(quantisation_error(model.params.im_buffer, BPS))
+    else:
+        d_pnl = value_error(fixed.pnl, PRICE_SCALE, model.pnl)
+        d_expo = value_error(fixed.exposure, PRICE_SCALE, model.exposure)
+        d_mark = value_error(fixed.mark, PRICE_SCALE, model.mark)
+        d_price = value_error(fixed.collateral_price, PRICE_SCALE, model.collateral_price)
+        d_hair = value_error(fixed.haircut_bps, BPS, model.haircut)
+        d_w = value_error(fixed.liquidity_weight_bps, BPS, model.liquidity_weight)
+        d_adv = value_error(fixed.adv, 1, model.adv)
+        d_buf = float(value_error(fixed.im_buffer_bps, BPS, model.params.im_buffer))
 
     # loss[s] = sum_i q_i pnl[s,i]: |dq| |pnl| + |q| |dpnl| + |dq| |dpnl|, worst scenario.
     e_loss = (DQ * (np.abs(model.pnl) + d_pnl).sum(axis=1)[None, :] + aq @ d_pnl.T).max(axis=1)

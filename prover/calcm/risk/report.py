@@ -1,6 +1,8 @@
-"""One margin run over a book: float margins, baselines, the fixed-point twin and its bound.
+"""One margin run over a book: float margins, baselines, the published fixed-point margins and their bound.
 
 This is what ``calcm margin`` and ``calcm demo`` print; later stages reuse it.
+The fixed-point numbers are the published ones (:mod:`calcm.risk.published`):
+exactly what ``calcm prove`` proves for every account.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from .fx_bound import FxBounds, fx_error_bounds
 from .margin import MarginResult, PortfolioMargin, Tier
 from .model import ModelParams, RiskModel, build_risk_model
 from .instruments import InstrumentTable
+from .published import PublishedModel, published_model
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,24 +34,26 @@ class MarginReport:
     model_fx: MarginModelFx
     fixed: list[MarginResultFx]
     bounds: FxBounds
+    published: PublishedModel
 
 
 def margin_report(market: MarketData, book: Book, params: ModelParams | None = None,
                   asof=None) -> MarginReport:
-    """Build the model and compute every account's margin (float, baselines, fixed point).
+    """Build the model and compute every account's margin (float, baselines, published fixed point).
 
     The fixed-point encoding runs first, so an account out of range fails before
     any output (``InputError`` naming the book, account and field).
     """
-    risk = build_risk_model(market, book, params, asof)
     accounts_fx = encode_book_accounts(book)
-    model_fx = MarginModelFx.from_float(risk.margin_model)
+    risk = build_risk_model(market, book, params, asof)
+    pub = published_model(market, book, params, asof, risk=risk)
+    model_fx = pub.model
     q, c = book.quantities(), book.collateral_amounts()
     m = risk.margin_model
     owner = InstrumentTable.from_instruments(book.instruments, risk.underlyings).underlying_index
     return MarginReport(book, risk, PortfolioMargin(m).compute(q, c), siloed_margin(m, q, c, owner),
                         static_margin(m, q, c, risk.unit_notional), model_fx,
-                        margins_fx(model_fx, accounts_fx), fx_error_bounds(m, q, c))
+                        margins_fx(model_fx, accounts_fx), fx_error_bounds(m, q, c, model_fx), pub)
 
 
 def tier_name(t: int) -> str:
@@ -68,6 +73,9 @@ def _summary(r: MarginResult, a: int) -> dict:
 def report_json(rep: MarginReport) -> dict:
     """The JSON document of ``calcm margin --json`` (USD floats; fixed-point as exact ints too)."""
     risk, r = rep.risk, rep.result
+    published = {"lin_commitment": str(rep.published.lin_commitment),
+                 "opt_commitment": str(rep.published.opt_commitment),
+                 "param_hash": str(rep.published.param_hash)}
     accounts = []
     for a, acc in enumerate(rep.book.accounts):
         fx = rep.fixed[a]
@@ -82,10 +90,11 @@ def report_json(rep: MarginReport) -> dict:
             "fixed_point": {
                 "es": fx.es / MONEY_SCALE, "addon": fx.addon / MONEY_SCALE, "mm": fx.mm / MONEY_SCALE,
                 "im": fx.im / MONEY_SCALE, "collateral_value": fx.collateral_value / MONEY_SCALE,
-                "equity": fx.equity / MONEY_SCALE, "tier": tier_name(fx.tier),
-                "raw": {"es": str(fx.es), "mm": str(fx.mm), "im": str(fx.im),
+                "equity": fx.equity / MONEY_SCALE, "tier": tier_name(fx.tier), "tier_code": fx.tier,
+                "raw": {"es": str(fx.es), "addon": str(fx.addon), "mm": str(fx.mm), "im": str(fx.im),
                         "collateral_value": str(fx.collateral_value), "equity": str(fx.equity),
                         "money_scale": MONEY_SCALE},
+                **published,
                 "bound": {"es": float(rep.bounds.es[a]), "mm": float(rep.bounds.mm[a]),
                           "im": float(rep.bounds.im[a]), "equity": float(rep.bounds.equity[a])},
             },
@@ -96,6 +105,7 @@ def report_json(rep: MarginReport) -> dict:
             "params_hash": risk.params.hash, "scenario_hash": risk.scenarios.hash,
             "n_scenarios": risk.scenarios.n_scenarios, "k_tail": risk.margin_model.k_tail,
             "es_level": risk.params.es_level, "mpor_days": risk.params.mpor_days,
+            "published": rep.published.summary(),
             "underlyings": {u: {"price": float(risk.price[k]), "sigma_1d": float(risk.sigma[k]),
                                 "mpor_vol": float(risk.mpor_vol[k]), "adv": float(risk.adv[k]),
                                 "adv_source": risk.adv_source[k]}

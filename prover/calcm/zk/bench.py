@@ -8,6 +8,13 @@ build fits the available powers of tau. Beyond that, proving time is
 extrapolated as ``a + b C log2 C`` fitted to the measured builds (plus a tiny
 calibration circuit, so that snarkjs' fixed cost of starting node and loading the
 key is not scaled up with the circuit) and flagged ``prove_extrapolated``.
+
+Backends (``--backend snarkjs|arkworks|both``): every measured config is proven from the
+same zkey and the same witness by each chosen backend in the same run
+(:func:`compare_backends`); each proof is checked by snarkjs and py_ecc, and the report
+gives both times and ``arkworks_speedup = snarkjs s / arkworks s`` (issue 12's target:
+>= 4x at the largest shape that has a snarkjs zkey). The arkworks figure excludes the
+one-off ``import_zkey`` (cached per process and zkey hash), reported as ``arkworks_import_seconds``.
 """
 from __future__ import annotations
 
@@ -80,7 +87,49 @@ def witness_seconds(config: CircuitConfig, compiled: Path, repeats: int = 2) -> 
     return round(min(times), 3)
 
 
-def _measure_proving(config: CircuitConfig, min_power: int, repeats: int = 2) -> dict:
+def compare_backends(build, wtns: Path, backends: list[str], repeats: int = 2) -> dict:
+    """Prove ``wtns`` with each backend from the same key, ``repeats`` times; min seconds each.
+
+    Every proof is verified by snarkjs and py_ecc under the build's key (a failure raises).
+    """
+    import json as _json
+
+    from . import pyverify
+    from .backend import ArkworksBackend, SnarkjsBackend, get_backend, key_ref
+    vkey = _json.loads(build.vkey_path.read_text())
+    out: dict = {"backends": list(backends), "seconds": {}}
+    for name in backends:
+        b = get_backend(name)
+        if isinstance(b, ArkworksBackend):
+            ArkworksBackend._keys.clear()            # time a cold import_zkey, not the cache
+            t0 = time.perf_counter()
+            b.load_key(key_ref(build))
+            out["arkworks_import_seconds"] = round(time.perf_counter() - t0, 3)
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            proof, public = b.prove(build, wtns)
+            times.append(time.perf_counter() - t0)
+            if not (SnarkjsBackend().verify(vkey, proof, public) and pyverify.verify(vkey, public, proof)):
+                raise RuntimeError(f"bench: a {name} proof did not verify")
+        out["seconds"][name] = round(min(times), 3)
+    if {"snarkjs", "arkworks"} <= set(out["seconds"]) and out["seconds"]["arkworks"] > 0:
+        out["arkworks_speedup"] = round(out["seconds"]["snarkjs"] / out["seconds"]["arkworks"], 2)
+    return out
+
+
+def _backend_row(config: CircuitConfig, build, backends: list[str]) -> dict:
+    model, accounts = _synthetic_batch(config)
+    tree = venue_tree(accounts, config)
+    inp, _ = batch_input(config, model, group_accounts(accounts, 0, config), 0, tree, 1)
+    with tempfile.TemporaryDirectory(prefix="calcm-bench-") as tmp:
+        wtns = Path(tmp) / "w.wtns"
+        calculate_witness(build.wasm, inp, wtns)
+        return compare_backends(build, wtns, backends)
+
+
+def _measure_proving(config: CircuitConfig, min_power: int, repeats: int = 2,
+                     backends: list[str] | None = None) -> dict:
     select_ptau(min_power)  # raises InputError (before any setup work) when none fits
     build, _ = setup(config, build_cache_dir(config))
     model, accounts = _synthetic_batch(config)
@@ -96,11 +145,13 @@ def _measure_proving(config: CircuitConfig, min_power: int, repeats: int = 2) ->
                 raise RuntimeError(f"bench proof for {config.name} did not verify")
             verify_s.append(res.snarkjs_seconds)
             verify_p.append(res.pyecc_seconds)
-    return {"prove_seconds": round(min(prove_times), 3),
+    from .backend import get_backend
+    return {"prove_seconds": round(min(prove_times), 3), "prove_backend": get_backend("auto").name,
             "verify_seconds": {"snarkjs": round(statistics.median(verify_s), 3),
                                "py_ecc": round(statistics.median(verify_p), 3)},
             "proof_json_bytes": summary["proof_json_bytes"],
-            "ptau": build.manifest["ptau"], "zkey_sha256": build.manifest["zkey"]["sha256"]}
+            "ptau": build.manifest["ptau"], "zkey_sha256": build.manifest["zkey"]["sha256"],
+            **({"backend_comparison": _backend_row(config, build, backends)} if backends else {})}
 
 
 #: A tiny margin circuit: the second point of the proving-time fit.
@@ -121,7 +172,7 @@ def _fit_proving(points: list[tuple[int, float]]) -> tuple[float, float] | None:
     return mt - b * mx, b
 
 
-def bench_prove(names: list[str]) -> dict:
+def bench_prove(names: list[str], backends: list[str] | None = None) -> dict:
     """The report of ``calcm bench prove`` (see the module docstring)."""
     rows, notes = [], []
     measured: list[tuple[int, float]] = []
@@ -139,7 +190,7 @@ def bench_prove(names: list[str]) -> dict:
                "witness_seconds": witness_seconds(cfg, compiled),
                "proof_bytes": PROOF_BYTES_UNCOMPRESSED}
         try:
-            row.update(_measure_proving(cfg, info["min_ptau_power"]))
+            row.update(_measure_proving(cfg, info["min_ptau_power"], backends=backends))
             row["prove_extrapolated"] = False
             measured.append((info["constraints"], row["prove_seconds"]))
         except InputError as exc:

@@ -1,12 +1,13 @@
-"""Model-update circuit configurations, their generated ``main`` files and generated tables.
+"""Model circuit configurations (step, reval, option part), their generated ``main`` files and tables.
 
-A :class:`ModelCircuitConfig` is the compile-time structure of
-``ModelUpdate(U, S, n, m, k, kinds, under, coll, STRUCT_ID)``
-(``circuits/model/model_update.circom``): shapes, instrument kinds and
-underlyings, the collateral map and the ES tail size ``k``. It is derived from
-:meth:`calcm.risk.model_fx.ModelParamsFx.structure`, and ``STRUCT_ID`` (the
-sponge of that structure) is hashed into the parameter hash, so governance's
-published hash names the circuit it is for.
+A :class:`ModelCircuitConfig` is one of the three model circuits
+(docs/PROVING.md §6) for one structure: ``ModelStep`` (daily step),
+``ModelReval`` (intraday linear revaluation) or ``OptionPart`` (one shape for
+every option part ``j = o C + c``). The structure (shapes, instrument kinds and
+underlyings, the collateral map, ``k`` and the chunk count ``C``) comes from
+:meth:`calcm.risk.modelfx.params.ModelParamsFx.structure`; its sponge
+``STRUCT_ID`` is hashed into the parameter tree and ``linCommitment``, so
+governance's published hash names the circuits it is for.
 
 ``circuits/model/tables.circom`` (the piecewise-polynomial coefficients and the
 domain tags) is generated from Python by :func:`tables_source` and checked in;
@@ -15,18 +16,23 @@ domain tags) is generated from Python by :func:`tables_source` and checked in;
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import atomic
 from ..paths import CIRCUITS
 from ..risk.fixed_transcendental import tables_circom
-from ..risk.model_fx import KINDS, PARAM_DOMAIN, STATE_DOMAIN, ModelParamsFx
+from ..risk.modelfx import KINDS, MODEL_DOMAIN, PARAM_DOMAIN, STATE_DOMAIN, ModelParamsFx
 
-TOP_FILE = "model/model_update.circom"
-TOP_TEMPLATE = "ModelUpdate"
+#: The three circuits: (file, template, public inputs before the packed prices, registry order).
+CIRCUIT_KINDS = {
+    "step": ("model/model_step.circom", "ModelStep",
+             ("prevState", "newState", "linCommitment", "paramHash", "context")),
+    "reval": ("model/model_reval.circom", "ModelReval",
+              ("state", "linCommitment", "paramHash", "context")),
+    "option": ("model/option_part.circom", "OptionPart",
+               ("state", "prevOptSponge", "nextOptSponge", "paramHash", "part")),
+}
 TABLES_FILE = CIRCUITS / "model" / "tables.circom"
-#: Fixed public inputs, before the packed prices (the registry's order).
-HEAD_SIGNALS = ("prevStateCommitment", "newStateCommitment", "scenarioCommitment", "paramHash", "context")
 PRICES_PER_FIELD = 5
 PRICE_LANE_BITS = 50
 
@@ -60,7 +66,7 @@ def unpack_prices(packed, n_assets: int) -> list[int]:
 
 @dataclass(frozen=True)
 class ModelCircuitConfig:
-    """The compile-time structure of one model-update circuit (see the module docstring)."""
+    """One model circuit (``kind`` in step/reval/option) for one structure (module docstring)."""
 
     name: str
     U: int
@@ -72,8 +78,12 @@ class ModelCircuitConfig:
     under: tuple[int, ...]
     coll: tuple[int, ...]
     struct_id: int
+    C: int = 1
+    kind: str = "step"
 
     def __post_init__(self):
+        if self.kind not in CIRCUIT_KINDS:
+            raise ValueError(f"circuit kind must be one of {tuple(CIRCUIT_KINDS)}")
         if len(self.kinds) != self.n or len(self.under) != self.n or len(self.coll) != self.m:
             raise ValueError("kinds/under must have n entries and coll m entries")
         if any(k not in range(len(KINDS)) for k in self.kinds):
@@ -82,22 +92,37 @@ class ModelCircuitConfig:
             raise ValueError("underlying / collateral indices out of range")
         if not 1 <= self.k <= self.S:
             raise ValueError(f"k={self.k} not in [1, S={self.S}]")
+        if self.C < 1 or self.S % self.C:
+            raise ValueError(f"C={self.C} must divide S={self.S}")
+        if self.kind == "option" and self.n_options == 0:
+            raise ValueError("an option-part circuit needs at least one option")
 
     @classmethod
-    def from_params(cls, params: ModelParamsFx, name: str | None = None) -> "ModelCircuitConfig":
+    def from_params(cls, params: ModelParamsFx, name: str | None = None, kind: str = "step") -> "ModelCircuitConfig":
         st = params.structure()
         cfg = cls(name or "model", st["U"], st["S"], st["n"], st["m"], st["k"], tuple(st["kinds"]),
-                  tuple(st["underlyings"]), tuple(st["collateral"]), params.structure_id())
-        return cfg if name else cls(cfg.default_name(), *[getattr(cfg, f) for f in
-                                                           ("U", "S", "n", "m", "k", "kinds", "under",
-                                                            "coll", "struct_id")])
+                  tuple(st["underlyings"]), tuple(st["collateral"]), params.structure_id(), st["C"], kind)
+        return cfg if name else replace(cfg, name=cfg.default_name())
 
     def default_name(self) -> str:
-        return f"model-u{self.U}-s{self.S}-n{self.n}-o{self.n_options}-{hex(self.struct_id)[2:10]}"
+        return (f"model-{self.kind}-u{self.U}-s{self.S}-n{self.n}-o{self.n_options}-c{self.C}-"
+                f"{hex(self.struct_id)[2:10]}")
+
+    def with_kind(self, kind: str) -> "ModelCircuitConfig":
+        cfg = replace(self, kind=kind, name="model")
+        return replace(cfg, name=cfg.default_name())
 
     @property
     def n_options(self) -> int:
         return sum(1 for k in self.kinds if k >= 2)
+
+    @property
+    def opt_under(self) -> tuple[int, ...]:
+        return tuple(u for k, u in zip(self.kinds, self.under) if k >= 2)
+
+    @property
+    def opt_put(self) -> tuple[int, ...]:
+        return tuple(int(k == 3) for k in self.kinds if k >= 2)
 
     @property
     def n_packed(self) -> int:
@@ -105,29 +130,35 @@ class ModelCircuitConfig:
 
     @property
     def public_signals(self) -> tuple[str, ...]:
-        return HEAD_SIGNALS + tuple(f"packedPrices[{j}]" for j in range(self.n_packed))
+        return CIRCUIT_KINDS[self.kind][2] + tuple(f"packedPrices[{j}]" for j in range(self.n_packed))
 
     def matches(self, params: ModelParamsFx) -> bool:
-        return ModelCircuitConfig.from_params(params, self.name) == self
+        return ModelCircuitConfig.from_params(params, self.name, self.kind) == self
 
     def params(self) -> dict:
-        return {"U": self.U, "S": self.S, "n": self.n, "m": self.m, "k": self.k,
-                "kinds": list(self.kinds), "under": list(self.under), "coll": list(self.coll),
+        return {"kind": self.kind, "U": self.U, "S": self.S, "n": self.n, "m": self.m, "k": self.k,
+                "C": self.C, "kinds": list(self.kinds), "under": list(self.under), "coll": list(self.coll),
                 "struct_id": str(self.struct_id), "options": self.n_options}
+
+    def template_args(self) -> str:
+        arr = lambda xs: "[" + ", ".join(str(x) for x in xs) + "]"  # noqa: E731
+        if self.kind == "option":
+            return (f"{self.U}, {self.S}, {self.m}, {self.C}, {self.n_options}, {arr(self.opt_under)}, "
+                    f"{arr(self.opt_put)}, {self.struct_id}")
+        return f"{self.U}, {self.S}, {self.n}, {self.m}, {self.k}, {self.C}, {self.n_options}, {self.struct_id}"
 
     def main_source(self) -> str:
         """The generated top-level circuit (a build output, labelled as generated)."""
-        arr = lambda xs: "[" + ", ".join(str(x) for x in xs) + "]"  # noqa: E731
-        args = (f"{self.U}, {self.S}, {self.n}, {self.m}, {self.k}, {arr(self.kinds)}, "
-                f"{arr(self.under)}, {arr(self.coll)}, {self.struct_id}")
-        pub = ", ".join(HEAD_SIGNALS + ("packedPrices",))
+        top, template, head = CIRCUIT_KINDS[self.kind]
+        pub = ", ".join(head + ("packedPrices",))
         return (
             "// GENERATED by calcm.zk.model_circuit from ModelCircuitConfig "
             f"{self.name!r}: do not edit; rebuild with `calcm model-setup`.\n"
             "pragma circom 2.1.0;\n\n"
-            f'include "{TOP_FILE}";\n\n'
-            f"// U={self.U} S={self.S} n={self.n} m={self.m} k={self.k} options={self.n_options}\n"
-            f"component main {{public [{pub}]}} = {TOP_TEMPLATE}({args});\n"
+            f'include "{top}";\n\n'
+            f"// {self.kind}: U={self.U} S={self.S} n={self.n} m={self.m} k={self.k} C={self.C} "
+            f"options={self.n_options}\n"
+            f"component main {{public [{pub}]}} = {template}({self.template_args()});\n"
         )
 
     def config_hash(self) -> str:
@@ -138,11 +169,12 @@ class ModelCircuitConfig:
 # Generated tables.
 
 def tables_source() -> str:
-    """``circuits/model/tables.circom``: polynomial tables plus the domain tags of model_fx."""
+    """``circuits/model/tables.circom``: polynomial tables plus the domain tags of calcm.risk.modelfx."""
     domains = (
-        "\n// Domain tags of the model's hashed encodings (calcm.risk.model_fx).\n"
+        "\n// Domain tags of the model's hashed encodings (calcm.risk.modelfx.constants).\n"
         f"function PARAM_DOMAIN() {{\n    return {PARAM_DOMAIN};\n}}\n"
         f"function STATE_DOMAIN() {{\n    return {STATE_DOMAIN};\n}}\n"
+        f"function MODEL_DOMAIN() {{\n    return {MODEL_DOMAIN};\n}}\n"
     )
     return tables_circom() + domains
 

@@ -1,20 +1,21 @@
-"""Set up and prove model updates with the shared Groth16 pipeline (``calcm.zk.setup``).
+"""Set up and prove the model circuits (``ModelStep``, ``ModelReval``, ``OptionPart``).
 
 A model file (``state.json``) carries the chained state and the parameters::
 
-    {"kind": "calcm-model-state", "state": {"step", "sigma2", "price"},
+    {"kind": "calcm-model-state", "state": {"day", "sigma2", "price"},
      "state_commitment", "params": {...}, "param_hash", "assets", "block"?}
 
-:func:`prove_update` proves one block into an output directory::
+:func:`model_build` compiles and sets up one circuit (cached by source hash);
+:func:`prove_model` proves one step, revaluation or option part into a directory::
 
     proof.json  public.json  verification_key.json   (what `calcm verify DIR` checks)
-    state.json        the new model file (the next block's --state)
-    model.json        the MarginModelFx (P&L matrix, marks, exposures, ...) and its commitment
-    update.json       named public signals, context inputs, build hashes, timings
+    update.json       circuit, named public signals, context, build hashes, backend, timings
+    state.json        daily step only: the new model file (the next step's --state)
 
 The directory is assembled beside its target and renamed into place, so bad
 input leaves no partial output. The witness is checked against the Python
-reference before proving (:mod:`calcm.zk.model_witness`).
+reference before proving (:mod:`calcm.zk.model_witness`); the proof comes from
+:mod:`calcm.zk.backend`.
 """
 from __future__ import annotations
 
@@ -28,13 +29,12 @@ from pathlib import Path
 from .. import atomic
 from ..errors import InputError, read_json_file
 from ..fixedpoint import FixedPointRangeError
-from ..risk.fixed_margin import MarginModelFx
-from ..risk.model_fx import ModelParamsFx, ModelStateFx, encode_prices
+from ..risk.modelfx import ModelParamsFx, ModelStateFx, encode_prices
 from .model_circuit import ModelCircuitConfig, check_tables
-from .model_witness import ModelExpected, check_config, compute_checked_witness, model_input
+from .model_witness import (ModelExpected, check_config, compute_checked_witness, part_input,
+                            reval_input, step_input)
 from .prove import ContextInfo, _fresh_tmp, _publish
-from .setup import Build, build_cache_dir, setup
-from .toolchain import snarkjs
+from .setup import Build, build_cache_dir, cached_compile, default_mode, setup
 from .witness import WitnessMismatch
 
 STATE_KIND = "calcm-model-state"
@@ -122,26 +122,24 @@ def load_prices(path: str | Path, params: ModelParamsFx) -> tuple[tuple[int, ...
 
 
 def model_build(config: ModelCircuitConfig, build_dir: Path | None = None, ptau_file: Path | None = None,
-                *, reuse: bool = True) -> tuple[Build, bool]:
-    """Compile and set up ``config`` (cached by source hash unless ``build_dir`` is given)."""
+                *, mode: str = "auto", reuse: bool = True) -> tuple[Build, bool]:
+    """Compile and set up ``config`` (cached by source hash unless ``build_dir`` is given).
+
+    ``mode`` as :func:`calcm.zk.setup.setup`: ``auto`` is a snarkjs ceremony-path build
+    when the circuit fits the local dev ptau (power <= 13), else groth16py's
+    single-party dev setup (INSECURE-DEV, arkworks proving only). A cached dev build lives
+    in its own directory (``...-dev``), so a ceremony-path and a dev build of the same
+    circuit never replace each other. Returns ``(build, reused)``.
+    """
     check_tables()
-    return setup(config, build_dir or build_cache_dir(config), ptau_file, reuse=reuse)
-
-
-def model_to_json(model: MarginModelFx) -> dict:
-    return {"pnl": [list(r) for r in model.pnl], "mark": list(model.mark),
-            "exposure": [list(r) for r in model.exposure], "collateral_price": list(model.collateral_price),
-            "haircut_bps": list(model.haircut_bps), "adv": list(model.adv),
-            "liquidity_weight_bps": list(model.liquidity_weight_bps), "k_tail": model.k_tail,
-            "im_buffer_bps": model.im_buffer_bps, "warn_buffer_bps": model.warn_buffer_bps}
-
-
-def model_from_json(d: dict) -> MarginModelFx:
-    t = lambda xs: tuple(int(v) for v in xs)  # noqa: E731
-    return MarginModelFx(tuple(t(r) for r in d["pnl"]), t(d["mark"]), tuple(t(r) for r in d["exposure"]),
-                         t(d["collateral_price"]), t(d["haircut_bps"]), t(d["adv"]),
-                         t(d["liquidity_weight_bps"]), int(d["k_tail"]), int(d["im_buffer_bps"]),
-                         int(d["warn_buffer_bps"]))
+    if build_dir is None:
+        build_dir = build_cache_dir(config)
+        if mode == "auto":
+            _, info = cached_compile(config)
+            mode = default_mode(info["min_ptau_power"], ptau_file)
+        if mode == "dev":
+            build_dir = build_dir.with_name(build_dir.name + "-dev")
+    return setup(config, build_dir, ptau_file, mode=mode, reuse=reuse)
 
 
 @dataclass(frozen=True)
@@ -150,44 +148,68 @@ class UpdateProof:
     expected: ModelExpected
     witness_seconds: float
     prove_seconds: float
+    backend: str = "-"
 
 
-def _prove_into(build: Build, inp: dict, expected: ModelExpected, params: ModelParamsFx,
-                work: Path) -> tuple[float, float]:
+def _prove_into(build: Build, inp: dict, expected: ModelExpected, kind: str, work: Path,
+                backend: str = "auto") -> tuple[float, float, str]:
+    """Witness (checked against the reference) and proof (:func:`calcm.zk.backend.prove`) into ``work``.
+
+    Returns ``(witness seconds, prove seconds, backend name)``.
+    """
+    from .artifacts import write as write_proof_files
+    from .backend import prove as prove_with_backend
     with tempfile.TemporaryDirectory(prefix=".wtns.", dir=work) as tmp:
         wtns = Path(tmp) / "witness.wtns"
         t0 = time.perf_counter()
-        compute_checked_witness(build.wasm, build.sym, inp, expected, params, wtns)
+        compute_checked_witness(build.wasm, build.sym, inp, expected, kind, wtns)
         t1 = time.perf_counter()
-        snarkjs("groth16", "prove", build.zkey, wtns, work / "proof.json", work / "public.json")
+        proof, public_str, used = prove_with_backend(build, wtns, backend)
         t2 = time.perf_counter()
-    public = tuple(int(x) for x in json.loads((work / "public.json").read_text()))
+    public = tuple(int(x) for x in public_str)
     if public != expected.public:
-        raise WitnessMismatch(f"snarkjs public signals {list(public)} != reference {list(expected.public)}")
-    return t1 - t0, t2 - t1
+        raise WitnessMismatch(f"{used} public signals {list(public)} != reference {list(expected.public)}")
+    write_proof_files(work, proof, public)
+    return t1 - t0, t2 - t1, used
 
 
-def prove_update(build: Build, mf: ModelFile, prices, out_dir: Path,
-                 ctx: ContextInfo = ContextInfo()) -> UpdateProof:
-    """Prove one block from ``mf`` at ``prices`` (PRICE ints, asset order) into ``out_dir``."""
+def prove_model(build: Build, mf: ModelFile, prices, out_dir: Path, ctx: ContextInfo = ContextInfo(),
+                part: int = 0, prev: int = 0, backend: str = "auto") -> UpdateProof:
+    """Prove one model circuit (the build's kind: step, reval or option part) into ``out_dir``.
+
+    - ``step`` (``ModelStep``): the daily step from ``mf.state`` to the closes ``prices``;
+    - ``reval`` (``ModelReval``): the intraday linear revaluation of ``mf.state`` at ``prices``;
+    - ``option`` (``OptionPart``): part ``part = o C + c`` at ``(mf.state, prices)`` from
+      the option sponge state ``prev`` (0 for the first part; then the previous part's
+      ``expected.public_dict()["nextOptSponge"]``).
+
+    ``prices`` are PRICE integers in asset order; ``ctx.value`` is the context public
+    input (step, reval). The witness is checked against the Python reference first
+    (:mod:`calcm.zk.model_witness`), then proven by ``backend`` (:mod:`calcm.zk.backend`:
+    ``auto``, ``arkworks`` or ``snarkjs``; a dev build needs arkworks).
+
+    Writes proof.json, public.json, verification_key.json, update.json (named public
+    signals, build hashes, timings) and, for a daily step, state.json (the next model file).
+    Bad input leaves no output directory.
+    """
     config = build_config(build)
     check_config(config, mf.params)
-    inp, expected = model_input(config, mf.state, prices, mf.params, ctx.value)  # validates first
+    if config.kind == "step":
+        inp, expected = step_input(config, mf.state, prices, mf.params, ctx.value)   # validates first
+    elif config.kind == "reval":
+        inp, expected = reval_input(config, mf.state, prices, mf.params, ctx.value)
+    else:
+        inp, expected = part_input(config, mf.state, prices, mf.params, part, prev)
     out_dir = Path(out_dir)
     tmp = _fresh_tmp(out_dir)
     try:
-        w_s, p_s = _prove_into(build, inp, expected, mf.params, tmp)
+        w_s, p_s, used = _prove_into(build, inp, expected, config.kind, tmp, backend)
         shutil.copyfile(build.vkey_path, tmp / "verification_key.json")
-        up = expected.update
-        nxt = ModelFile(up.state, mf.params, {"block": ctx.block})
-        atomic.write_json(tmp / "state.json", nxt.to_json())
-        atomic.write_json(tmp / "model.json", {"kind": "calcm-margin-model", "assets": list(mf.params.assets),
-                                               "instruments": [i.id for i in mf.params.instruments],
-                                               "collateral": [c.asset for c in mf.params.collateral],
-                                               "scenario_commitment": str(expected.public[2]),
-                                               "model": model_to_json(up.model)})
+        if config.kind == "step":
+            atomic.write_json(tmp / "state.json", ModelFile(expected.result.state, mf.params,
+                                                            {"block": ctx.block}).to_json())
         atomic.write_json(tmp / "update.json", {
-            "kind": UPDATE_KIND,
+            "kind": UPDATE_KIND, "circuit": config.kind,
             "config": build.manifest["config"],
             "build": {"dir": str(build.dir), "manifest_sha256": build.manifest_hash,
                       "source_hash": build.manifest["source_hash"],
@@ -196,15 +218,17 @@ def prove_update(build: Build, mf: ModelFile, prices, out_dir: Path,
             "public_signals": {k: str(v) for k, v in expected.public_dict().items()},
             "public_order": list(expected.names),
             "context": ctx.to_json(),
-            "step": up.state.step,
+            "day": mf.state.day,
             "prices": list(prices),
+            "part": part if config.kind == "option" else None,
+            "backend": used,
             "seconds": {"witness": round(w_s, 3), "prove": round(p_s, 3)},
         })
         _publish(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return UpdateProof(out_dir, expected, w_s, p_s)
+    return UpdateProof(out_dir, expected, w_s, p_s, used)
 
 
 def build_config(build: Build) -> ModelCircuitConfig:
@@ -213,4 +237,5 @@ def build_config(build: Build) -> ModelCircuitConfig:
     if "struct_id" not in c:
         raise InputError(str(build.dir), "-", "manifest.json", "not a model-update build")
     return ModelCircuitConfig(c["name"], c["U"], c["S"], c["n"], c["m"], c["k"], tuple(c["kinds"]),
-                              tuple(c["under"]), tuple(c["coll"]), int(c["struct_id"]))
+                              tuple(c["under"]), tuple(c["coll"]), int(c["struct_id"]), int(c.get("C", 1)),
+                              c.get("kind", "step"))

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 
 from ..fixedpoint import GARCH_FRAC, IV_FRAC, PRICE_SCALE, SHOCK_FRAC, T_FRAC, VAR_FRAC, Z_FRAC
-from ..risk.model_fx import CollateralFx, InstrumentFx, ModelParamsFx, ModelStateFx
+from ..risk.modelfx import CollateralFx, InstrumentFx, ModelParamsFx, ModelStateFx
 
 ASSET_NAMES = ("BTC", "ETH", "SOL", "LINK", "DOGE", "AVAX", "XRP", "ADA", "BNB", "LTC")
 BASE_PRICES = (30000.0, 2000.0, 25.0, 7.0, 0.08, 15.0, 0.5, 0.3, 250.0, 80.0)
@@ -31,6 +31,7 @@ class SyntheticSpec:
 
 
 def synthetic_params(spec: SyntheticSpec = SyntheticSpec(), seed: int = 0) -> ModelParamsFx:
+    """Parameters of ``spec``'s shape (one chunk: ``dataclasses.replace(p, chunks=C)`` for more)."""
     rng = random.Random(seed)
     U, S = spec.U, spec.S
     assets = ASSET_NAMES[:U] if U <= len(ASSET_NAMES) else tuple(f"A{u}" for u in range(U))
@@ -68,6 +69,7 @@ def synthetic_params(spec: SyntheticSpec = SyntheticSpec(), seed: int = 0) -> Mo
 
 
 def synthetic_state(params: ModelParamsFx, seed: int = 0, step: int = 0) -> ModelStateFx:
+    """A plausible state of ``params``' assets: day ``step``, daily vols 2-6%, prices near the bases."""
     rng = random.Random(seed + 7919)
     U = params.n_assets
     return ModelStateFx(step, tuple(round(rng.uniform(0.02, 0.06) ** 2 * 2**VAR_FRAC) for _ in range(U)),
@@ -84,12 +86,10 @@ def price_path(state: ModelStateFx, returns) -> list[tuple[int, ...]]:
     return out
 
 
-#: The small linear shape that fits a power-13 ptau (7,743 constraints). It is the bundled
-#: book's first instruments (BTC, ETH, BTC-PERP, ETH-PERP; USDC and BTC collateral), so it
-#: matches the margin circuit's small configuration (S=8, n=4, U=2, m=2, k=2) and the keeper's.
+#: A linear shape (2 assets x 8 scenarios, spot and perp on each; USDC and BTC collateral):
+#: the margin circuit's small configuration (S=8, n=4, U=2, m=2, k=2).
 SMALL = SyntheticSpec()
-#: An option shape for witness-level tests (compile and `wtns check`, no setup).
+#: An option shape (2 assets x 4 scenarios, 2 linear + 3 options) for witness-level checks.
 OPTIONS = SyntheticSpec(U=2, S=4, linear=(("perp", 0), ("spot", 1)), n_options=3, collateral=(-1, 1))
-#: The smallest shape with an option (1 asset, 2 scenarios, a spot and a call): it fits a
-#: power-13 ptau, so Black-76 full revaluation is proven end to end, not only witnessed.
+#: The smallest shape with an option (1 asset, 2 scenarios, a spot and a call).
 TINY_OPTIONS = SyntheticSpec(U=1, S=2, linear=(("spot", 0),), n_options=1, collateral=(-1,), k_tail=1)

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import atomic
+from ..poseidon import AccountsTree, lin_commitment, opt_commitment
 from ..risk.fixed_margin import AccountFx, MarginModelFx
-from .config import PUBLIC_SIGNALS
+from .config import PUBLIC_SIGNALS, check_fits
 from .context import batch_context
-from .poseidon import AccountsTree
 from .setup import Build, _replace_dir
 from .toolchain import snarkjs
 from .witness import (BatchExpected, WitnessMismatch, batch_input, compute_checked_witness,
@@ -64,28 +64,37 @@ class BatchProof:
     proof_json_bytes: int
 
 
-def _prove_into(build: Build, inp: dict, expected: BatchExpected, work: Path) -> tuple[float, float]:
-    """Witness (checked) and proof into ``work``; returns (witness s, prove s)."""
+def _prove_into(build: Build, inp: dict, expected: BatchExpected, work: Path,
+                backend: str = "auto") -> tuple[float, float]:
+    """Witness (checked) and proof into ``work``; returns (witness s, prove s).
+
+    The proof comes from :func:`calcm.zk.backend.prove` (``backend``: ``auto``, ``arkworks``
+    or ``snarkjs``; ``auto`` is arkworks when groth16py is installed).
+    """
+    from .artifacts import write as write_proof_files
+    from .backend import prove as prove_with_backend
     with tempfile.TemporaryDirectory(prefix=".wtns.", dir=work) as tmp:
         wtns = Path(tmp) / "witness.wtns"
         t0 = time.perf_counter()
         compute_checked_witness(build.wasm, build.sym, inp, expected, wtns)
         t1 = time.perf_counter()
-        snarkjs("groth16", "prove", build.zkey, wtns, work / "proof.json", work / "public.json")
+        proof, public_str, used = prove_with_backend(build, wtns, backend)
         t2 = time.perf_counter()
-    public = [int(x) for x in json.loads((work / "public.json").read_text())]
+    public = [int(x) for x in public_str]
     if tuple(public) != expected.public:
-        raise WitnessMismatch(f"snarkjs public signals {public} != reference {list(expected.public)}")
+        raise WitnessMismatch(f"{used} public signals {public} != reference {list(expected.public)}")
+    write_proof_files(work, proof, public)
     return t1 - t0, t2 - t1
 
 
 def write_batch(build: Build, model: MarginModelFx, accounts: Sequence[AccountFx], group: int,
                 tree: AccountsTree, ctx: ContextInfo, work: Path,
-                names: Sequence[str | None] | None = None) -> BatchProof:
-    """Prove one group into the (fresh) directory ``work``."""
+                names: Sequence[str | None] | None = None,
+                commitments: tuple[int, int] | None = None) -> BatchProof:
+    """Prove one group into the (fresh) directory ``work`` (``commitments``: lin, opt, if known)."""
     config = build.config
     labels = _labels(names or [None] * config.N, group, config.N)
-    inp, expected = batch_input(config, model, accounts, group, tree, ctx.value, labels)
+    inp, expected = batch_input(config, model, accounts, group, tree, ctx.value, labels, commitments)
     work.mkdir(parents=True, exist_ok=True)
     w_s, p_s = _prove_into(build, inp, expected, work)
     shutil.copyfile(build.vkey_path, work / "verification_key.json")
@@ -137,24 +146,27 @@ def prove_accounts(build: Build, model: MarginModelFx, accounts: Sequence[Accoun
     """
     config = build.config
     out_dir = Path(out_dir)
+    check_fits(model, config, len(accounts))
     tree = venue_tree(accounts, config)
+    commitments = (lin_commitment(model), opt_commitment(model))
     n_groups = max(1, -(-len(accounts) // config.N))
     padded_names = list(names) + [None] * (n_groups * config.N - len(names))
     for g in range(n_groups):  # fail fast on any bad account, before proving anything
         batch_input(config, model, group_accounts(accounts, g, config), g, tree, ctx.value,
-                    _labels(padded_names[g * config.N:(g + 1) * config.N], g, config.N))
+                    _labels(padded_names[g * config.N:(g + 1) * config.N], g, config.N), commitments)
     tmp = _fresh_tmp(out_dir)
     try:
         batches = []
         for g in range(n_groups):
             batches.append(write_batch(build, model, group_accounts(accounts, g, config), g, tree, ctx,
                                        tmp / f"group-{g:04d}",
-                                       padded_names[g * config.N:(g + 1) * config.N]))
+                                       padded_names[g * config.N:(g + 1) * config.N], commitments))
         summary = {
             "kind": "calcm-margin-proofs",
             "config": build.manifest["config"],
             "accounts_root": str(tree.root),
-            "scenario_commitment": str(batches[0].expected.public[1]),
+            "lin_commitment": str(commitments[0]),
+            "opt_commitment": str(commitments[1]),
             "context": ctx.to_json(),
             "groups": [f"group-{g:04d}" for g in range(n_groups)],
             "accounts": [{"id": names[i], "leaf": i, "group": i // config.N,

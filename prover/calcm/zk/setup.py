@@ -1,18 +1,34 @@
-"""Build a margin-batch circuit: compile, Groth16 setup, dev beacon, verification key.
+"""Build a circuit: compile, Groth16 setup (ceremony or dev mode), verification key, verifier.
 
 Everything lands in one build directory with a ``manifest.json``::
 
     main.circom               generated from the CircuitConfig (do not edit)
     main.r1cs  main.sym  main_js/main.wasm
-    circuit_final.zkey        groth16 setup + a beacon contribution (DEV ONLY)
-    verification_key.json
-    manifest.json             config, circuit source hashes, r1cs/wasm/zkey/ptau
-                              hashes, the verification key, toolchain versions
+    circuit_final.zkey        ceremony mode: snarkjs zkey (phase-2 contributions + beacon)
+    proving_key.ark           dev mode: groth16py ProvingKey.save (no snarkjs zkey exists)
+    verification_key.json     snarkjs format (both modes)
+    verifier.sol              snarkjs's Solidity verifier template rendered from that key
+    manifest.json             mode, security label, config, circuit source hashes,
+                              r1cs/wasm/key/ptau hashes, the verification key, toolchain
 
-The phase-2 contribution is a public beacon, so the zkey is reproducible from
-the sources and the ptau (``groth16 setup`` and ``zkey beacon`` are
-deterministic) and **insecure**: anyone can recompute its toxic waste. A
-production deployment runs a real phase-2 ceremony on the same r1cs.
+Two modes (``mode=``):
+
+- ``ceremony``: ``snarkjs groth16 setup`` over a powers of tau (``--ptau FILE``, verified
+  with ``powersoftau verify``; else the cached deterministic dev file, power <= 13), then
+  optional secret phase-2 contributions (``contributions=[entropy, ...]``,
+  ``snarkjs zkey contribute``) and a public beacon. Secure only with a ceremony ptau
+  **and** at least one secret contribution by an honest party; otherwise the manifest says
+  ``"security": "insecure-dev-public-beacon"`` (anyone can recompute the toxic waste).
+- ``dev``: groth16py's single-party ``setup(r1cs)`` (arkworks): no powers of tau, so any
+  size works (the issue measured 36-39 s at 144k-500k constraints). The setup's randomness
+  is known to this process only, so it is labelled ``"security": "insecure-dev-single-party"``
+  everywhere (manifest, CLI, deployment record). groth16py cannot write a snarkjs zkey:
+  its proving key is kept as ``proving_key.ark`` (``ProvingKey.save``) and only the arkworks
+  backend proves with it; snarkjs, py_ecc and the Solidity verifier all verify its proofs.
+
+``auto`` (the CLI's default) is ``ceremony`` with a ``--ptau`` file or when the circuit
+fits the largest locally made dev ptau (power 13), else ``dev``. Library callers get
+``ceremony`` unless they ask (their old behaviour: a too-large circuit is an InputError).
 
 The directory is assembled beside its target and renamed into place, so a
 failed setup never leaves a partial build. A build whose manifest already
@@ -29,16 +45,24 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Sequence
 
 from .. import atomic
 from ..errors import InputError
 from ..paths import NODE_MODULES, cache_dir
 from .config import CONFIGS, PUBLIC_SIGNALS, CircuitConfig, circuit_sources, source_hash
 from .ptau import DEFAULT_MAX_DEV_POWER, Ptau, select_ptau, sha256_file
-from .toolchain import circom_compile, r1cs_info, snarkjs
+from .toolchain import circom_compile, r1cs_info, snarkjs, solidity_verifier_from_vkey
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
+MODES = ("ceremony", "dev")
+#: Security labels of a build (manifest ``security``; CLI and deployment records carry it).
+SECURITY_DEV = "insecure-dev-single-party"
+SECURITY_BEACON = "insecure-dev-public-beacon"
+SECURITY_CEREMONY = "ceremony"
+DEV_PROVING_KEY = "proving_key.ark"
+VERIFIER_SOL = "verifier.sol"
 #: The public beacon of the dev phase-2 contribution (reproducible, insecure).
 ZKEY_BEACON_HASH = hashlib.sha256(b"calcm-dev-zkey-beacon-v1").hexdigest()
 ZKEY_BEACON_NAME = "calcm dev-only zkey beacon (insecure: public toxic waste)"
@@ -80,7 +104,7 @@ class Build:
     @property
     def config(self) -> CircuitConfig:
         c = self.manifest["config"]
-        return CircuitConfig(c["name"], **{k: c[k] for k in ("N", "D", "S", "n", "U", "m", "k")})
+        return CircuitConfig.from_manifest(c)
 
     @property
     def r1cs(self) -> Path:
@@ -96,7 +120,40 @@ class Build:
 
     @property
     def zkey(self) -> Path:
+        """The snarkjs zkey (ceremony mode; absent in a dev build)."""
         return self.dir / "circuit_final.zkey"
+
+    @property
+    def proving_key_path(self) -> Path:
+        """The groth16py proving key (dev mode; absent in a ceremony build)."""
+        return self.dir / DEV_PROVING_KEY
+
+    @property
+    def mode(self) -> str:
+        return self.manifest.get("mode", "ceremony")
+
+    @property
+    def security(self) -> str:
+        """``insecure-dev-single-party``, ``insecure-dev-public-beacon`` or ``ceremony``."""
+        return self.manifest.get("security", SECURITY_BEACON)
+
+    @property
+    def key_file(self) -> Path:
+        """The proving key of this build's mode (zkey or ``proving_key.ark``)."""
+        return self.proving_key_path if self.mode == "dev" else self.zkey
+
+    @property
+    def proving_key_sha256(self) -> str:
+        return self.manifest["proving_key"]["sha256"] if "proving_key" in self.manifest \
+            else self.manifest["zkey"]["sha256"]
+
+    @property
+    def verifier_sol(self) -> Path:
+        return self.dir / VERIFIER_SOL
+
+    @property
+    def vkey_sha256(self) -> str:
+        return self.manifest["vkey_sha256"]
 
     @property
     def vkey_path(self) -> Path:
@@ -127,9 +184,14 @@ class Build:
         return cls(d, manifest)
 
     def check_files(self) -> None:
-        """The r1cs and zkey on disk are the ones the manifest names."""
-        for key, path in (("r1cs", self.r1cs), ("zkey", self.zkey)):
-            if sha256_file(path) != self.manifest[key]["sha256"]:
+        """The r1cs, proving key and verification key on disk are the ones the manifest names."""
+        checks = [(self.r1cs, self.manifest["r1cs"]["sha256"]),
+                  (self.key_file, self.proving_key_sha256),
+                  (self.vkey_path, self.manifest["vkey_sha256"])]
+        for path, want in checks:
+            if not path.exists():
+                raise InputError(str(path), "-", "-", f"missing (named by {MANIFEST})")
+            if sha256_file(path) != want:
                 raise InputError(str(path), "-", "sha256", f"does not match {MANIFEST}")
 
 
@@ -142,19 +204,28 @@ def _toolchain_versions() -> dict:
     return {p: version(p) for p in ("circom2", "snarkjs", "circomlib")}
 
 
-def _reusable(build_dir: Path, src_hash: str, ptau: Ptau | None) -> Build | None:
+def _reusable(build_dir: Path, src_hash: str, ptau: Ptau | None, mode: str = "ceremony",
+              contributions: int = 0) -> Build | None:
     try:
         build = Build.load(build_dir)
     except InputError:
         return None
     m = build.manifest
-    if m.get("version") != MANIFEST_VERSION or m.get("source_hash") != src_hash:
+    if m.get("version") != MANIFEST_VERSION or m.get("source_hash") != src_hash or build.mode != mode:
         return None
-    if ptau is not None and m["ptau"]["sha256"] != ptau.sha256:
+    if ptau is not None and (m.get("ptau") or {}).get("sha256") != ptau.sha256:
         return None
-    if not all(p.exists() for p in (build.r1cs, build.wasm, build.sym, build.zkey, build.vkey_path)):
+    if contributions and m.get("zkey", {}).get("contributions", 0) < contributions:
+        return None
+    if not all(p.exists() for p in (build.r1cs, build.wasm, build.sym, build.key_file, build.vkey_path)):
         return None
     return build
+
+
+def default_mode(min_ptau_power: int, ptau_file: Path | None = None,
+                 max_dev_power: int = DEFAULT_MAX_DEV_POWER) -> str:
+    """``ceremony`` with a ptau file or when a locally made dev ptau fits, else ``dev``."""
+    return "ceremony" if ptau_file is not None or min_ptau_power <= max_dev_power else "dev"
 
 
 def compile_only(config: CircuitConfig, out_dir: Path) -> dict:
@@ -170,12 +241,24 @@ def compile_only(config: CircuitConfig, out_dir: Path) -> dict:
 
 
 def setup(config: CircuitConfig, build_dir: str | os.PathLike, ptau_file: Path | None = None, *,
+          mode: str = "ceremony", contributions: Sequence[str] = (),
           max_dev_power: int = DEFAULT_MAX_DEV_POWER, reuse: bool = True) -> tuple[Build, bool]:
-    """Build ``config`` into ``build_dir``; returns ``(build, reused)``."""
+    """Build ``config`` into ``build_dir`` in ``mode`` (``ceremony``, ``dev`` or ``auto``).
+
+    ``contributions``: secret entropy strings, one ``snarkjs zkey contribute`` each
+    (ceremony mode, before the beacon). Returns ``(build, reused)``.
+    """
+    if mode not in (*MODES, "auto"):
+        raise InputError("--mode", "-", mode, f"unknown setup mode (known: auto, {', '.join(MODES)})")
+    if mode == "dev" and (ptau_file is not None or contributions):
+        raise InputError("--mode", "-", "dev", "a dev setup takes no --ptau and no contributions")
     build_dir = Path(build_dir).resolve()
     src_hash = source_hash(config)
-    if reuse and ptau_file is None:
-        found = _reusable(build_dir, src_hash, None)
+    if mode == "auto":
+        _, compile_info = cached_compile(config)
+        mode = default_mode(compile_info["min_ptau_power"], ptau_file, max_dev_power)
+    if reuse and (ptau_file is None or mode == "dev"):
+        found = _reusable(build_dir, src_hash, None, mode, len(contributions))
         if found:
             return found, True
     build_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -197,27 +280,32 @@ def setup(config: CircuitConfig, build_dir: str | os.PathLike, ptau_file: Path |
         if info.n_pub_in != len(public) or info.n_pub_out != 0:
             raise RuntimeError(f"circuit has {info.n_pub_in} public inputs / {info.n_pub_out} outputs, "
                                f"expected {len(public)} / 0")
-        ptau = select_ptau(info.min_ptau_power(), ptau_file, max_dev_power=max_dev_power)
-        if reuse and ptau_file is not None:
-            found = _reusable(build_dir, src_hash, ptau)
-            if found:
-                return found, True
+        if mode == "dev":
+            key_manifest = _dev_setup(comp.r1cs, work, timings)
+        else:
+            ptau = select_ptau(info.min_ptau_power(), ptau_file, max_dev_power=max_dev_power)
+            if reuse and ptau_file is not None:
+                found = _reusable(build_dir, src_hash, ptau, mode, len(contributions))
+                if found:
+                    return found, True
+            key_manifest = _ceremony_setup(comp.r1cs, ptau, contributions, work, timings)
         t0 = time.perf_counter()
-        snarkjs("groth16", "setup", comp.r1cs, ptau.path, work / "circuit_0000.zkey")
-        timings["groth16_setup"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        snarkjs("zkey", "beacon", work / "circuit_0000.zkey", work / "circuit_final.zkey",
-                ZKEY_BEACON_HASH, "10", f"-n={ZKEY_BEACON_NAME}")
-        (work / "circuit_0000.zkey").unlink()
-        snarkjs("zkey", "export", "verificationkey", work / "circuit_final.zkey",
-                work / "verification_key.json")
-        timings["beacon_and_vkey"] = time.perf_counter() - t0
+        atomic.write_bytes(work / VERIFIER_SOL, solidity_verifier_from_vkey(work / "verification_key.json"))
+        timings["verifier"] = time.perf_counter() - t0
         vkey = json.loads((work / "verification_key.json").read_text())
+        security = key_manifest.pop("security")
         manifest = {
             "version": MANIFEST_VERSION,
-            "dev_only": True,
-            "warning": "zkey contribution is a public beacon: reproducible and INSECURE; "
-                       "run a real phase-2 ceremony for production",
+            "mode": mode,
+            "security": security,
+            "dev_only": security != SECURITY_CEREMONY,
+            "warning": {SECURITY_DEV: "single-party groth16py setup: whoever ran it could forge "
+                                      "proofs; INSECURE, for development and benchmarks only",
+                        SECURITY_BEACON: "zkey contribution is a public beacon (or the ptau is the "
+                                         "dev one): reproducible and INSECURE; run a real phase-2 "
+                                         "ceremony for production",
+                        SECURITY_CEREMONY: "ceremony ptau and secret phase-2 contribution(s): secure "
+                                           "if one contributor was honest"}[security],
             "config": {"name": config.name, **config.params()},
             "public_signals": list(public),
             "source_hash": src_hash,
@@ -227,11 +315,11 @@ def setup(config: CircuitConfig, build_dir: str | os.PathLike, ptau_file: Path |
                      "wires": info.n_wires, "public_inputs": info.n_pub_in,
                      "private_inputs": info.n_prv_in, "min_ptau_power": info.min_ptau_power()},
             "wasm": {"sha256": sha256_file(comp.wasm)},
-            "ptau": ptau.manifest(),
-            "zkey": {"sha256": sha256_file(work / "circuit_final.zkey"),
-                     "beacon_hash": ZKEY_BEACON_HASH, "beacon_iterations_exp": 10},
+            **key_manifest,
             "vkey_sha256": sha256_file(work / "verification_key.json"),
             "vkey": vkey,
+            "verifier_sol": {"sha256": sha256_file(work / VERIFIER_SOL),
+                             "template": "snarkjs templates/verifier_groth16.sol.ejs"},
             "toolchain": _toolchain_versions(),
             "seconds": {k: round(v, 2) for k, v in timings.items()},
         }
@@ -241,6 +329,77 @@ def setup(config: CircuitConfig, build_dir: str | os.PathLike, ptau_file: Path |
         # TemporaryDirectory cleanup expects its path: recreate it empty.
         work.mkdir()
     return Build.load(build_dir), False
+
+
+def _ceremony_setup(r1cs: Path, ptau: Ptau, contributions: Sequence[str], work: Path,
+                    timings: dict) -> dict:
+    """snarkjs groth16 setup, secret contributions, the public beacon, the vkey; manifest parts."""
+    t0 = time.perf_counter()
+    snarkjs("groth16", "setup", r1cs, ptau.path, work / "circuit_0000.zkey")
+    timings["groth16_setup"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    prev = work / "circuit_0000.zkey"
+    for i, entropy in enumerate(contributions, start=1):
+        nxt = work / f"circuit_{i:04d}.zkey"
+        snarkjs("zkey", "contribute", prev, nxt, f"-n=calcm contribution {i}", f"-e={entropy}")
+        prev.unlink()
+        prev = nxt
+    timings["contributions"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    snarkjs("zkey", "beacon", prev, work / "circuit_final.zkey",
+            ZKEY_BEACON_HASH, "10", f"-n={ZKEY_BEACON_NAME}")
+    prev.unlink()
+    snarkjs("zkey", "export", "verificationkey", work / "circuit_final.zkey",
+            work / "verification_key.json")
+    timings["beacon_and_vkey"] = time.perf_counter() - t0
+    zsha = sha256_file(work / "circuit_final.zkey")
+    secure = ptau.source == "ceremony" and len(contributions) > 0
+    return {"security": SECURITY_CEREMONY if secure else SECURITY_BEACON,
+            "ptau": ptau.manifest(),
+            "zkey": {"sha256": zsha, "contributions": len(contributions),
+                     "beacon_hash": ZKEY_BEACON_HASH, "beacon_iterations_exp": 10},
+            "proving_key": {"file": "circuit_final.zkey", "format": "snarkjs-zkey", "sha256": zsha}}
+
+
+#: Key order of snarkjs' verification_key.json (groth16py's ``to_json`` sorts its keys).
+_VKEY_ORDER = ("protocol", "curve", "nPublic", "vk_alpha_1", "vk_beta_2", "vk_gamma_2", "vk_delta_2", "IC")
+
+
+def dev_vkey_json(vk_json: str) -> dict:
+    """groth16py's ``VerifyingKey.to_json()`` as snarkjs' ``verification_key.json`` layout.
+
+    The values are already snarkjs' (projective decimal strings, G2 as ``[c0, c1]``); only
+    the key order differs, and ``vk_alphabeta_12`` (a cached pairing that snarkjs'
+    export adds and its verifier does not read) is absent.
+    """
+    raw = json.loads(vk_json)
+    missing = [k for k in _VKEY_ORDER if k not in raw]
+    if missing:
+        raise RuntimeError(f"groth16py verification key lacks {missing}")
+    out = {k: raw[k] for k in _VKEY_ORDER}
+    out["curve"] = "bn128"
+    return out
+
+
+def _dev_setup(r1cs: Path, work: Path, timings: dict) -> dict:
+    """groth16py single-party setup: ``proving_key.ark`` + snarkjs-format vkey; manifest parts."""
+    try:
+        import groth16py
+    except ImportError:
+        raise InputError("--mode", "-", "dev", "dev setup needs groth16py (pip install groth16py==0.2.0)") from None
+    t0 = time.perf_counter()
+    pk, vk = groth16py.setup(str(r1cs))
+    timings["groth16py_setup"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pk.save(str(work / DEV_PROVING_KEY))
+    atomic.write_text(work / "verification_key.json", json.dumps(dev_vkey_json(vk.to_json()), indent=1))
+    timings["save_keys"] = time.perf_counter() - t0
+    return {"security": SECURITY_DEV,
+            "ptau": {"path": None, "power": None, "sha256": None, "source": "none (single-party setup)",
+                     "dev_only": True},
+            "zkey": {"sha256": None, "absent": "dev build: groth16py cannot write a snarkjs zkey"},
+            "proving_key": {"file": DEV_PROVING_KEY, "sha256": sha256_file(work / DEV_PROVING_KEY),
+                            "format": f"groth16py {groth16py.__version__} ProvingKey.save"}}
 
 
 def _replace_dir(src: Path, dst: Path) -> None:

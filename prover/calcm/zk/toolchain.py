@@ -163,3 +163,24 @@ def r1cs_info(path: Path) -> R1csInfo:
             return R1csInfo(*vals)
         pos += size
     raise ValueError(f"{path}: r1cs header section missing")
+
+
+#: snarkjs's own Groth16 Solidity template (what ``snarkjs zkey export solidityverifier`` renders).
+SNARKJS_VERIFIER_TEMPLATE = NODE_MODULES / "snarkjs" / "templates" / "verifier_groth16.sol.ejs"
+_RENDER = ("const ejs=require(process.argv[1]);const fs=require('fs');"
+           "const t=fs.readFileSync(process.argv[2],'utf8');"
+           "process.stdout.write(ejs.render(t, JSON.parse(fs.readFileSync(process.argv[3],'utf8'))));")
+
+
+def solidity_verifier_from_vkey(vkey_path: Path) -> bytes:
+    """snarkjs's Groth16 Solidity verifier rendered from a ``verification_key.json``.
+
+    snarkjs' ``zkey export solidityverifier`` exports the key from the zkey and renders
+    this same template with ejs; rendering it from the key file gives the same bytes
+    (tested), and also works for keys with no zkey (a groth16py dev setup).
+    """
+    if not SNARKJS_VERIFIER_TEMPLATE.exists():
+        raise ToolchainError(["snarkjs"], None, f"{SNARKJS_VERIFIER_TEMPLATE} missing: run `make setup`")
+    res = run([_node(), "-e", _RENDER, str(NODE_MODULES / "ejs"), str(SNARKJS_VERIFIER_TEMPLATE),
+               str(Path(vkey_path).resolve())])
+    return res.stdout.encode()

@@ -1,7 +1,7 @@
 """Margin-batch witnesses: circuit input from the fixed-point model, checked before proving.
 
 :func:`batch_input` turns a :class:`~calcm.risk.fixed_margin.MarginModelFx`, the
-``N`` accounts of one aligned group, the venue's :class:`~calcm.zk.poseidon.AccountsTree`
+``N`` accounts of one aligned group, the venue's :class:`~calcm.poseidon.AccountsTree`
 and the batch ``context`` into the circuit's input JSON, and computes every
 public signal (and per-account ES, add-on, IM, collateral value, equity, tier)
 with the Python reference :func:`~calcm.risk.fixed_margin.margin_fx`. Values out
@@ -24,8 +24,8 @@ from typing import Sequence
 from .. import atomic
 from ..fixedpoint import FIELD_PRIME, FixedPointRangeError, to_field
 from ..risk.fixed_margin import AccountFx, MarginModelFx, MarginResultFx, margin_fx
-from .config import PUBLIC_SIGNALS, CircuitConfig
-from .poseidon import AccountsTree, account_commitment, empty_account, model_commitment
+from ..poseidon import AccountsTree, account_commitment, empty_account, lin_commitment, opt_commitment
+from .config import PUBLIC_SIGNALS, CircuitConfig, check_fits
 from .toolchain import ToolchainError, snarkjs
 from .wtns import Witness, read_sym, read_wtns
 
@@ -49,7 +49,7 @@ class BatchExpected:
     """What the reference says the batch proves."""
 
     group: int
-    public: tuple[int, int, int, int]          # PUBLIC_SIGNALS order
+    public: tuple[int, int, int, int, int]     # PUBLIC_SIGNALS order
     results: tuple[MarginResultFx, ...]        # one per account of the group
 
     @property
@@ -75,12 +75,8 @@ def unpack_result(packed: int, n_accounts: int) -> tuple[int, tuple[int, ...]]:
 
 
 def check_model_shape(model: MarginModelFx, config: CircuitConfig) -> None:
-    got = dict(S=model.n_scenarios, n=model.n_instruments, U=model.n_underlyings,
-               m=model.n_collateral, k=model.k_tail)
-    want = {f: getattr(config, f) for f in got}
-    if got != want:
-        diff = ", ".join(f"{f}={got[f]} (circuit {want[f]})" for f in got if got[f] != want[f])
-        raise ValueError(f"model shape does not match circuit config {config.name!r}: {diff}")
+    """The model's structure is the circuit's (else a one-line InputError naming the limit)."""
+    check_fits(model, config)
 
 
 def venue_tree(accounts: Sequence[AccountFx], config: CircuitConfig) -> AccountsTree:
@@ -116,7 +112,8 @@ def _fe(v: int) -> str:
 
 def batch_input(config: CircuitConfig, model: MarginModelFx, accounts: Sequence[AccountFx],
                 group: int, tree: AccountsTree, context: int,
-                names: Sequence[str] | None = None) -> tuple[dict, BatchExpected]:
+                names: Sequence[str] | None = None,
+                commitments: tuple[int, int] | None = None) -> tuple[dict, BatchExpected]:
     """Circuit input JSON for one group, and the reference's expected outputs.
 
     ``accounts`` are the group's ``N`` accounts in leaf order; ``names`` (optional)
@@ -142,34 +139,48 @@ def batch_input(config: CircuitConfig, model: MarginModelFx, accounts: Sequence[
             results.append(margin_fx(model, acc))
         except FixedPointRangeError as exc:
             raise FixedPointRangeError(f"{what}: {exc.what}", exc.value, exc.low, exc.high) from None
+    if commitments is None:
+        commitments = (lin_commitment(model), opt_commitment(model))
     leaves = tree.group_leaves(group, config.N)
     for a, acc in enumerate(accounts):
         if account_commitment(acc) != leaves[a]:
             raise ValueError(f"{names[a]}: commitment is not leaf {group * config.N + a} of the tree")
     expected = BatchExpected(
         group,
-        (tree.root, model_commitment(model), context, pack_result(group, [r.tier for r in results])),
+        (tree.root, commitments[0], commitments[1], context, pack_result(group, [r.tier for r in results])),
         tuple(results))
+    S = model.n_scenarios
     inp = {
         **{k: str(v) for k, v in expected.public_dict().items()},
-        "pnl": [[_fe(v) for v in row] for row in model.pnl],
-        "mark": [_fe(v) for v in model.mark],
-        "exposure": [[_fe(v) for v in row] for row in model.exposure],
-        "collateralPrice": [_fe(v) for v in model.collateral_price],
-        "haircutBps": [_fe(v) for v in model.haircut_bps],
-        "adv": [_fe(v) for v in model.adv],
-        "weightBps": [_fe(v) for v in model.liquidity_weight_bps],
-        "imBufferBps": _fe(model.im_buffer_bps),
-        "warnBufferBps": _fe(model.warn_buffer_bps),
+        **model_input(model),
         "salt": [str(acc.salt) for acc in accounts],
         "qty": [[_fe(v) for v in acc.qty] for acc in accounts],
         "collateral": [[_fe(v) for v in acc.collateral] for acc in accounts],
         "inTail": [[str(b) for b in r.tail_bits] for r in results],
+        "tailStep": [["1" if s <= r.tail_last else "0" for s in range(S)] for r in results],
         "threshold": [_fe(r.threshold) for r in results],
         "group": str(group),
         "siblings": [str(v) for v in tree.group_path(group, config.N)],
     }
     return inp, expected
+
+
+def model_input(model: MarginModelFx) -> dict:
+    """The circuit's private model inputs (field elements as decimal strings)."""
+    S = model.n_scenarios
+    opt = model.opt if model.n_options else ((),) * S
+    return {
+        "price": [_fe(v) for v in model.price],
+        "lin": [[_fe(v) for v in row] for row in model.lin],
+        "opt": [[_fe(v) for v in row] for row in opt],
+        "optMark": [_fe(v) for v in model.opt_mark],
+        "optExpo": [_fe(v) for v in model.opt_expo],
+        "haircutBps": [_fe(v) for v in model.haircut_bps],
+        "adv": [_fe(v) for v in model.adv],
+        "weightBps": [_fe(v) for v in model.liquidity_weight_bps],
+        "imBufferBps": _fe(model.im_buffer_bps),
+        "warnBufferBps": _fe(model.warn_buffer_bps),
+    }
 
 
 def calculate_witness(wasm: Path, inp: dict, wtns_path: Path) -> Witness:
@@ -243,3 +254,49 @@ def wtns_check(r1cs: Path, wtns: Path) -> bool:
     if "WITNESS IS NOT CORRECT" in out:
         return False
     raise ToolchainError(res.cmd, None, out)
+
+
+def compile_for_witness(config: CircuitConfig, optimize: str = "--O1") -> Path:
+    """Compile ``config`` to wasm + sym only (no r1cs), once per source hash, under the cache.
+
+    For witness-level checks of big shapes (the whole bundled book): skipping the
+    r1cs and using ``--O1`` keeps circom2's compile time down; the witness and its
+    ``.sym`` map are the same circuit's. Returns the directory (``main.sym``,
+    ``main_js/main.wasm``). Compiled beside its target and renamed into place.
+    """
+    import os
+    import shutil
+    import time
+
+    from ..paths import cache_dir
+    from .config import source_hash
+    from .toolchain import CIRCOMLIB, NODE_BIN, _node, _rel, run
+    from ..paths import CIRCUITS
+
+    d = cache_dir() / "compile" / f"wasm-{config.name}-{source_hash(config)[:16]}{optimize.strip('-')}"
+    if (d / "main_js" / "main.wasm").exists() and (d / "compile.json").exists():
+        return d
+    d.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.", dir=d.parent))
+    try:
+        main = tmp / "main.circom"
+        main.write_text(config.main_source())
+        cmd = [_node(), str(NODE_BIN / "circom2"), _rel(main), "--wasm", "--sym", optimize, "-o", _rel(tmp),
+               "-l", _rel(CIRCUITS), "-l", _rel(CIRCOMLIB)]
+        t0 = time.perf_counter()
+        res = run(cmd)
+        text = res.stdout + res.stderr
+        if "error" in text.lower() and "Everything went okay" not in text:
+            raise ToolchainError(cmd, 0, text)
+        atomic.write_json(tmp / "compile.json", {"config": config.name, "optimize": optimize,
+                                                 "seconds": round(time.perf_counter() - t0, 1)})
+        os.chmod(tmp, 0o755)
+        if d.exists():
+            shutil.rmtree(d, ignore_errors=True)
+        try:
+            tmp.rename(d)
+        except OSError:
+            pass                                      # another process finished first
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return d

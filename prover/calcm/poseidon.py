@@ -7,12 +7,22 @@ sparse partial-round matrices ``S`` and the pre-transformed round constants
 the two cannot drift apart. ``t = len(inputs) + 1``; 8 full rounds; the number
 of partial rounds per ``t`` is circomlib's ``N_ROUNDS_P``.
 
-Encodings (fixed in ``docs/ARCHITECTURE.md``; the circuits compute the same):
+This is the base layer every stage hashes with (risk, zk, chain, keeper, audit):
+the permutation, the sponge and the commitment encodings, each written once.
+
+Encodings (fixed in ``docs/PROVING.md`` §3 and ``docs/ARCHITECTURE.md``; the
+circuits compute the same):
 
 - :func:`poseidon_sponge`: ``h = 0``; for each chunk of 15 elements (the last one
-  zero-padded), ``h = Poseidon16([h] + chunk)``.
+  zero-padded), ``h = Poseidon16([h] + chunk)``; :func:`absorb` continues a
+  sponge from any state over ``pad15(xs)``.
+- :func:`structure_id`: ``sponge([STRUCT_DOMAIN_V2, U, S, n, m, k, C] + kinds + under
+  + [coll + 1])``, a constant of every circuit of one model structure.
+- :func:`lin_commitment`, :func:`opt_commitment`: the two scenario commitments of
+  a :class:`~calcm.risk.fixed_margin.MarginModelFx` (docs/PROVING.md §3).
 - :func:`account_commitment`: ``poseidon_sponge([salt] + qty + collateral)``.
-- :func:`model_commitment`: ``poseidon_sponge(model.field_elements())``.
+- :func:`model_commitment`: the v1 single commitment (``MarginModelFx.v1_field_elements``),
+  kept only while the v1 model circuit is replaced.
 - :class:`AccountsTree`: a Poseidon(2) Merkle tree of account commitments,
   empty leaf 0 beyond the accounts that exist; the margin circuit proves one
   aligned group of ``N`` leaves at a time.
@@ -25,8 +35,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from ..fixedpoint import FIELD_PRIME, to_field
-from ..paths import NODE_MODULES
+from .fixedpoint import FIELD_PRIME, to_field
+from .paths import NODE_MODULES
 
 P = FIELD_PRIME
 #: circomlib's partial-round counts, indexed by ``t - 2`` (from poseidon.circom).
@@ -152,6 +162,61 @@ def poseidon_sponge(xs: Iterable[int]) -> int:
     return h
 
 
+def _tag(s: bytes) -> int:
+    """An ASCII domain tag as a big-endian integer (<= 31 bytes: one field element)."""
+    assert len(s) <= 31
+    return int.from_bytes(s, "big")
+
+
+#: Domain tags of the v2 encodings (docs/PROVING.md §2-§3).
+MODEL_DOMAIN_V2 = _tag(b"calcm-margin-v2")
+STRUCT_DOMAIN_V2 = _tag(b"calcm-struct-v2")
+
+
+def pad15(xs: Sequence[int]) -> list[int]:
+    """Zero-pad to a whole number of 15-element sponge chunks."""
+    return list(xs) + [0] * (-len(xs) % SPONGE_RATE)
+
+
+def absorb(h: int, xs: Sequence[int]) -> int:
+    """Continue a sponge from state ``h`` over ``pad15(xs)``.
+
+    ``absorb(0, xs) == poseidon_sponge(xs)`` for non-empty ``xs``; since every
+    call consumes whole chunks, ``absorb(absorb(h, a), b) == absorb(h, pad15(a) + b)``.
+    """
+    vals = pad15([int(x) % P for x in xs])
+    for i in range(0, len(vals), SPONGE_RATE):
+        h = poseidon([h] + vals[i:i + SPONGE_RATE])
+    return h
+
+
+def structure_elements(kinds, under, coll, S: int, k: int, C: int, U: int) -> list[int]:
+    """``[STRUCT_DOMAIN_V2, U, S, n, m, k, C] + kinds + under + [coll + 1]`` (docs/PROVING.md §2)."""
+    return ([STRUCT_DOMAIN_V2, U, S, len(kinds), len(coll), k, C] + list(kinds) + list(under)
+            + [c + 1 for c in coll])
+
+
+def structure_id(kinds, under, coll, S: int, k: int, C: int, U: int) -> int:
+    """``poseidon_sponge(structure_elements(...))``: a compile-time constant of every circuit."""
+    return poseidon_sponge(structure_elements(kinds, under, coll, S, k, C, U))
+
+
+def lin_commitment(model) -> int:
+    """``linCommitment`` of a :class:`~calcm.risk.fixed_margin.MarginModelFx` (docs/PROVING.md §3)."""
+    return poseidon_sponge(model.lin_elements())
+
+
+def opt_commitment(model) -> int:
+    """``optCommitment``: the sponge over every padded option segment; 0 without options."""
+    segs = model.opt_segments()
+    if not segs:
+        return 0
+    h = 0
+    for seg in segs:
+        h = absorb(h, seg)
+    return h
+
+
 def sponge_calls(length: int) -> int:
     """Number of Poseidon16 permutations the sponge spends on ``length`` elements."""
     return max(1, -(-length // SPONGE_RATE))
@@ -163,13 +228,17 @@ def account_commitment(acc) -> int:
 
 
 def model_commitment(model) -> int:
-    """The scenario commitment of a :class:`~calcm.risk.fixed_margin.MarginModelFx`."""
-    return poseidon_sponge(model.field_elements())
+    """The v1 scenario commitment (one sponge over ``model.v1_field_elements()``).
+
+    Transition only: the v1 model-update circuit and its callers use it until they
+    move to :func:`lin_commitment` / :func:`opt_commitment`.
+    """
+    return poseidon_sponge(model.v1_field_elements())
 
 
 def empty_account(n_instruments: int, n_collateral: int):
     """The account that fills unused leaves: salt 0, no positions, no collateral (tier 0)."""
-    from ..risk.fixed_margin import AccountFx
+    from .risk.fixed_margin import AccountFx
     return AccountFx((0,) * n_instruments, (0,) * n_collateral, 0)
 
 

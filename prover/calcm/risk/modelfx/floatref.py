@@ -1,0 +1,112 @@
+"""The float twin of one daily step, and the documented fixed-vs-float error bounds.
+
+:func:`float_update` runs the risk stage's own float functions on the decoded
+fixed-point parameters and state; :func:`pnl_error_bound` bounds, entry by
+entry, how far the exact integer model (:func:`calcm.risk.modelfx.update.update`)
+may be from it (docs/MODEL_CIRCUIT.md, "Fixed point vs float").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...fixedpoint import D_FRAC, GARCH_FRAC, IV_FRAC, LN_FRAC, PRICE_SCALE, SHOCK_FRAC, T_FRAC, VAR_FRAC, VOL_FRAC, Z_FRAC
+from .constants import DAYS_PER_YEAR
+from .options import OptionValueFx
+from .params import ModelParamsFx
+from .state import ModelStateFx
+from .update import UpdateFx
+
+
+@dataclass(frozen=True)
+class FloatUpdate:
+    """The float model on the same inputs: sigma2 (U,), returns (S, U), pnl (S, n), mark, exposure."""
+
+    sigma2: np.ndarray
+    returns: np.ndarray
+    pnl: np.ndarray
+    mark: np.ndarray
+    exposure: np.ndarray
+
+
+def float_update(state: ModelStateFx, prices, params: ModelParamsFx) -> FloatUpdate:
+    """The float risk stage's update on the decoded parameters (the error tests' reference).
+
+    GARCH by :func:`calcm.risk.volatility.garch_update`, scenario returns by
+    :meth:`calcm.risk.scenarios.ScenarioSet.returns`, full Black-76 revaluation
+    by :func:`calcm.risk.instruments.value_instruments`.
+    """
+    from ..instruments import InstrumentTable, value_instruments
+    from ..scenarios import ScenarioSet
+    from ..volatility import GarchParams, garch_update
+
+    U = params.n_assets
+    p0 = np.array(state.price, float) / PRICE_SCALE
+    p1 = np.array(prices, float) / PRICE_SCALE
+    s2 = np.empty(U)
+    for u in range(U):
+        gp = GarchParams(params.omega[u] / 2**VAR_FRAC, params.alpha[u] / 2**GARCH_FRAC,
+                         params.gamma[u] / 2**GARCH_FRAC, params.beta[u] / 2**GARCH_FRAC, 5.0)
+        s2[u] = garch_update(gp, state.sigma2[u] / 2**VAR_FRAC, p1[u] / p0[u] - 1.0)
+    z = np.array(params.z, float) / 2**Z_FRAC
+    shock = np.array(params.vol_shock, float) / 2**SHOCK_FRAC
+    S = params.n_scenarios
+    scen = ScenarioSet(params.assets, tuple(f"s{s}" for s in range(S)), ("fhs",) * S, z, shock)
+    r = scen.returns(np.sqrt(s2), params.horizon_days)
+    ins = params.instruments
+    table = InstrumentTable(
+        tuple(i.id for i in ins), np.array([i.underlying for i in ins]),
+        np.array([0 if i.kind == "spot" else 1 if i.kind == "perp" else 2 for i in ins]),
+        np.array([i.strike / PRICE_SCALE if i.is_option else 1.0 for i in ins]),
+        np.array([i.expiry / 2**T_FRAC / DAYS_PER_YEAR if i.is_option else 0.0 for i in ins]),
+        np.array([i.iv / 2**IV_FRAC if i.is_option else 0.0 for i in ins]),
+        np.array([i.kind == "call" for i in ins]))
+    val = value_instruments(table, p1, r, shock, params.horizon_days)
+    return FloatUpdate(s2, r, val.pnl, val.mark, val.exposure)
+
+
+def pnl_error_bound(up: UpdateFx, params: ModelParamsFx, prices) -> np.ndarray:
+    """(S, n) bound, in PRICE units (micro-USD), on ``|pnl_fx - pnl_float|`` (docs/MODEL_CIRCUIT.md).
+
+    Against :func:`float_update` on the same decoded parameters and state:
+
+    - spot / perp: ``4 + |lin| (2**-32 / sigma + 2**-30)``: the two roundings of
+      ``a_u`` and ``lin`` (0.5 each), ``|z| 2**-5 <= 2`` from ``a_u``'s rounding,
+      the ``-95%`` floor's integer rounding (1), and the relative error of
+      ``sigma`` (isqrt floors by at most 2**-32) and of ``sqrt(h)``;
+    - options: ``(F_s + K) eps_s + (F + K) eps_0 + 4`` (+ the linear bound for puts),
+      with ``eps = NORM_CDF_ERROR + phi_max (2**-21 + 2 LN_ERROR / v + 2**-24 (|d| + 1))``:
+      the normal-CDF approximation, the rounding of d, the ln errors divided
+      by ``v = iv sqrt(T) (1 + shock)``, the relative rounding of 1/v and w.
+    """
+    from ..fixed_transcendental import LN_ERROR, NORM_CDF_ERROR
+
+    phi_max = 0.3989422804014327
+    S, n = params.n_scenarios, params.n_instruments
+    out = np.zeros((S, n))
+    lin_bound = np.zeros((S, params.n_assets))
+    for u, a in enumerate(up.assets):
+        sigma = max(a.sigma / 2**VOL_FRAC, 2**-32)
+        for s in range(S):
+            lin_bound[s, u] = 4 + abs(up.lin[s][u]) * (2**-32 / sigma + 2**-30)
+
+    def eps(val: OptionValueFx, v_real: float) -> float:
+        d = max(abs(val.d1), abs(val.d2)) / 2**D_FRAC
+        return NORM_CDF_ERROR + phi_max * (2**-21 + 2 * LN_ERROR / v_real + 2**-24 * (d + 1))
+
+    opt_pos = {i: k for k, i in enumerate(params.options)}
+    for i, ins in enumerate(params.instruments):
+        u = ins.underlying
+        if not ins.is_option:
+            out[:, i] = lin_bound[:, u]
+            continue
+        k = opt_pos[i]
+        t = params.option_terms[k]
+        f, strike = prices[u], ins.strike
+        e0 = (f + strike) * eps(up.base[k], t.v / 2**LN_FRAC)
+        for s in range(S):
+            vs = t.v_after / 2**LN_FRAC * (1 + params.vol_shock[s] / 2**SHOCK_FRAC)
+            es = (f + up.lin[s][u] + strike) * eps(up.scen[s][k], vs)
+            out[s, i] = es + e0 + 4 + (lin_bound[s, u] if ins.kind == "put" else 0)
+    return out

@@ -1,0 +1,76 @@
+"""The parameter tree hash (docs/PROVING.md §4): each proof opens only the leaves it uses.
+
+::
+
+    paramHash = sponge([PARAM_DOMAIN, structure_id, h_common]
+                       ++ [hz[u][c] for u in 0..U for c in 0..C]
+                       ++ [hs[c] for c in 0..C]            (only if n_opt > 0)
+                       ++ [ht[o] for o in 0..n_opt])
+    h_common = sponge([horizon_days, sqrt_h, im_buffer_bps, warn_buffer_bps, min_return_bps]
+                      ++ per asset (omega, alpha, gamma, beta, adv, weight_bps) ++ haircut_bps[m])
+    hz[u][c] = sponge([z[s][u] for s in chunk c])
+    hs[c]    = sponge([vol_shock[s], shock_weight[s] for s in chunk c])   (interleaved)
+    ht[o]    = sponge([strike, expiry, iv, ln_k, v, inv_v, v_after, inv_v_after])
+
+Signed values enter the field as ``x mod p``. The daily step and the
+revaluation recompute ``h_common`` and every ``hz`` and take ``hs``/``ht`` as
+private inputs; an option part recomputes ``h_common``, its chunk's
+``hz[u][c]``, ``hs[c]`` and its ``ht[o]`` and takes the rest.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...fixedpoint import to_field
+from ._sponge import poseidon_sponge
+from .constants import PARAM_DOMAIN
+from .params import ModelParamsFx
+
+
+def common_elements(p: ModelParamsFx) -> list[int]:
+    out = [p.horizon_days, p.sqrt_h, p.im_buffer_bps, p.warn_buffer_bps, p.min_return_bps]
+    for u in range(p.n_assets):
+        out += [p.omega[u], p.alpha[u], p.gamma[u], p.beta[u], p.adv[u], p.liquidity_weight_bps[u]]
+    out += [c.haircut_bps for c in p.collateral]
+    return [to_field(v) for v in out]
+
+
+def z_chunk(p: ModelParamsFx, u: int, c: int) -> list[int]:
+    """``[z[s][u] for s in chunk c]`` (field elements)."""
+    L = p.chunk_size
+    return [to_field(p.z[s][u]) for s in range(c * L, (c + 1) * L)]
+
+
+def shock_chunk(p: ModelParamsFx, c: int) -> list[int]:
+    """``[vol_shock[s], shock_weight[s] for s in chunk c]`` interleaved (field elements)."""
+    L = p.chunk_size
+    out = []
+    for s in range(c * L, (c + 1) * L):
+        out += [to_field(p.vol_shock[s]), p.shock_weights[s]]
+    return out
+
+
+def terms_elements(p: ModelParamsFx, o: int) -> list[int]:
+    """``[strike, expiry, iv, ln_k, v, inv_v, v_after, inv_v_after]`` of option series ``o``."""
+    ins = p.instruments[p.options[o]]
+    return [to_field(v) for v in [ins.strike, ins.expiry, ins.iv] + p.option_terms[o].field_elements()]
+
+
+@dataclass(frozen=True)
+class ParamTree:
+    """The leaves and root of the parameter tree: hz (U, C), hs (C or 0), ht (n_opt)."""
+
+    common: int
+    hz: tuple[tuple[int, ...], ...]
+    hs: tuple[int, ...]
+    ht: tuple[int, ...]
+    root: int
+
+
+def param_tree(p: ModelParamsFx) -> ParamTree:
+    common = poseidon_sponge(common_elements(p))
+    hz = tuple(tuple(poseidon_sponge(z_chunk(p, u, c)) for c in range(p.chunks)) for u in range(p.n_assets))
+    hs = tuple(poseidon_sponge(shock_chunk(p, c)) for c in range(p.chunks)) if p.options else ()
+    ht = tuple(poseidon_sponge(terms_elements(p, o)) for o in range(p.n_options))
+    top = [PARAM_DOMAIN, p.structure_id(), common] + [h for row in hz for h in row] + list(hs) + list(ht)
+    return ParamTree(common, hz, hs, ht, poseidon_sponge(top))

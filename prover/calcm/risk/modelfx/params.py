@@ -1,0 +1,206 @@
+"""The published model parameters ``ModelParamsFx`` (docs/PROVING.md §1, §2, §4).
+
+Shapes: U assets (the underlyings, in price-feed order), S scenarios, n
+instruments, m collateral assets, C scenario chunks of the option parts
+(``S % C == 0``). Integers at the scales of :mod:`calcm.fixedpoint`: GARCH
+``omega`` (2**48), ``alpha``/``gamma``/``beta`` (2**32); ``z`` (S, U) at 2**16;
+``vol_shock`` (S,) at 2**16; ``adv`` whole USD; rates in bps. The structure
+(shapes, kinds, underlyings, collateral map, k, C) is a compile-time constant of
+every circuit, hashed into ``structure_id``; the values are bound by the
+parameter tree hash (:mod:`calcm.risk.modelfx.paramhash`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+from ...fixedpoint import BPS, GARCH_FRAC, MAX_HORIZON_DAYS, RATE, SQRTH_FRAC, FixedPointRangeError, Range
+from ..fixed_margin import ADV
+from ._sponge import poseidon_sponge
+from .constants import (EXPIRY, GAMMA, IV, KINDS, MIN_RETURN_BPS, OMEGA, PRICE_POS, SHOCK, STRUCT_DOMAIN,
+                        UNIT, Z)
+from .terms import CollateralFx, InstrumentFx, OptionTermsFx, option_terms, shock_weight
+
+
+@dataclass(frozen=True)
+class ModelParamsFx:
+    """The public model parameters, fixed per epoch and bound by :meth:`param_hash`."""
+
+    assets: tuple[str, ...]
+    instruments: tuple[InstrumentFx, ...]
+    collateral: tuple[CollateralFx, ...]
+    omega: tuple[int, ...]
+    alpha: tuple[int, ...]
+    gamma: tuple[int, ...]
+    beta: tuple[int, ...]
+    z: tuple[tuple[int, ...], ...]
+    vol_shock: tuple[int, ...]
+    horizon_days: int
+    k_tail: int
+    im_buffer_bps: int
+    warn_buffer_bps: int
+    min_return_bps: int
+    adv: tuple[int, ...]
+    liquidity_weight_bps: tuple[int, ...]
+    chunks: int = 1
+
+    def __post_init__(self):
+        U, S = len(self.assets), len(self.z)
+        if U < 1 or S < 1 or not self.instruments:
+            raise ValueError("a model needs at least one asset, one scenario and one instrument")
+        if len(set(self.assets)) != U:
+            raise ValueError("asset names must be unique")
+        if self.chunks < 1 or S % self.chunks:
+            raise ValueError(f"chunks={self.chunks} must divide the scenario count S={S}")
+        for name in ("omega", "alpha", "gamma", "beta", "adv", "liquidity_weight_bps"):
+            if len(getattr(self, name)) != U:
+                raise ValueError(f"{name} must have one value per asset ({U})")
+        for u, a in enumerate(self.assets):
+            OMEGA.check(self.omega[u], f"asset {a} omega")
+            UNIT.check(self.alpha[u], f"asset {a} alpha")
+            UNIT.check(self.beta[u], f"asset {a} beta")
+            GAMMA.check(self.gamma[u], f"asset {a} gamma")
+            if self.alpha[u] + self.gamma[u] < 0:
+                raise FixedPointRangeError(f"asset {a} alpha + gamma", self.alpha[u] + self.gamma[u],
+                                           0, 2**(GARCH_FRAC + 1))
+            ADV.check(self.adv[u], f"asset {a} adv")
+            RATE.check(self.liquidity_weight_bps[u], f"asset {a} liquidity weight")
+        for s, row in enumerate(self.z):
+            if len(row) != U:
+                raise ValueError(f"z[{s}] must have {U} values")
+            for u, v in enumerate(row):
+                Z.check(v, f"scenario {s} z[{self.assets[u]}]")
+        if len(self.vol_shock) != S:
+            raise ValueError("vol_shock must have one value per scenario")
+        for s, v in enumerate(self.vol_shock):
+            SHOCK.check(v, f"scenario {s} vol shock")
+        if not 1 <= self.horizon_days <= MAX_HORIZON_DAYS:
+            raise FixedPointRangeError("horizon (days)", self.horizon_days, 1, MAX_HORIZON_DAYS + 1)
+        if not 1 <= self.k_tail <= S:
+            raise ValueError(f"k_tail={self.k_tail} not in [1, {S}]")
+        RATE.check(self.im_buffer_bps, "im_buffer_bps")
+        RATE.check(self.warn_buffer_bps, "warn_buffer_bps")
+        MIN_RETURN_BPS.check(self.min_return_bps, "min_return_bps")
+        ids = [i.id for i in self.instruments]
+        if len(set(ids)) != len(ids):
+            raise ValueError("instrument ids must be unique")
+        for ins in self.instruments:
+            if ins.kind not in KINDS:
+                raise ValueError(f"instrument '{ins.id}': kind must be one of {KINDS}")
+            if not 0 <= ins.underlying < U:
+                raise ValueError(f"instrument '{ins.id}': underlying index {ins.underlying} not in [0, {U})")
+            if ins.is_option:
+                PRICE_POS.check(ins.strike, f"instrument '{ins.id}' strike")
+                EXPIRY.check(ins.expiry, f"instrument '{ins.id}' expiry")
+                IV.check(ins.iv, f"instrument '{ins.id}' implied vol")
+            elif (ins.strike, ins.expiry, ins.iv) != (0, 0, 0):
+                raise ValueError(f"instrument '{ins.id}': option terms on a {ins.kind}")
+        for c in self.collateral:
+            if not -1 <= c.underlying < U:
+                raise ValueError(f"collateral '{c.asset}': underlying index {c.underlying} not in [-1, {U})")
+            Range("haircut (bps)", 0, BPS).check(c.haircut_bps, f"collateral '{c.asset}' haircut")
+        _ = self.option_terms  # derive (and range-check) the option constants now
+
+    # ---- shapes and structure ---------------------------------------------------------
+    @property
+    def n_assets(self) -> int:
+        return len(self.assets)
+
+    @property
+    def n_scenarios(self) -> int:
+        return len(self.z)
+
+    @property
+    def n_instruments(self) -> int:
+        return len(self.instruments)
+
+    @property
+    def n_collateral(self) -> int:
+        return len(self.collateral)
+
+    @property
+    def chunk_size(self) -> int:
+        """Scenarios per option part: chunk ``c`` is ``[c S/C, (c+1) S/C)``."""
+        return self.n_scenarios // self.chunks
+
+    @property
+    def options(self) -> tuple[int, ...]:
+        """Indices of the option instruments, in instrument order."""
+        return tuple(i for i, ins in enumerate(self.instruments) if ins.is_option)
+
+    @property
+    def n_options(self) -> int:
+        return len(self.options)
+
+    @property
+    def n_parts(self) -> int:
+        """Option parts of one option revaluation: ``n_opt C`` (part ``j = o C + c``)."""
+        return self.n_options * self.chunks
+
+    @cached_property
+    def sqrt_h(self) -> int:
+        """``floor(sqrt(h) * 2**32)``."""
+        return math.isqrt(self.horizon_days << (2 * SQRTH_FRAC))
+
+    @cached_property
+    def option_terms(self) -> tuple[OptionTermsFx, ...]:
+        return tuple(option_terms(self.instruments[i], self.horizon_days) for i in self.options)
+
+    @cached_property
+    def shock_weights(self) -> tuple[int, ...]:
+        return tuple(shock_weight(v) for v in self.vol_shock)
+
+    def structure(self) -> dict:
+        """What every circuit fixes at compile time (docs/PROVING.md §2)."""
+        return {"U": self.n_assets, "S": self.n_scenarios, "n": self.n_instruments,
+                "m": self.n_collateral, "k": self.k_tail, "C": self.chunks,
+                "kinds": [ins.code for ins in self.instruments],
+                "underlyings": [ins.underlying for ins in self.instruments],
+                "collateral": [c.underlying for c in self.collateral]}
+
+    def structure_elements(self) -> list[int]:
+        """``[STRUCT_DOMAIN, U, S, n, m, k, C] + kinds + under + [coll + 1]``."""
+        st = self.structure()
+        return ([STRUCT_DOMAIN, st["U"], st["S"], st["n"], st["m"], st["k"], st["C"]] + st["kinds"]
+                + st["underlyings"] + [c + 1 for c in st["collateral"]])
+
+    def structure_id(self) -> int:
+        """Poseidon sponge of :meth:`structure_elements` (a constant of every circuit)."""
+        return poseidon_sponge(self.structure_elements())
+
+    def param_hash(self) -> int:
+        """The parameter tree hash of docs/PROVING.md §4 (what governance publishes)."""
+        from .paramhash import param_tree
+        return param_tree(self).root
+
+    # ---- JSON ----------------------------------------------------------------------------
+    def to_json(self) -> dict:
+        return {
+            "assets": list(self.assets),
+            "instruments": [{"id": i.id, "kind": i.kind, "underlying": i.underlying,
+                             **({"strike": i.strike, "expiry": i.expiry, "iv": i.iv} if i.is_option else {})}
+                            for i in self.instruments],
+            "collateral": [{"asset": c.asset, "underlying": c.underlying, "haircut_bps": c.haircut_bps}
+                           for c in self.collateral],
+            "omega": list(self.omega), "alpha": list(self.alpha), "gamma": list(self.gamma),
+            "beta": list(self.beta), "z": [list(r) for r in self.z], "vol_shock": list(self.vol_shock),
+            "horizon_days": self.horizon_days, "k_tail": self.k_tail,
+            "im_buffer_bps": self.im_buffer_bps, "warn_buffer_bps": self.warn_buffer_bps,
+            "min_return_bps": self.min_return_bps, "adv": list(self.adv),
+            "liquidity_weight_bps": list(self.liquidity_weight_bps), "chunks": self.chunks,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> "ModelParamsFx":
+        ins = tuple(InstrumentFx(str(i["id"]), str(i["kind"]), int(i["underlying"]),
+                                 int(i.get("strike", 0)), int(i.get("expiry", 0)), int(i.get("iv", 0)))
+                    for i in d["instruments"])
+        col = tuple(CollateralFx(str(c["asset"]), int(c["underlying"]), int(c["haircut_bps"]))
+                    for c in d["collateral"])
+        ints = lambda k: tuple(int(v) for v in d[k])  # noqa: E731
+        return cls(tuple(str(a) for a in d["assets"]), ins, col, ints("omega"), ints("alpha"),
+                   ints("gamma"), ints("beta"), tuple(tuple(int(v) for v in r) for r in d["z"]),
+                   ints("vol_shock"), int(d["horizon_days"]), int(d["k_tail"]),
+                   int(d["im_buffer_bps"]), int(d["warn_buffer_bps"]), int(d["min_return_bps"]),
+                   ints("adv"), ints("liquidity_weight_bps"), int(d.get("chunks", 1)))
