@@ -36,7 +36,6 @@ include "health_tier.circom";
 template AccountMargin(kinds, under, coll, S, U, n, m, k) {
     var nOpt = countOptions(kinds, n);
     var optUnder[1024] = optionUnderlyings(kinds, under, n);
-    var PRICE_SCALE = 1000000;
     signal input price[U];
     signal input lin[S][U];
     signal input opt[S][nOpt];
@@ -99,6 +98,48 @@ template AccountMargin(kinds, under, coll, S, U, n, m, k) {
     initial.imBufferBps <== imBufferBps;
     im <== initial.im;
 
+    component health = AccountHealth(coll, U, m, nOpt);
+    health.price <== price;
+    health.haircutBps <== haircutBps;
+    health.warnBufferBps <== warnBufferBps;
+    health.collateral <== collateral;
+    health.spotQty <== pos.spotQty;
+    health.qOpt <== pos.qOpt;
+    health.optMark <== optMark;
+    health.mm <== mm;
+    health.im <== im;
+    collateralValue <== health.collateralValue;
+    equity <== health.equity;
+    tier <== health.tier;
+}
+
+
+/*
+ * AccountHealth(coll, U, m, nOpt): collateral value, equity and tier of one account.
+ *   Parameters:  coll[m]: the underlying of each collateral asset, or -1 for a
+ *                stablecoin valued at 1 USD (PRICE_SCALE).
+ *   Inputs:      price[U], haircutBps[m], warnBufferBps, optMark[nOpt] (model);
+ *                collateral[m] (range-checked by the caller), spotQty[U], qOpt[nOpt]
+ *                (AccountPositions), mm and im (money, 0 <= mm <= im).
+ *   Outputs:     collateralValue = floor(sum_j c[j] cprice[j] (BPS - h[j]) / BPS),
+ *                cprice[j] = price[coll[j]] or PRICE_SCALE; equity (Equity); tier (HealthTier).
+ *   Cost:        2m + 91 + U + nOpt + 212.
+ */
+template AccountHealth(coll, U, m, nOpt) {
+    var PRICE_SCALE = 1000000;
+    signal input price[U];
+    signal input haircutBps[m];
+    signal input warnBufferBps;
+    signal input optMark[nOpt];
+    signal input collateral[m];
+    signal input spotQty[U];
+    signal input qOpt[nOpt];
+    signal input mm;
+    signal input im;
+    signal output collateralValue;
+    signal output equity;
+    signal output tier;
+
     component cv = HaircutCollateralValue(m);
     cv.amount <== collateral;
     for (var j = 0; j < m; j++) {
@@ -113,9 +154,9 @@ template AccountMargin(kinds, under, coll, S, U, n, m, k) {
 
     component eq = Equity(U, nOpt);
     eq.collateralValue <== collateralValue;
-    eq.spotQty <== pos.spotQty;
+    eq.spotQty <== spotQty;
     eq.price <== price;
-    eq.qOpt <== pos.qOpt;
+    eq.qOpt <== qOpt;
     eq.optMark <== optMark;
     equity <== eq.equity;
 

@@ -1,36 +1,41 @@
-"""Fixtures of the keeper tests: small demo worlds on a real anvil, real builds (cached by
-source hash and shared with the zk tests), a real dask cluster.
+"""Fixtures of the keeper tests: small v2 demo worlds on a real anvil (dated at the replay's
+calendar), real builds of the four v2 circuits (cached by source hash), a real dask cluster.
 
-A test world keeps the chain small: two fixture accounts (one group of the small circuit),
-or with ``groups=2`` also the demo's two BTC-collateralised accounts, so a block proves at
-most two or three statements (the model update and the batches).
+The test book is the bundled book cut to two underlyings (BTC, ETH: spot, perps and one BTC
+call) and two collateral assets (USDC, BTC), with three fixture accounts in two groups of
+two; its published model uses 4 FHS days and 1 extreme day a side (S = 12, k = 1) and two
+scenario chunks, so an option revaluation is a chain of two parts.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from calcm import atomic
-from calcm.chain.registry import write_deployment
-from calcm.keeper.demo import DemoSettings, build_world
+from calcm.chain.deployment import write_deployment
+from calcm.keeper.demo import DemoSettings, Profile, build_world
 from calcm.keeper.log import EventLog
 from calcm.keeper.loop import Keeper, KeeperConfig
 from calcm.keeper.prover_pool import ProverPool
 from calcm.keeper.store import Store
 from calcm.paths import DEFAULT_BOOK
-from calcm.risk.book import book_to_json, load_book
+from calcm.risk.book import Book, book_to_json, load_book
 
-#: Fixture accounts of the test world: a directional account and one liquidatable at once.
-TEST_ACCOUNTS = ("long_btc", "near_liq_long")
+TEST_INSTRUMENTS = ("BTC", "ETH", "BTC-PERP", "ETH-PERP", "BTC-C-31000-30D")
+TEST_COLLATERAL = ("USDC", "BTC")
+#: A directional account, one liquidatable at once, and a covered call.
+TEST_ACCOUNTS = ("long_btc", "near_liq_long", "covered_call")
+TEST_PROFILE = Profile(n_fhs=4, chunks=2, n_extreme=1, note="keeper tests: S = 12")
 
 
 @pytest.fixture(scope="session")
 def test_book():
     book = load_book(DEFAULT_BOOK)
-    return replace(book, accounts=tuple(a for a in book.accounts if a.id in TEST_ACCOUNTS))
+    return Book(tuple(i for i in book.instruments if i.id in TEST_INSTRUMENTS),
+                tuple(c for c in book.collateral if c.asset in TEST_COLLATERAL),
+                tuple(a for a in book.accounts if a.id in TEST_ACCOUNTS), book.source)
 
 
 @pytest.fixture(scope="session")
@@ -44,9 +49,10 @@ def pool():
 def make_world(test_book):
     worlds = []
 
-    def make(days: int = 3, node=None, groups: int = 1, **kw):
-        s = DemoSettings(days=days, venue_actions=False, demo_accounts=groups == 2, **kw)
-        w = build_world(s, book=test_book, node=node)
+    def make(days: int = 3, node_factory=None, **kw):
+        s = DemoSettings(days=days, venue_actions=False, group_size=2, scenarios=TEST_PROFILE,
+                         max_age=64, refresh_blocks=32, **kw)
+        w = build_world(s, book=test_book, node_factory=node_factory)
         worlds.append(w)
         return w
     yield make
@@ -61,16 +67,17 @@ def make_keeper(tmp_path, pool):
     def make(world, name: str = "keeper", **cfg) -> Keeper:
         store = Store(tmp_path / f"{name}.sqlite")
         stores.append(store)
-        return Keeper(world.w3, world.reg, store, world.model, world.venue, world.margin_build,
-                      world.model_build, pool, KeeperConfig(**cfg), EventLog(quiet=True),
-                      state_dir=tmp_path / f"{name}-proofs")
+        return Keeper(world.w3, world.reg, store, world.model, world.venue, world.provers, pool,
+                      KeeperConfig(**cfg), EventLog(quiet=True),
+                      state_dir=tmp_path / f"{name}-proofs",
+                      deploy_block=world.deployment.deploy_block)
     yield make
     for s in stores:
         s.close()
 
 
 def write_keeper_inputs(world, d: Path) -> dict[str, Path]:
-    """The files `calcm keeper` reads: deployment, model file, venue book (with owners)."""
+    """The files `calcm keeper` reads: deployment (with the builds), model file, venue book."""
     paths = {"deployment": d / "deployment.json", "model": d / "model.json", "book": d / "book.json"}
     write_deployment(paths["deployment"], world.deployment)
     atomic.write_json(paths["model"], world.model.to_json())
@@ -82,13 +89,17 @@ def write_keeper_inputs(world, d: Path) -> dict[str, Path]:
 
 
 def keeper_events(w3, reg, from_block: int = 0) -> dict:
-    """The registry's ModelUpdated and MarginBatchRecorded events, and every keeper tx."""
+    """The registry's model and margin events, and every keeper transaction."""
     ev = reg.contract.events
-    models = ev.ModelUpdated().get_logs(from_block=from_block)
-    batches = ev.MarginBatchRecorded().get_logs(from_block=from_block)
+    out = {name: ev[name]().get_logs(from_block=from_block) for name in (
+        "ModelStepped", "ModelRevalued", "OptionPartProven", "OptionsRevalued",
+        "OptionRevaluationStarted", "MarginBatchRecorded")}
     txs = []
     for n in range(from_block, w3.eth.block_number + 1):
         for tx in w3.eth.get_block(n, full_transactions=True).transactions:
             if tx["from"] == reg.keeper:
                 txs.append((tx["hash"].hex(), w3.eth.get_transaction_receipt(tx["hash"]).status))
-    return {"models": models, "batches": batches, "keeper_txs": txs}
+    out["keeper_txs"] = txs
+    out["proofs"] = sum(len(out[k]) for k in ("ModelStepped", "ModelRevalued",
+                                               "OptionPartProven", "MarginBatchRecorded"))
+    return out

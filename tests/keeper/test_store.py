@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from calcm.errors import InputError
-from calcm.keeper.store import Store, margin_key, model_key
+from calcm.keeper.store import Store, margin_key, option_key, reval_key, step_key
 
 
 def test_state_survives_reopen(tmp_path):
@@ -38,12 +38,20 @@ def test_bound_to_one_deployment(tmp_path):
 
 def test_open_submission_is_idempotent(tmp_path):
     with Store(tmp_path / "k.sqlite") as s:
-        k = model_key(9)
-        s.open_submission(k, "model", 9)
+        k = step_key(19_373)
+        s.open_submission(k, "step", 9)
         s.update_submission(k, "mined", tx_hash="0x1", gas_used=100, receipt_block=10)
-        again = s.open_submission(k, "model", 9)   # a re-run must not reset a settled key
+        again = s.open_submission(k, "step", 9)    # a re-run must not reset a settled key
         assert again.status == "mined" and again.gas_used == 100
-        assert s.counts()["submissions"] == {"model": {"mined": 1}} and s.counts()["gas_used"] == 100
+        assert s.counts()["submissions"] == {"step": {"mined": 1}} and s.counts()["gas_used"] == 100
+
+
+def test_keys_name_what_the_registry_accepts_once():
+    assert step_key(19_373) == "step:19373"
+    assert reval_key(19_373, (4, 7)) == "reval:19373:4-7"
+    assert option_key(19_373, (4, 7), 2) == "option:19373:4-7:2"
+    assert margin_key(12, 0, 3) == "margin:12:0:3"
+    assert margin_key(12, 0, 3, 99) == "margin:12:0:3:99"      # a refresh at block 99
 
 
 def test_reorg_rollback(tmp_path):
@@ -61,9 +69,9 @@ def test_bad_status_and_bad_file(tmp_path):
     with Store(tmp_path / "k.sqlite") as s:
         with pytest.raises(ValueError):
             s.record_block(1, "0x", "done")
-        s.open_submission("model:1", "model", 1)
+        s.open_submission("step:1", "step", 1)
         with pytest.raises(ValueError):
-            s.update_submission("model:1", "finished")
+            s.update_submission("step:1", "finished")
     bad = tmp_path / "not.sqlite"
     bad.write_bytes(b"this is not a database, just text " * 100)
     with pytest.raises(InputError, match="not a keeper state database"):

@@ -31,6 +31,14 @@ def test_margin_json(runner, book):
     assert acc["idle"]["ratio"] == "inf"
     assert doc["totals"]["tiers"]["liquidatable"] == 1
     assert len(doc["model"]["scenario_hash"]) == 64
+    # The published fixed-point model: full scenario set, k = 6, and its commitments per account.
+    pub = doc["model"]["published"]
+    assert (pub["structure"]["S"], pub["structure"]["k"]) == (534, 6)
+    for a in doc["accounts"]:
+        fx = a["fixed_point"]
+        assert (fx["lin_commitment"], fx["opt_commitment"]) == (pub["lin_commitment"], pub["opt_commitment"])
+        assert fx["param_hash"] == pub["param_hash"] and int(fx["raw"]["mm"]) >= 0
+    assert pair["fixed_point"]["mm"] == pytest.approx(15868.15, abs=0.01)     # issue 12: 15,868
 
 
 def test_margin_table(runner):

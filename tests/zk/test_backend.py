@@ -9,6 +9,7 @@ circuit) except one end-to-end dev build of the small margin shape.
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,6 +220,10 @@ def test_mismatched_key_and_circuit_are_one_line_errors(builds, wtns, tmp_path):
         with pytest.raises(InputError, match="do not match") as exc:
             B.get_backend(backend).prove(B.ProvingKeyRef(zkey=other.zkey, label="other"), wtns)
         assert "\n" not in str(exc.value)
+    other_wtns = tmp_path / "other.wtns"
+    calculate_witness(other.wasm, {"s": ["1", "2", "3", "4"]}, other_wtns)
+    with pytest.raises(InputError, match="do not match"):
+        B.ArkworksBackend().prove(builds["dev"], other_wtns)
     # A build whose zkey was swapped on disk is refused before proving.
     d = tmp_path / "swapped"
     shutil.copytree(builds["ceremony"].dir, d)
@@ -235,7 +240,7 @@ def test_unknown_backend_and_mode(builds):
 
 
 def test_small_margin_shape_dev_setup_proves_and_verifies_end_to_end(tmp_path):
-    """`calcm setup --mode dev` on the small shape, `calcm prove`, then pinned `calcm verify`."""
+    """`calcm setup --mode dev` on the small shape, a batch proof, then pinned `calcm verify`."""
     from click.testing import CliRunner
 
     from calcm.cli import main
@@ -247,11 +252,37 @@ def test_small_margin_shape_dev_setup_proves_and_verifies_end_to_end(tmp_path):
     assert got["security"] == SECURITY_DEV and got["mode"] == "dev" and got["dev_only"] is True
     res = runner.invoke(main, ["setup", "--config", "small", "--mode", "dev", "--build", str(build_dir)])
     assert "INSECURE-DEV-SINGLE-PARTY" in res.output
+    from calcm.zk.prove import ContextInfo, prove_accounts
+    from calcm.zk.synthetic import random_account, random_model
+    build = Build.load(build_dir)
+    rng = random.Random(3)
+    model = random_model(build.config, rng)
+    accounts = [random_account(build.config, rng, model) for _ in range(build.config.N)]
     out = tmp_path / "proofs"
-    res = runner.invoke(main, ["prove", "--build", str(build_dir), "--out", str(out), "--json"])
-    assert res.exit_code == 0, res.output
+    prove_accounts(build, model, accounts, [f"a{i}" for i in range(build.config.N)], out, ContextInfo())
     batch = json.loads((out / "group-0000" / "batch.json").read_text())
     assert batch["build"]["vkey_sha256"] == Build.load(build_dir).vkey_sha256
     res = runner.invoke(main, ["verify", str(out), "--json"])
     assert res.exit_code == 0, res.output
     assert all(p["snarkjs"] and p["py_ecc"] for p in json.loads(res.output)["proofs"])
+
+
+def test_ceremony_mode_with_a_verified_ptau_and_a_secret_contribution(tmp_path, wtns):
+    """`--ptau FILE` (checked by `powersoftau verify`) + `--contribute` + beacon: labelled
+    ``ceremony``, the zkey verifies against r1cs and ptau, and both backends prove with it."""
+    from calcm.chain import placeholder
+    from calcm.zk.setup import SECURITY_CEREMONY
+    from calcm.zk.toolchain import snarkjs
+    ptau = placeholder._ptau()          # a small phase-2-prepared ptau with one contribution
+    build, reused = setup(TINY, tmp_path / "ceremony", ptau, mode="auto", contributions=["test entropy"])
+    assert not reused and build.mode == "ceremony" and build.security == SECURITY_CEREMONY
+    assert build.manifest["ptau"]["source"] == "ceremony" and build.manifest["zkey"]["contributions"] == 1
+    res = snarkjs("zkey", "verify", build.r1cs, ptau, build.zkey, check=False)
+    assert "ZKey Ok!" in res.stdout + res.stderr
+    for name in ("snarkjs", "arkworks"):
+        proof, public = B.get_backend(name).prove(build, wtns)
+        assert pyverify.verify(build.vkey, public, proof) and public == PUBLIC
+    # The same request reuses the build; a dev request rebuilds in dev mode.
+    assert setup(TINY, tmp_path / "ceremony", ptau, mode="ceremony", contributions=["x"])[1] is True
+    with pytest.raises(InputError, match="no --ptau"):
+        setup(TINY, tmp_path / "dev", ptau, mode="dev")

@@ -13,13 +13,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from calcm.fixedpoint import FixedPointRangeError, QTY_BITS
+from dataclasses import replace
+
+from calcm.fixedpoint import QTY_BITS, FixedPointRangeError
 from calcm.risk.fixed_margin import AccountFx, MarginModelFx, margin_fx
 from calcm.zk.config import PUBLIC_SIGNALS
-from calcm.zk.synthetic import random_account, random_model
 from calcm.zk.witness import batch_input, compare_witness, venue_tree
 
 from .conftest import run_batch
+from .test_margin_v2 import random_account, random_model
 
 pytestmark = pytest.mark.slow
 
@@ -27,21 +29,19 @@ STYLES = ("realistic", "zeros", "huge_qty", "tiny_qty", "ties")
 
 
 def _model(cfg, rng: random.Random, style: str) -> MarginModelFx:
-    m = random_model(cfg, rng)
-    pnl = [list(r) for r in m.pnl]
-    if style == "huge_qty":        # quantities near 2**40 need small per-unit P&L to stay in MONEY
-        pnl = [[rng.randint(-2**18, 2**18) for _ in r] for r in pnl]
-    elif style == "ties":          # duplicated scenario rows: ties at the tail threshold
-        base = pnl[0]
-        pnl = [list(base) if rng.random() < 0.6 else r for r in pnl]
-    exp = m.exposure if style != "huge_qty" else tuple((0,) * cfg.n for _ in range(cfg.U))
-    mark = m.mark if style != "huge_qty" else tuple(rng.randint(0, 2**18) for _ in range(cfg.n))
-    return MarginModelFx(tuple(map(tuple, pnl)), mark, exp, m.collateral_price, m.haircut_bps,
-                         m.adv, m.liquidity_weight_bps, m.k_tail, m.im_buffer_bps, m.warn_buffer_bps)
+    m = random_model(cfg, rng, ties=(style == "ties"))
+    if style == "huge_qty":        # quantities near 2**40 need small per-unit values to stay in MONEY
+        small = lambda: rng.randint(-2**18, 2**18)  # noqa: E731
+        m = replace(m, price=tuple(rng.randint(1, 2**18) for _ in m.price),
+                    lin=tuple(tuple(small() for _ in r) for r in m.lin),
+                    opt=tuple(tuple(small() for _ in r) for r in m.opt),
+                    opt_mark=tuple(rng.randint(0, 2**18) for _ in m.opt_mark),
+                    opt_expo=(0,) * len(m.opt_expo), liquidity_weight_bps=(0,) * len(m.adv))
+    return m
 
 
 def _account(cfg, rng: random.Random, model, style: str) -> AccountFx:
-    a = random_account(cfg, rng, model)
+    a = random_account(cfg, rng)
     if style == "zeros":
         return AccountFx((0,) * cfg.n, (0,) * cfg.m, a.salt)
     if style == "huge_qty":

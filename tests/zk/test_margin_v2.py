@@ -110,3 +110,59 @@ def test_threshold_is_pinned(small_v2, tmp_path):
         inp["threshold"][0] = str(ref.threshold - 1)
     with pytest.raises(WitnessRejected):
         run_batch(small_v2, model, accounts, tmp_path, tweak=lower_t)
+
+
+@pytest.mark.slow
+def test_small_shape_end_to_end_proof(small_build, tmp_path):
+    """r1cs + Groth16 setup + proof of two batches of the small structure, verified by snarkjs and py_ecc."""
+    from calcm.zk.prove import prove_accounts
+    from calcm.zk.verify import verify_path
+
+    rng = random.Random(21)
+    cfg = small_build.config
+    assert cfg.structure() == SMALL.structure()
+    model = random_model(cfg, rng, ties=True)
+    accounts = [random_account(cfg, rng) for _ in range(cfg.N + 1)]
+    summary = prove_accounts(small_build, model, accounts, [f"a{i}" for i in range(len(accounts))],
+                             tmp_path / "proofs")
+    assert [a["tier"] for a in summary["accounts"]] == [margin_fx(model, a).tier for a in accounts]
+    results = verify_path(tmp_path / "proofs", small_build.vkey_path)
+    assert len(results) == 2 and all(r.ok and r.snarkjs_ok and r.pyecc_ok for r in results)
+
+
+def test_a_model_or_book_that_does_not_fit_is_a_one_line_input_error():
+    from dataclasses import replace
+
+    from calcm.errors import InputError
+    from calcm.zk.config import check_fits, config_for_model
+
+    rng = random.Random(3)
+    model = random_model(SMALL, rng)
+    check_fits(model, SMALL, SMALL.capacity)                          # exactly full: fine
+    assert config_for_model(model, SMALL.N, SMALL.D).structure() == SMALL.structure()
+    more = replace(model, lin=model.lin + model.lin[:SMALL.k * 0 + 6], opt=model.opt + model.opt[:6])
+    for bad, field, words in ((more, "S", "scenarios 12"),
+                              (replace(model, kinds=(0, 0, 2, 3)), "kinds", "instrument kinds"),
+                              (replace(model, coll=(-1, 1)), "coll", "collateral map")):
+        with pytest.raises(InputError) as e:
+            check_fits(bad, SMALL)
+        assert e.value.field == field and words in str(e.value) and "'small'" in str(e.value)
+        assert len(str(e.value).splitlines()) == 1
+    with pytest.raises(InputError) as e:
+        check_fits(model, SMALL, SMALL.capacity + 1)
+    assert e.value.field == "accounts" and f"{SMALL.capacity} leaves" in str(e.value)
+
+
+def test_commitments_match_the_model_update_encoding():
+    """calcm.poseidon (margin side) and calcm.risk.modelfx.commit (model side) hash the same elements."""
+    from calcm import poseidon
+    from calcm.risk.modelfx import commit
+
+    rng = random.Random(4)
+    m = random_model(SMALL, rng)
+    lin = commit.lin_commitment(m.structure_id, m.n_scenarios, m.n_underlyings, m.n_instruments,
+                                m.n_collateral, m.k_tail, m.im_buffer_bps, m.warn_buffer_bps, m.price, m.adv,
+                                m.liquidity_weight_bps, m.haircut_bps, m.lin)
+    assert poseidon.lin_commitment(m) == lin
+    assert poseidon.opt_commitment(m) == commit.opt_commitment(m.chunks, m.opt_mark, m.opt_expo, m.opt)
+    assert poseidon.absorb(0, [1, 2, 3]) == poseidon.poseidon_sponge([1, 2, 3])

@@ -34,47 +34,25 @@ class ProofDir:
 
 
 def read_proof_dir(path: Path) -> ProofDir:
-    """Read ``proof.json`` and ``public.json`` from a prove out dir."""
+    """Read a prove out dir (:func:`calcm.zk.artifacts.read`), then check what the chain needs."""
+    from ..zk import artifacts
     path = Path(path)
-    files = {}
-    for name in ("proof.json", "public.json"):
-        p = path / name
-        try:
-            files[name] = json.loads(p.read_text())
-        except FileNotFoundError:
-            raise InputError(p, "-", "-", "missing (expected a `calcm prove` out dir)") from None
-        except json.JSONDecodeError as exc:
-            raise InputError(p, f"line {exc.lineno}", "-", f"not JSON: {exc.msg}") from None
-    proof, public = files["proof.json"], files["public.json"]
-    for key in ("pi_a", "pi_b", "pi_c"):
-        if key not in proof:
-            raise InputError(path / "proof.json", "proof", key, "missing")
-    try:
-        signals = [int(x) for x in public]
-    except (TypeError, ValueError):
-        raise InputError(path / "public.json", "public signals", "-",
-                         "expected a list of decimal strings") from None
-    for i, v in enumerate(signals):
+    art = artifacts.read(path)
+    for i, v in enumerate(art.public):
         if not encoding.in_field(v):
             raise InputError(path / "public.json", f"signal {i}", "value",
                              "not below the BN254 scalar field order")
-    if len(signals) < encoding.REVAL_FIXED_SIGNALS + 1:
+    if len(art.public) < encoding.REVAL_FIXED_SIGNALS + 1:
         raise InputError(path / "public.json", "public signals", "length",
-                         f"{len(signals)} signals: neither a margin batch nor a model proof")
-    return ProofDir(path, proof, signals)
+                         f"{len(art.public)} signals: neither a margin batch nor a model proof")
+    return ProofDir(path, art.proof, art.public)
 
 
 def batch_dirs(path: Path) -> list[Path]:
-    """The batch dirs under ``path``: itself when it holds ``proof.json``, else the
-    ``group-XXXX`` dirs of a ``calcm prove`` out dir (in group order)."""
-    path = Path(path)
-    if (path / "proof.json").exists():
-        return [path]
-    groups = sorted(p for p in path.glob("group-*") if (p / "proof.json").exists())
-    if not groups:
-        raise InputError(path / "proof.json", "-", "-",
-                         "missing (expected a `calcm prove` out dir or one of its group dirs)")
-    return groups
+    """The proof dirs under ``path``: itself when it holds one, else its proof subdirectories
+    (the ``group-XXXX`` dirs of a ``calcm prove`` out dir, in order): :func:`calcm.zk.artifacts.proof_dirs`."""
+    from ..zk import artifacts
+    return artifacts.proof_dirs(path)
 
 
 def _meta(path: Path, name: str) -> dict | None:

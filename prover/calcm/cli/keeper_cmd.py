@@ -46,21 +46,31 @@ def _registry(w3, registry: str | None, deployment: Path | None):
     return regmod.Registry(w3, addr, abi, regmod.Roles(gov, gov, keepers)), None
 
 
-def _builds(dep, build: Path | None, model_build: Path | None, params, need_model: bool):
-    from ..zk.config import SMALL
-    from ..zk.setup import Build, cached_build
-    mb = build or (Path(dep.builds["margin"]["dir"]) if dep and dep.builds.get("margin") else None)
-    margin = Build.load(mb) if mb else cached_build(SMALL)
-    model = None
-    if need_model:
-        md = model_build or (Path(dep.builds["model"]) if dep and dep.builds.get("model") else None)
-        if md:
-            model = Build.load(md)
-        else:
-            from ..zk.model_circuit import ModelCircuitConfig
-            from ..zk.model_prove import model_build as make
-            model, _ = make(ModelCircuitConfig.from_params(params))
-    return margin, model
+def _provers(dep, builds: Path | None, params, backend: str):
+    """The keeper's CircuitProvers: the build dirs of ``--builds`` (a JSON file naming
+    ``step``, ``reval``, ``option``, ``margin``), else the deployment's, else set up now
+    (the demo's deployment records them)."""
+    import json
+
+    from ..keeper.proving import CircuitBuilds, CircuitProvers
+    dirs = None
+    if builds is not None:
+        try:
+            dirs = json.loads(Path(builds).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(str(builds), "-", "-", f"not a JSON builds file: {exc}") from None
+    elif dep is not None and {"step", "reval", "margin"} <= set(dep.builds or {}):
+        dirs = dep.builds
+    if dirs is not None:
+        try:
+            cb = CircuitBuilds(dirs["step"], dirs["reval"], dirs.get("option"), dirs["margin"])
+        except KeyError as exc:
+            raise InputError(str(builds or "deployment"), "builds", str(exc), "missing") from None
+    else:
+        raise InputError("command line", "--builds", "-",
+                         "no builds: pass --builds FILE or a deployment made by `calcm demo` / "
+                         "`calcm chain deploy --model`")
+    return CircuitProvers(params, cb, backend)
 
 
 def register(main, bench, chain) -> None:
@@ -75,10 +85,11 @@ def register(main, bench, chain) -> None:
                   help="model file (parameters + genesis state): `calcm model-init` or the demo's")
     @click.option("--book", type=click.Path(path_type=Path), required=True,
                   help="the venue's book JSON (accounts; optional owners and withdrawal_requests)")
-    @click.option("--build", type=click.Path(path_type=Path), default=None,
-                  help="margin build (default: the deployment's, else the cached small build)")
-    @click.option("--model-build", type=click.Path(path_type=Path), default=None,
-                  help="model-update build (default: the deployment's, else the cached one)")
+    @click.option("--builds", type=click.Path(path_type=Path), default=None,
+                  help="JSON file naming the step, reval, option and margin build dirs "
+                       "(default: the deployment's)")
+    @click.option("--backend", type=click.Choice(["auto", "arkworks", "snarkjs"]), default="auto",
+                  show_default=True, help="Groth16 prover (auto: arkworks when available)")
     @click.option("--scheduler", default=None, metavar="ADDRESS",
                   help="existing dask scheduler (default: an embedded LocalCluster)")
     @click.option("--workers", type=int, default=1, show_default=True,
@@ -87,13 +98,11 @@ def register(main, bench, chain) -> None:
     @click.option("--state", type=click.Path(path_type=Path), default=DEFAULT_STATE, show_default=True,
                   help="SQLite state file (one per chain and registry)")
     @click.option("--max-price-age", type=int, default=3600, show_default=True,
-                  help="seconds; older feed answers skip the block")
+                  help="seconds; older feed answers block revaluations and margins")
     @click.option("--refresh-blocks", type=int, default=16, show_default=True,
                   help="prove every account at least every N blocks (N < the registry's maxAge)")
     @click.option("--near-mm-buffer", type=float, default=0.10, show_default=True,
-                  help="prove every epoch the accounts with equity <= MM * (1 + buffer)")
-    @click.option("--model-mode", type=click.Choice(["auto", "prove", "attest"]), default="auto",
-                  show_default=True, help="auto: prove iff the registry has a model verifier")
+                  help="label near_mm the accounts with equity <= MM * (1 + buffer)")
     @click.option("--poll", type=float, default=1.0, show_default=True, help="seconds between head polls")
     @click.option("--blocks", type=int, default=None, help="stop after N processed blocks")
     @click.option("--idle-exit", type=float, default=None,
@@ -103,10 +112,10 @@ def register(main, bench, chain) -> None:
     @click.option("--metrics-port", type=int, default=None,
                   help="serve Prometheus metrics on 127.0.0.1:PORT/metrics")
     @click.option("--json", "as_json", is_flag=True, help="structured JSON logs (one event a line)")
-    def keeper_cmd(rpc, registry, deployment, model_file, book, build, model_build, scheduler,
+    def keeper_cmd(rpc, registry, deployment, model_file, book, builds, backend, scheduler,
                    workers, threads, state, max_price_age, refresh_blocks, near_mm_buffer,
-                   model_mode, poll, blocks, idle_exit, metrics_file, metrics_port, as_json):
-        """Follow the chain block by block: prices, model update, margins, proofs, submissions."""
+                   poll, blocks, idle_exit, metrics_file, metrics_port, as_json):
+        """Follow the chain block by block: daily steps, revaluations, option parts, margins."""
         from ..chain.anvil import rpc_ready
         from ..chain.evm import http_web3
         from ..keeper.log import EventLog
@@ -119,8 +128,7 @@ def register(main, bench, chain) -> None:
 
         try:
             cfg = KeeperConfig(max_price_age=max_price_age, refresh_blocks=refresh_blocks,
-                               near_mm_buffer=near_mm_buffer, model_mode=model_mode,
-                               poll_seconds=poll)
+                               near_mm_buffer=near_mm_buffer, poll_seconds=poll)
         except ValueError as exc:
             raise InputError("command line", "options", "-", str(exc)) from None
         if workers < 1:
@@ -130,10 +138,8 @@ def register(main, bench, chain) -> None:
             raise InputError("--rpc", rpc, "-", "node does not answer JSON-RPC")
         w3 = http_web3(rpc)
         reg, dep = _registry(w3, registry, deployment)
-        has_model_verifier = reg.f.modelVerifier().call() != "0x" + "00" * 20
-        need_model = model_mode == "prove" or (model_mode == "auto" and has_model_verifier)
-        margin, model = _builds(dep, build, model_build, mf.params, need_model)
-        venue = BookFileVenue(book, mf.params, margin.config)
+        provers = _provers(dep, builds, mf.params, backend)
+        venue = BookFileVenue(book, mf.params, provers.margin_config)
         venue.snapshot()  # a bad book fails now, with one line, before anything starts
         log = EventLog(json_mode=as_json)
         metrics = Metrics(metrics_file)
@@ -141,7 +147,8 @@ def register(main, bench, chain) -> None:
             port = metrics.serve(metrics_port)
             log.emit("metrics", url=f"http://127.0.0.1:{port}/metrics")
         with Store(state) as store, ProverPool(scheduler, workers, not threads) as pool:
-            keeper = Keeper(w3, reg, store, mf, venue, margin, model, pool, cfg, log, metrics)
+            keeper = Keeper(w3, reg, store, mf, venue, provers, pool, cfg, log, metrics,
+                            deploy_block=dep.deploy_block if dep else None)
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: keeper.stop_event.set())
             reports = keeper.run(max_blocks=blocks, idle_timeout=idle_exit)
@@ -158,36 +165,38 @@ def register(main, bench, chain) -> None:
     @main.command("demo")
     @click.option("--history", type=click.Choice(["fixture", "real"]), default="fixture",
                   show_default=True, help="fixture crash, or the real history in ../shared/data")
-    @click.option("--start", default=None, help="first replayed day (default: 2023-01-16 / 2022-11-05)")
-    @click.option("--days", type=int, default=None, help="days to replay (default: 8 for the fixture, 14 for real history)")
-    @click.option("--instruments", default=None,
-                  help="sub-book instruments (default: the book's first n, as `calcm prove`)")
-    @click.option("--collateral", default=",".join(("USDC", "BTC")), show_default=True,
-                  help="sub-book collateral assets")
+    @click.option("--start", default=None, help="first replayed day (default: 2023-01-17 / 2022-11-05)")
+    @click.option("--days", type=int, default=None, help="days to replay (default: 6 for the fixture, 14 for real history)")
+    @click.option("--profile", type=click.Choice(["fast", "published"]), default="fast", show_default=True,
+                  help="published: the published parameters (S=534); fast: 20 FHS days (S=54), "
+                       "published as the demo's own parameters")
+    @click.option("--intraday", type=int, default=2, show_default=True,
+                  help="synthetic intraday rounds per day between the daily closes")
     @click.option("--workers", type=int, default=2, show_default=True, help="dask prover workers")
     @click.option("--threads", is_flag=True, help="workers as threads of this process")
     @click.option("--scheduler", default=None, metavar="ADDRESS", help="existing dask scheduler")
-    @click.option("--model-mode", type=click.Choice(["auto", "prove", "attest"]), default="auto",
-                  show_default=True)
     @click.option("--no-venue-actions", is_flag=True, help="no liquidations or withdrawals")
     @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
                   help="output dir (default: out/demo): deployment, model, keeper state, report")
     @click.option("--json", "as_json", is_flag=True, help="the report as JSON on stdout")
-    def demo_cmd(history, start, days, instruments, collateral, workers, threads, scheduler,
-                 model_mode, no_venue_actions, out_dir, as_json):
+    def demo_cmd(history, start, days, profile, intraday, workers, threads, scheduler,
+                 no_venue_actions, out_dir, as_json):
         """Local chain + keeper through a stress episode; ends with a short report."""
         from ..keeper.demo import DEFAULT_OUT, DemoSettings, run_demo
         from ..keeper.log import EventLog
         if days is not None and days < 1:
             raise InputError("command line", "--days", "-", "must be >= 1")
-        s = DemoSettings(history=history, start=start, days=days, instruments=_csv(instruments),
-                         collateral=_csv(collateral), workers=workers, processes=not threads,
-                         scheduler=scheduler, model_mode=model_mode,
-                         venue_actions=not no_venue_actions, out_dir=out_dir or DEFAULT_OUT)
+        if intraday < 0:
+            raise InputError("command line", "--intraday", "-", "must be >= 0")
+        s = DemoSettings(history=history, start=start, days=days, profile=profile,
+                         intraday=intraday, workers=workers, processes=not threads,
+                         scheduler=scheduler, venue_actions=not no_venue_actions,
+                         out_dir=out_dir or DEFAULT_OUT)
         out = _wide_console()
+        say = (lambda m: None) if as_json else (lambda m: out.print(f"[cyan]{m}[/]"))
         try:
-            rep = run_demo(s, EventLog(quiet=as_json),
-                           say=(lambda m: None) if as_json else (lambda m: out.print(f"[cyan]{m}[/]")))
+            with SetupProgress(out, enabled=not as_json, profile=profile) as progress:
+                rep = run_demo(s, EventLog(quiet=as_json), say=say, progress=progress)
         except ValueError as exc:
             raise InputError("command line", "--start/--days", "-", str(exc)) from None
         if as_json:
@@ -241,27 +250,84 @@ def _wide_console():
     return console if console.is_terminal else Console(width=160)
 
 
+#: Measured setup seconds per circuit kind and profile on this machine (2 shared cores),
+#: used for the progress estimate of a build that is not cached yet.
+SETUP_ESTIMATE = {"fast": {"step": 60, "reval": 60, "option": 60, "margin": 120},
+                  "published": {"step": 600, "reval": 600, "option": 300, "margin": 1200}}
+
+
+class SetupProgress:
+    """Rich progress of the circuit setup (``progress(kind, phase)`` callback) with an
+    estimate per circuit; a cached build finishes at once."""
+
+    def __init__(self, out, enabled: bool = True, profile: str = "fast"):
+        self.out, self.enabled, self.profile = out, enabled, profile
+        self.progress = None
+        self.tasks = {}
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                     TimeElapsedColumn(), TextColumn("estimate"),
+                                     TimeRemainingColumn(), console=self.out, transient=False)
+            self.progress.start()
+        return self
+
+    def __call__(self, kind: str, phase: str) -> None:
+        if self.progress is None:
+            return
+        import threading
+        import time
+        if phase == "start":
+            est = SETUP_ESTIMATE.get(self.profile, SETUP_ESTIMATE["fast"]).get(kind, 60)
+            tid = self.progress.add_task(f"setting up the {kind} circuit (est. {est} s if not cached)",
+                                         total=est)
+            self.tasks[kind] = tid
+            t0 = time.monotonic()
+
+            def tick():
+                while kind in self.tasks:
+                    self.progress.update(tid, completed=min(time.monotonic() - t0, est * 0.99))
+                    time.sleep(0.5)
+            threading.Thread(target=tick, daemon=True).start()
+        else:
+            tid = self.tasks.pop(kind, None)
+            if tid is not None:
+                self.progress.update(tid, completed=self.progress.tasks[tid].total)
+
+    def __exit__(self, *exc):
+        self.tasks.clear()
+        if self.progress is not None:
+            self.progress.stop()
+
+
 def print_demo_report(rep: dict) -> None:
     """The demo's closing report as rich tables."""
     out = _wide_console()
     tier = {0: "0", 1: "1", 2: "2", 3: "L", None: "-"}
     b, p, t = rep["blocks"], rep["proofs_verified_on_chain"], rep["time"]
+    pa = rep["parameters"]
+    gas = rep["gas_anvil"]
     table(f"calcm demo: {rep['history']} history, {rep['window']['days']} days from "
-          f"{rep['window']['start']} ({rep['model_mode']} model updates, {rep['workers']} workers)",
+          f"{rep['window']['start']}, profile {rep['profile']} (S={pa['S']}, k={pa['k']}, "
+          f"{pa['option_parts']} option parts), {rep['workers']} workers",
           ["what", "value"],
           [["blocks processed / skipped / coalesced", f"{b['processed']} / {b['skipped']} / {b['coalesced']}"],
-           ["model updates verified on-chain", f"{p['model_updates']} proven, {p['model_updates_attested']} attested"],
+           ["daily steps verified on-chain", p["daily_steps"]],
+           ["intraday revaluations verified on-chain", p["intraday_revaluations"]],
+           ["option revaluations (parts) verified on-chain", f"{p['option_revaluations']} ({p['option_parts']})"],
            ["margin batches verified on-chain", f"{p['margin_batches']} ({p['accounts_covered']} account proofs)"],
            ["gating checks (isLiquidatable, canWithdraw vs Python)",
             f"{rep['gating']['checks']} checks, {len(rep['gating']['failures'])} failures"],
            ["float vs fixed-point tier mismatches", rep["float_vs_fixed_tier_mismatches"]],
            ["time per block with proofs (mean / max)", f"{t['per_block_mean_seconds']} s / {t['per_block_max_seconds']} s"],
-           ["price block to proofs mined (mean)", f"{t['latency_mean_seconds']} s"],
-           ["setup / total", f"{t['setup_seconds']} s / {t['total_seconds']} s"],
-           ["gas per model update / margin batch (anvil)",
-            " / ".join(f"{rep['gas_anvil'][k]['mean']:,}" if rep["gas_anvil"][k]["mean"] else "-"
-                       for k in ("model", "margin"))]], out)
-    table("accounts (tier per replayed day: 0 healthy, 1 warning, 2 no new risk, L liquidatable)",
+           ["setup / replay / total", f"{t['setup_seconds']} s / {t['replay_seconds']} s / {t['total_seconds']} s"],
+           ["gas per step / reval / option part / margin batch (anvil)",
+            " / ".join(f"{gas[k]['mean']:,}" if gas[k]["mean"] else "-"
+                       for k in ("step", "reval", "option", "margin"))]], out)
+    table("accounts (tier at each daily close: 0 healthy, 1 warning, 2 no new risk, L liquidatable)",
           ["account", "kind", "tiers", "became liquidatable", "gated ok", "liquidation"],
           [[a["account"], a["kind"], " ".join(tier[x] for x in a["tiers"]),
             f"{a['became_liquidatable']['date']} (block {a['became_liquidatable']['block']})"
@@ -271,5 +337,5 @@ def print_demo_report(rep: dict) -> None:
         table("withdrawal requests", ["account", "date", "fraction", "tier after", "canWithdraw", "outcome"],
               [[w["account"], w["date"], w["fraction"], w["tier_after"], w["can_withdraw"], w["outcome"]]
                for w in rep["withdrawals"]], out)
-    for n in rep["skipped_accounts"]:
+    for n in rep["notes"]:
         out.print(f"[dim]{n}[/]")

@@ -23,8 +23,9 @@ def register(main, bench, chain) -> None:
                   help="USD daily volumes (default: the bundled ones with the bundled market)")
     @click.option("--book", type=click.Path(path_type=Path), default=DEFAULT_BOOK, show_default=True,
                   help="book JSON: its instruments and collateral define the model")
-    @click.option("--chunks", type=int, default=1, show_default=True,
-                  help="scenario chunks C of the option parts (must divide the published scenario count)")
+    @click.option("--chunks", type=int, default=None,
+                  help="scenario chunks C of the option parts (must divide the published scenario count; "
+                       "default 6 when it divides it, as for the bundled book, else 1)")
     @click.option("--k-tail", type=int, default=None, help="ES tail size (default: from the ES level)")
     @click.option("--asof", default=None, help="model date (default: the last date of the market)")
     @click.option("--out", "out_file", type=click.Path(path_type=Path), required=True,
@@ -47,6 +48,9 @@ def register(main, bench, chain) -> None:
         md = load_market(market, volumes)
         bk = load_book(book)
         rm = build_risk_model(md, bk, asof=asof)
+        if chunks is None:
+            from ..zk.model_bench import DEFAULT_CHUNKS
+            chunks = DEFAULT_CHUNKS if rm.scenarios.n_scenarios % DEFAULT_CHUNKS == 0 else 1
         try:
             params = params_from_risk_model(rm, bk, chunks, k_tail)
             state, first = genesis(rm, md)

@@ -1,83 +1,126 @@
-"""The keeper's model: public parameters, the chained state, and each block's margin model.
+"""The keeper's model: the published parameters of the whole book, the chained states, and
+the margin model of each registry model version (docs/PROVING.md sections 1, 5, 6).
 
-The model update (:func:`calcm.risk.modelfx.update`) maps the previous state (per-asset
-GARCH variance and last price) and the block's feed prices to the next state and the
-:class:`~calcm.risk.fixed_margin.MarginModelFx` whose commitment is the block's scenario
-commitment. With a model verifier deployed the keeper *proves* that step
-(``circuits/model/``: GARCH recursion, scenario moves, instrument P&L, the commitment);
-without one, governance attests it (the registry's trusted bootstrap mode).
+The model file is the published model of the WHOLE book (``calcm model-init``, or the
+demo's ``out/demo/model.json``): :class:`~calcm.risk.modelfx.ModelParamsFx` plus the
+genesis :class:`~calcm.risk.modelfx.ModelStateFx` with its UTC ``day``. No sub-book, no
+refit: the keeper proves exactly the model ``calcm margin`` prints at these parameters.
 
-:class:`ModelTracker` keeps every state the keeper computed in the store, keyed by its
-on-chain commitment, so the margin model of the registry's latest model block can always be
-recomputed (``update(parent, prices)``), after a restart too. When the chain holds a state the
-keeper never computed (another keeper advanced it, or the state file was lost), the tracker
-replays the registry's ``ModelUpdated`` events from the last state it knows, reading the
-feeds' prices at each event's block, and checks every recomputed commitment against the
-event's.
+A registry model version is ``(state, linCommitment, optCommitment)``: the linear
+revaluation at the prices of the last daily step or intraday revaluation, and the option
+revaluation (all option parts) at the prices its part 0 read, for the same state.
+:class:`ModelTracker` keeps, in the keeper's store, every state it computed (keyed by its
+commitment), the prices behind every linear and option commitment it proved, and recomputes
+the :class:`~calcm.risk.fixed_margin.MarginModelFx` of any version from them
+(:func:`version_model`, cached). A state the keeper never computed (another keeper stepped
+it, or the store was lost) is recovered by replaying the registry's ``ModelStepped`` events
+(they carry each close) from the newest state it knows; a linear or option commitment it
+never proved is recovered from the ``ModelStepped`` / ``ModelRevalued`` /
+``OptionRevaluationStarted`` event that set it (they carry the prices).
 
-:func:`float_margin_model` is the float twin of one block (:func:`model_fx.float_update`):
-the keeper reports float and fixed-point margins side by side.
+:func:`float_version_model` is the float twin of one version (the float risk stage on the
+decoded parameters, the state's variance, no GARCH step): the keeper reports float and
+fixed-point tiers side by side.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from ..fixedpoint import BPS, PRICE_SCALE, VAR_FRAC
+from ..fixedpoint import BPS, IV_FRAC, PRICE_SCALE, SHOCK_FRAC, T_FRAC, VAR_FRAC, Z_FRAC
 from ..risk.fixed_margin import MarginModelFx
 from ..risk.margin import MarginModel, MarginParams
-from ..risk.modelfx import ModelParamsFx, ModelStateFx, UpdateFx, float_update, update
+from ..risk.modelfx import ModelParamsFx, ModelStateFx, option_parts, reval, step
+from ..risk.modelfx.update import margin_model
 from ..zk.model_prove import ModelFile
 from .store import Store
 
 
 class ModelStateUnknown(RuntimeError):
-    """The registry's model state cannot be reconstructed from what the keeper knows."""
-
-
-def fit_model_file(market, book, config, instruments=None, collateral=None, base=None,
-                   extra: dict | None = None) -> tuple[ModelFile, object, list]:
-    """Model parameters and genesis state of ``book``'s sub-book on ``market`` (to its last day T).
-
-    The sub-book and the scenario count follow the margin circuit ``config`` exactly as
-    ``calcm prove`` fits them (:mod:`calcm.zk.subbook`): ``S`` scenarios, ES level
-    ``1 - k/S``. The genesis state is the model stage's (:func:`calcm.risk.modelfx.genesis`):
-    the state of day T-1, so that the first update, with day T's closes, reproduces the float
-    model at T. Returns the model file, the sub-book and the skipped accounts.
-    """
-    from ..risk.model import ModelParams, build_risk_model
-    from ..risk.modelfx import genesis, params_from_risk_model
-    raise NotImplementedError("v2: the sub-book refit is gone (docs/PROVING.md §1); build the model file "
-                              "from calcm.risk.published.published_model(market, book) (genesis, params)")
-    sub, skipped = sub_book(book, config, instruments, collateral)
-    base = base or ModelParams()
-    n_fhs, n_extreme = fitted_scenario_counts(config, base.scenarios.n_extreme)
-    p = replace(base, es_level=1 - config.k / config.S,
-                scenarios=replace(base.scenarios, n_fhs=n_fhs, n_extreme=n_extreme))
-    rm = build_risk_model(market, sub, p)
-    params, _ = params_from_risk_model(rm, sub, config.S, config.k)
-    state, _first = genesis(rm, market)
-    meta = {"asof": str(rm.asof), "source": str(market.source), **(extra or {})}
-    return ModelFile(state, params, meta), sub, skipped
+    """The registry's model cannot be reconstructed from what the keeper knows."""
 
 
 def load_model(path: str | Path) -> ModelFile:
-    """A model file (``calcm-model-state``: parameters and the genesis state)."""
+    """A model file (``calcm-model-state``: the published parameters and the genesis state)."""
     from ..zk.model_prove import load_model_file
     return load_model_file(path)
 
 
-def float_margin_model(params: ModelParamsFx, state: ModelStateFx, prices) -> MarginModel:
-    """The float margin model of one block: the float twin of ``update(state, prices)``."""
-    fu = float_update(state, prices, params)
+def model_file_from_published(pm, extra: dict | None = None) -> ModelFile:
+    """The model file of a :class:`~calcm.risk.published.PublishedModel`: its parameters and
+    genesis state (the state of the day before its date; the first step is that date's close)."""
+    return ModelFile(pm.genesis, pm.params, dict(extra or {}))
+
+
+@lru_cache(maxsize=64)
+def _lin(params: ModelParamsFx, state: ModelStateFx, prices: tuple[int, ...]):
+    return reval(state, prices, params)
+
+
+@lru_cache(maxsize=16)
+def _options(params: ModelParamsFx, state: ModelStateFx, prices: tuple[int, ...]):
+    return option_parts(state, prices, params)
+
+
+def lin_at(params: ModelParamsFx, state: ModelStateFx, prices) -> tuple:
+    """``(lin (S, U), linCommitment)`` of ``state`` at ``prices`` (a step's lin at its close
+    equals the revaluation of the new state at that close)."""
+    r = _lin(params, state, tuple(prices))
+    return r.lin, r.lin_commitment
+
+
+def options_at(params: ModelParamsFx, state: ModelStateFx, prices) -> tuple:
+    """The option parts of ``state`` at ``prices`` (chain order) and their commitment."""
+    parts = _options(params, state, tuple(prices))
+    return parts, (parts[-1].next if parts else 0)
+
+
+def version_model(params: ModelParamsFx, state: ModelStateFx, lin_prices, opt_prices) -> MarginModelFx:
+    """The margin model of a version: linear P&L at ``lin_prices``, option P&L, marks and
+    exposures at ``opt_prices`` (both for ``state``; ``opt_prices`` unused without options)."""
+    lin, _ = lin_at(params, state, lin_prices)
+    S, n_opt = params.n_scenarios, params.n_options
+    opt = [[0] * n_opt for _ in range(S)]
+    mark, expo = [0] * n_opt, [0] * n_opt
+    if n_opt:
+        parts, _ = options_at(params, state, opt_prices)
+        L = params.chunk_size
+        for p in parts:
+            mark[p.o], expo[p.o] = p.mark, p.expo
+            for i, v in enumerate(p.pnl):
+                opt[p.c * L + i][p.o] = v
+    return margin_model(params, tuple(lin_prices), lin, tuple(tuple(r) for r in opt),
+                        tuple(mark), tuple(expo))
+
+
+def float_version_model(params: ModelParamsFx, state: ModelStateFx, prices) -> MarginModel:
+    """The float twin of a version at ``prices`` (options valued at the same prices)."""
+    from ..risk.instruments import DAYS_PER_YEAR, InstrumentTable, value_instruments
+    from ..risk.scenarios import ScenarioSet
     p1 = np.array(prices, float) / PRICE_SCALE
+    s2 = np.array(state.sigma2, float) / 2**VAR_FRAC
+    S = params.n_scenarios
+    scen = ScenarioSet(params.assets, tuple(f"s{s}" for s in range(S)), ("fhs",) * S,
+                       np.array(params.z, float) / 2**Z_FRAC,
+                       np.array(params.vol_shock, float) / 2**SHOCK_FRAC)
+    r = scen.returns(np.sqrt(s2), params.horizon_days)
+    ins = params.instruments
+    table = InstrumentTable(
+        tuple(i.id for i in ins), np.array([i.underlying for i in ins]),
+        np.array([0 if i.kind == "spot" else 1 if i.kind == "perp" else 2 for i in ins]),
+        np.array([i.strike / PRICE_SCALE if i.is_option else 1.0 for i in ins]),
+        np.array([i.expiry / 2**T_FRAC / DAYS_PER_YEAR if i.is_option else 0.0 for i in ins]),
+        np.array([i.iv / 2**IV_FRAC if i.is_option else 0.0 for i in ins]),
+        np.array([i.kind == "call" for i in ins]))
+    val = value_instruments(table, p1, r, np.array(params.vol_shock, float) / 2**SHOCK_FRAC,
+                            params.horizon_days)
     cprice = np.array([1.0 if c.underlying < 0 else p1[c.underlying] for c in params.collateral])
     return MarginModel(
-        instrument_ids=tuple(i.id for i in params.instruments), underlyings=tuple(params.assets),
-        collateral_assets=tuple(c.asset for c in params.collateral), pnl=fu.pnl, mark=fu.mark,
-        exposure=fu.exposure, collateral_price=cprice,
+        instrument_ids=tuple(i.id for i in ins), underlyings=tuple(params.assets),
+        collateral_assets=tuple(c.asset for c in params.collateral), pnl=val.pnl, mark=val.mark,
+        exposure=val.exposure, collateral_price=cprice,
         haircut=np.array([c.haircut_bps / BPS for c in params.collateral]),
         adv=np.array(params.adv, float),
         liquidity_weight=np.array(params.liquidity_weight_bps, float) / BPS,
@@ -86,76 +129,98 @@ def float_margin_model(params: ModelParamsFx, state: ModelStateFx, prices) -> Ma
 
 
 class ModelTracker:
-    """States by commitment (in the store) and the margin model of any known state."""
+    """States by commitment, and the prices behind each linear and option commitment, kept
+    in the store (rows of ``model_states``: ``state`` JSON with a ``kind`` of ``state``,
+    ``lin`` or ``opt``)."""
 
     def __init__(self, model: ModelFile, store: Store):
         self.params, self.genesis, self.store = model.params, model.state, store
         self.param_hash = self.params.param_hash()
-        store.put_state(self.genesis.commitment(), self.genesis.to_json())
+        self.put_state(self.genesis)
+
+    # states
+    def put_state(self, state: ModelStateFx, parent: ModelStateFx | None = None, rounds=None) -> None:
+        """Store ``state`` (before any proof that leads to it is made)."""
+        self.store.put_state(state.commitment(), state.to_json(),
+                             parent.commitment() if parent else None, list(state.price),
+                             list(rounds) if rounds else None)
 
     def state(self, commitment: int) -> ModelStateFx | None:
         row = self.store.get_state(commitment)
-        return None if row is None else ModelStateFx.from_json(row.state)
-
-    def rounds(self, commitment: int) -> tuple[int, ...] | None:
-        """Feed round ids the state's update consumed (None for the genesis state)."""
-        row = self.store.get_state(commitment)
-        return None if row is None or row.rounds is None else tuple(row.rounds)
-
-    def advance(self, state: ModelStateFx, prices, rounds) -> UpdateFx:
-        """One model update from ``state`` at ``prices``; the new state is stored before any
-        proof is made, so a restart always knows the state a submission leads to."""
-        up = update(state, tuple(prices), self.params)
-        self.store.put_state(up.state.commitment(), up.state.to_json(), state.commitment(),
-                             list(prices), list(rounds))
-        return up
-
-    def margin_model(self, commitment: int) -> tuple[MarginModelFx, ModelStateFx, tuple] | None:
-        """The margin model the update into ``commitment`` produced, its parent state and
-        prices; None for the genesis state (no model update yet) or an unknown state."""
-        row = self.store.get_state(commitment)
-        if row is None or row.parent is None:
+        if row is None or row.state.get("kind") in ("lin", "opt"):
             return None
-        parent = self.state(row.parent)
-        up = update(parent, tuple(row.prices), self.params)
-        if up.state.commitment() != commitment:
-            raise ModelStateUnknown(f"stored state {commitment} does not recompute")
-        return up.model, parent, tuple(row.prices)
+        return ModelStateFx.from_json(row.state)
 
-    def recover(self, reg, feeds, target: int, from_block: int) -> ModelStateFx:
-        """Replay the registry's ``ModelUpdated`` events until the state ``target`` is known.
+    def step(self, state: ModelStateFx, close_prices, rounds=None) -> ModelStateFx:
+        """The next day's state from ``close_prices``, stored."""
+        nxt = step(state, tuple(close_prices), self.params).state
+        self.put_state(nxt, state, rounds)
+        return nxt
 
-        ``feeds``: a :class:`~calcm.keeper.feed.FeedReader` (round ids at each event's block).
-        """
-        from ..chain.encoding import unpack_prices
-        logs = reg.contract.events.ModelUpdated().get_logs(from_block=from_block)
-        for log in sorted(logs, key=lambda lg: (lg.blockNumber, lg.logIndex)):
-            prev, new = int(log.args.prevState), int(log.args.newState)
-            if self.store.get_state(new) is not None:
+    # commitments
+    def put_prices(self, kind: str, commitment: int, state: ModelStateFx, prices) -> None:
+        """Record that ``commitment`` (``lin`` or ``opt``) is ``state`` at ``prices``."""
+        if commitment:
+            self.store.put_state(commitment, {"kind": kind, "state": str(state.commitment())},
+                                 state.commitment(), list(prices), None)
+
+    def prices_of(self, kind: str, commitment: int) -> tuple[int, ...] | None:
+        row = self.store.get_state(commitment)
+        if row is None or row.state.get("kind") != kind:
+            return None
+        return tuple(int(p) for p in row.prices)
+
+    # recovery from the registry's events
+    def recover_state(self, reg, target: int, from_block: int) -> ModelStateFx:
+        """Replay ``ModelStepped`` events (each carries its close) until ``target`` is known."""
+        logs = reg.contract.events.ModelStepped().get_logs(from_block=from_block)
+        for lg in sorted(logs, key=lambda x: (x.blockNumber, x.logIndex)):
+            prev, new = int(lg.args.prevState), int(lg.args.newState)
+            if self.state(new) is not None:
                 continue
             parent = self.state(prev)
             if parent is None:
                 continue
-            b = log.blockNumber
-            packed = reg.f.packedPrices().call(block_identifier=b)
-            prices = unpack_prices(list(packed), self.params.n_assets)
-            rounds = [int(f.functions.latestRoundData().call(block_identifier=b)[0])
-                      for f in feeds.feeds]
-            up = update(parent, tuple(prices), self.params)
-            if up.state.commitment() != new:
-                raise ModelStateUnknown(
-                    f"ModelUpdated at block {b}: recomputed state {up.state.commitment()} != {new} "
-                    "(the feeds changed in the update's block, or other parameters)")
-            self.store.put_state(new, up.state.to_json(), prev, prices, rounds)
+            nxt = self.step(parent, [int(p) for p in lg.args.prices], list(lg.args.rounds))
+            if nxt.commitment() != new:
+                raise ModelStateUnknown(f"ModelStepped at block {lg.blockNumber}: recomputed state "
+                                        f"{nxt.commitment()} != {new} (other parameters?)")
+            self.put_prices("lin", int(lg.args.linCommitment), nxt, [int(p) for p in lg.args.prices])
         st = self.state(target)
         if st is None:
             raise ModelStateUnknown(f"on-chain model state {target} is not reachable from the "
-                                    "keeper's genesis state through ModelUpdated events")
+                                    "keeper's genesis state through ModelStepped events")
         return st
+
+    def recover_prices(self, reg, kind: str, commitment: int, state: ModelStateFx,
+                       from_block: int) -> tuple[int, ...] | None:
+        """The prices of a ``lin`` or ``opt`` commitment from the events that set it."""
+        ev = reg.contract.events
+        if kind == "lin":
+            for event in (ev.ModelRevalued, ev.ModelStepped):
+                for lg in reversed(event().get_logs(from_block=from_block)):
+                    if int(lg.args.linCommitment) == commitment:
+                        prices = tuple(int(p) for p in lg.args.prices)
+                        self.put_prices("lin", commitment, state, prices)
+                        return prices
+            return None
+        done = [lg for lg in ev.OptionsRevalued().get_logs(from_block=from_block,
+                                                           argument_filters={"state": state.commitment()})
+                if int(lg.args.optCommitment) == commitment]
+        if not done:
+            return None
+        starts = ev.OptionRevaluationStarted().get_logs(
+            from_block=from_block, to_block=done[-1].blockNumber,
+            argument_filters={"state": state.commitment()})
+        if not starts:
+            return None
+        prices = tuple(int(p) for p in starts[-1].args.prices)
+        self.put_prices("opt", commitment, state, prices)
+        return prices
 
 
 def describe_state(state: ModelStateFx, params: ModelParamsFx) -> dict:
-    """Human units: daily vol per asset and last prices (USD)."""
-    return {"step": state.step,
+    """Human units: the UTC day, daily vol per asset and the close (USD)."""
+    return {"day": state.day,
             "daily_vol": {a: float(np.sqrt(s / 2**VAR_FRAC)) for a, s in zip(params.assets, state.sigma2)},
             "price": {a: p / PRICE_SCALE for a, p in zip(params.assets, state.price)}}

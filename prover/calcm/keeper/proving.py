@@ -15,19 +15,32 @@ public signals, in the registry's order, plus the outputs the registry stores:
 - ``prove_margin_batch(model, accounts, group, context)``: public ``[accountsRoot,
   linCommitment, optCommitment, context, packedResult]``; ``outputs = {"packed": ...}``.
 
-Status: the v2 circuits are being written (circuits/model/model_step.circom,
-model_reval.circom, option_part.circom; the v2 margin batch). :class:`PendingProvers` is
-the default and raises :class:`ProverPending` naming the missing piece; the integrator
-plugs the real circuits in behind this interface. :class:`PlaceholderProvers` proves with
-the PLACEHOLDER circuits of :mod:`calcm.chain.placeholder` (same signal counts, nothing
-proven about the model: registry and keeper tests only) and derives the "commitments" by a
-stand-in hash of the inputs.
+Implementations:
+
+- :class:`CircuitProvers`: the real circuits. The model proofs go through
+  :func:`calcm.zk.model_prove.prove_model` (``ModelStep``, ``ModelReval``, ``OptionPart``),
+  the margin batch through :func:`calcm.zk.prove.write_batch` (``MarginBatch`` v2); both
+  check the witness against the Python reference, then prove with :mod:`calcm.zk.backend`
+  (arkworks when groth16py imports). The builds are made once by :func:`setup_builds`
+  (:class:`CircuitBuilds`), cached by source hash under ``~/.cache/calcm/builds``; a shape
+  above the local power-13 powers of tau gets groth16py's single-party dev setup, labelled
+  ``insecure-dev-single-party`` in its manifest (:attr:`CircuitBuilds.security`). A
+  ``CircuitProvers`` holds only paths and parameters, so the keeper's dask pool ships it to
+  its workers (:func:`calcm.keeper.prover_pool.prove_task`); each worker process loads a
+  build (and arkworks its proving key) once.
+- :class:`PlaceholderProvers` proves with the PLACEHOLDER circuits of
+  :mod:`calcm.chain.placeholder` (same signal counts, nothing proven about the model:
+  registry tests only) and derives the "commitments" by a stand-in hash of the inputs.
+- :class:`PendingProvers` raises :class:`ProverPending` (a keeper without builds).
 """
 from __future__ import annotations
 
 import hashlib
+import json
+import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Callable, Protocol
 
 from ..chain import encoding, placeholder
 from ..fixedpoint import FIELD_PRIME
@@ -127,3 +140,183 @@ class PlaceholderProvers:
         root, lin, opt = model
         packed = encoding.pack_result(group, list(accounts))
         return self._prove("margin", [root, lin, opt, context, packed], {"packed": packed})
+
+
+# ---------------------------------------------------------------------- the real circuits
+
+
+@dataclass(frozen=True)
+class CircuitBuilds:
+    """Build directories of the four v2 circuits of one published model (``option`` None
+    without options), made by :func:`setup_builds`."""
+
+    step: str
+    reval: str
+    option: str | None
+    margin: str
+
+    def dirs(self) -> dict[str, str | None]:
+        return {"step": self.step, "reval": self.reval, "option": self.option, "margin": self.margin}
+
+    def load(self, kind: str):
+        return _load_build(getattr(self, kind))
+
+    def security(self) -> dict[str, str]:
+        """``kind -> manifest security`` (``insecure-dev-single-party`` for a dev setup)."""
+        return {k: _load_build(d).security for k, d in self.dirs().items() if d}
+
+    def constraints(self) -> dict[str, int]:
+        return {k: _load_build(d).constraints for k, d in self.dirs().items() if d}
+
+
+_BUILDS: dict[str, Any] = {}
+
+
+def _load_build(d: str):
+    """A build, loaded once per process (workers reuse it across proofs)."""
+    from ..zk.setup import Build
+    if d not in _BUILDS:
+        _BUILDS[d] = Build.load(d)
+    return _BUILDS[d]
+
+
+def margin_circuit(model, n_accounts: int, group_size: int):
+    """The margin-batch circuit of ``model``'s exact structure with groups of ``group_size``
+    and the smallest accounts tree holding ``n_accounts`` leaves (depth >= log2 N + 1)."""
+    from ..zk.config import config_for_model
+    lg = group_size.bit_length() - 1
+    depth = max(lg + 1, (max(n_accounts, 1) - 1).bit_length())
+    return config_for_model(model, group_size, depth)
+
+
+def _margin_setup(config):
+    """Compile and set up a margin circuit in the build cache (dev setup above power 13)."""
+    from ..zk.setup import build_cache_dir, cached_compile, default_mode, setup
+    _, info = cached_compile(config)
+    mode = default_mode(info["min_ptau_power"])
+    d = build_cache_dir(config)
+    if mode == "dev":
+        d = d.with_name(d.name + "-dev")
+    build, _ = setup(config, d, mode=mode)
+    return build
+
+
+def setup_builds(params, model, n_accounts: int, group_size: int,
+                 progress: Callable[[str, str], None] | None = None) -> CircuitBuilds:
+    """Compile and set up (or load from the cache) the step, revaluation, option-part and
+    margin-batch circuits of the published ``params`` (``model``: one of its
+    :class:`~calcm.risk.fixed_margin.MarginModelFx`, for the margin circuit's structure).
+
+    ``progress(kind, phase)`` is called with phase ``start`` and ``done`` around each build.
+    """
+    from ..zk.model_circuit import ModelCircuitConfig
+    from ..zk.model_prove import model_build
+    say = progress or (lambda kind, phase: None)
+    dirs = {}
+    for kind in ("step", "reval", "option"):
+        if kind == "option" and params.n_options == 0:
+            dirs[kind] = None
+            continue
+        say(kind, "start")
+        build, _ = model_build(ModelCircuitConfig.from_params(params, kind=kind))
+        dirs[kind] = str(build.dir)
+        say(kind, "done")
+    say("margin", "start")
+    dirs["margin"] = str(_margin_setup(margin_circuit(model, n_accounts, group_size)).dir)
+    say("margin", "done")
+    return CircuitBuilds(**dirs)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """A context public input as :mod:`calcm.zk.prove` and :mod:`calcm.zk.model_prove`
+    take it (``value``; ``block`` unknown here: the keeper records it beside the proof)."""
+
+    value: int
+    block: int | None = None
+
+    def to_json(self) -> dict:
+        return {"context": str(self.value), "block": self.block}
+
+
+def _read_proof(d: Path) -> tuple[dict, list[int]]:
+    return (json.loads((d / "proof.json").read_text()),
+            [int(x) for x in json.loads((d / "public.json").read_text())])
+
+
+class CircuitProvers:
+    """:class:`Provers` on the real v2 circuits (module docstring).
+
+    ``params``: the published :class:`~calcm.risk.modelfx.ModelParamsFx`; ``builds``: its
+    :class:`CircuitBuilds`; ``backend``: ``auto`` (arkworks when available), ``arkworks``
+    or ``snarkjs`` (a dev-setup build proves with arkworks only).
+    """
+
+    def __init__(self, params, builds: CircuitBuilds, backend: str = "auto"):
+        self.params, self.builds, self.backend = params, builds, backend
+
+    @property
+    def margin_config(self):
+        return self.builds.load("margin").config
+
+    def _model_proof(self, kind: str, state, prices, ctx: int = 0, part: int = 0,
+                     prev: int = 0):
+        from ..zk.model_prove import ModelFile, prove_model
+        build = self.builds.load(kind)
+        with tempfile.TemporaryDirectory(prefix=f"calcm-keeper-{kind}-") as tmp:
+            up = prove_model(build, ModelFile(state, self.params, {}), tuple(prices),
+                             Path(tmp) / "proof", _Context(ctx), part=part, prev=prev,
+                             backend=self.backend)
+            proof, public = _read_proof(up.dir)
+        return up, proof, public
+
+    def prove_step(self, state, close_prices, context: int) -> ProofOut:
+        up, proof, public = self._model_proof("step", state, close_prices, context)
+        new_state = up.expected.result.state
+        return ProofOut(proof, public, {"new_state": public[1], "lin": public[2],
+                                        "seconds": up.witness_seconds + up.prove_seconds},
+                        new_state)
+
+    def prove_reval(self, state, prices, context: int) -> ProofOut:
+        up, proof, public = self._model_proof("reval", state, prices, context)
+        return ProofOut(proof, public, {"lin": public[1],
+                                        "seconds": up.witness_seconds + up.prove_seconds})
+
+    def prove_option_part(self, state, prices, part: int, prev_sponge: int) -> ProofOut:
+        up, proof, public = self._model_proof("option", state, prices, part=part, prev=prev_sponge)
+        return ProofOut(proof, public, {"next_sponge": public[2],
+                                        "seconds": up.witness_seconds + up.prove_seconds})
+
+    def prove_margin_batch(self, model, accounts, group: int, context: int,
+                           names=None) -> ProofOut:
+        """``model``: the version's MarginModelFx; ``accounts``: every account in leaf order
+        (the accounts tree is built from them); ``names``: their ids (error messages)."""
+        from ..zk.prove import write_batch
+        from ..zk.witness import group_accounts
+        build = self.builds.load("margin")
+        cfg = build.config
+        tree = _tree(tuple(accounts), cfg)
+        members = group_accounts(list(accounts), group, cfg)
+        names = list(names or [])
+        labels = [names[a] if a < len(names) else None
+                  for a in range(group * cfg.N, (group + 1) * cfg.N)]
+        with tempfile.TemporaryDirectory(prefix="calcm-keeper-batch-") as tmp:
+            bp = write_batch(build, model, members, group, tree, _Context(context),
+                             Path(tmp) / "batch", labels)
+            proof, public = _read_proof(bp.dir)
+        return ProofOut(proof, public, {"packed": public[4], "tiers": list(bp.expected.tiers),
+                                        "seconds": bp.witness_seconds + bp.prove_seconds})
+
+
+_TREES: dict = {}
+
+
+def _tree(accounts: tuple, cfg):
+    """The accounts tree of ``accounts`` (cached per process for the last few books)."""
+    from ..zk.witness import venue_tree
+    key = (hash(accounts), cfg.N, cfg.D)
+    if key not in _TREES:
+        if len(_TREES) > 8:
+            _TREES.clear()
+        _TREES[key] = venue_tree(list(accounts), cfg)
+    return _TREES[key]

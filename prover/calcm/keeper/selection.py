@@ -1,39 +1,39 @@
-"""Which groups to prove in a block: the selection rules, as one pure function.
+"""Which groups to prove at a head: the selection rules, as one pure function.
 
-The registry records one proof per aligned group of ``N`` leaves, keyed by
-``(group, model block, root version)``: a group can be recorded at most once per *epoch*
-(the latest model block and the current root version), and a record stays valid for a
-leaf while it is at most ``maxAge`` blocks old and the leaf has not changed since.
+The v2 registry records one proof per aligned group of ``N`` leaves with the model version
+and the root version it was proven under (docs/CHAIN.md). A record is valid for a leaf
+while it was proven under the *current* model version, is at most ``maxAge`` blocks old,
+and the leaf has not changed since its root version. Every model version (a daily step, an
+intraday revaluation, a completed option revaluation) therefore invalidates every record.
 
-A group is selected when it has not been recorded in the current epoch and at least one of
-its leaves (accounts; padding leaves never trigger anything) has a reason:
+A group holding at least one account (padding leaves never trigger anything) is selected
+when one of its leaves has a reason:
 
 ``unproven``           the group has no record yet;
+``model_version``      the record was proven under an older model version;
 ``positions_changed``  the leaf changed after the record's root version (new commitment);
-``tier_changed``       the fixed-point tier now differs from the recorded one;
-``near_mm``            equity is within ``near_mm_buffer`` of maintenance margin
-                       (``equity <= MM * (1 + buffer)``, liquidatable accounts included):
-                       proven every epoch so liquidations act on fresh tiers;
-``withdrawal``         the venue asked for a proof of the post-withdrawal account;
-``refresh``            the record is ``refresh_blocks`` or more blocks old (a rolling
-                       refresh: every account is proven at least every N blocks while the
-                       keeper runs, and ``N < maxAge`` keeps records valid in between).
+``refresh``            the record is ``refresh_blocks`` or more blocks old (``N < maxAge``
+                       keeps records valid while the keeper runs).
 
-Invariants (tests/keeper/test_selection.py): a group recorded in the current epoch is
-never selected; a tier change, a changed leaf, a withdrawal request, a missing record and
-a record at least ``refresh_blocks`` old always select their group; nothing else does.
+Labels added to a selected group's leaves (never a trigger on their own): ``withdrawal``
+(the venue asked for the post-withdrawal account to be proven) and ``near_mm`` (equity
+within ``near_mm_buffer`` of MM, liquidatable accounts included).
+
+Invariants (tests/keeper/test_selection.py): a group whose record is at the current model
+version, not older than ``refresh_blocks`` and covers its leaves' last change is never
+selected; every other group holding an account is.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-REASONS = ("unproven", "positions_changed", "tier_changed", "near_mm", "withdrawal", "refresh")
+REASONS = ("unproven", "model_version", "positions_changed", "refresh", "withdrawal", "near_mm")
 
 
 @dataclass(frozen=True)
 class SelectionPolicy:
-    """``near_mm_buffer``: fraction of MM (0.10: equity within 10% above MM);
-    ``refresh_blocks``: the rolling refresh period N, in blocks (>= 1)."""
+    """``near_mm_buffer``: fraction of MM (0.10: equity within 10% above MM) for the
+    ``near_mm`` label; ``refresh_blocks``: the rolling refresh period N, in blocks (>= 1)."""
 
     near_mm_buffer: float = 0.10
     refresh_blocks: int = 16
@@ -47,11 +47,13 @@ class SelectionPolicy:
 
 @dataclass(frozen=True)
 class GroupRecord:
-    """The registry's record of one group (``block`` 0: never proven); tiers per leaf."""
+    """The registry's record of one group (``block`` 0: never proven): the context block,
+    root version and model version it was proven under, tiers per leaf."""
 
     group: int
     block: int
     root_version: int
+    model_version: int
     tiers: tuple[int, ...]
 
 
@@ -88,40 +90,50 @@ class Selection:
         return {r: n for r, n in out.items() if n}
 
 
-def leaf_reasons(leaf: LeafState, record: GroupRecord, slot: int, head: int,
+def leaf_reasons(leaf: LeafState, record: GroupRecord, head: int, model_version: int,
                  policy: SelectionPolicy) -> tuple[str, ...]:
-    """The reasons leaf ``leaf`` (slot ``slot`` of its group) gives for a new proof."""
-    out = []
+    """The triggers leaf ``leaf`` gives for a new proof of its group."""
     if record.block == 0:
-        out.append("unproven")
-    else:
-        if leaf.last_changed_version > record.root_version:
-            out.append("positions_changed")
-        if record.tiers[slot] != leaf.tier:
-            out.append("tier_changed")
-        if head - record.block >= policy.refresh_blocks:
-            out.append("refresh")
-    if leaf.mm > 0 and leaf.equity * 10_000 <= leaf.mm * round(10_000 * (1 + policy.near_mm_buffer)):
-        out.append("near_mm")
+        return ("unproven",)
+    out = []
+    if record.model_version != model_version:
+        out.append("model_version")
+    if leaf.last_changed_version > record.root_version:
+        out.append("positions_changed")
+    if head - record.block >= policy.refresh_blocks:
+        out.append("refresh")
+    return tuple(out)
+
+
+def labels(leaf: LeafState, policy: SelectionPolicy) -> tuple[str, ...]:
+    out = []
     if leaf.withdrawal:
         out.append("withdrawal")
+    if leaf.mm > 0 and leaf.equity * 10_000 <= leaf.mm * round(10_000 * (1 + policy.near_mm_buffer)):
+        out.append("near_mm")
     return tuple(out)
 
 
 def select(leaves: list[LeafState], records: dict[int, GroupRecord], group_size: int, head: int,
-           model_block: int, root_version: int, policy: SelectionPolicy) -> Selection:
-    """Groups to prove at ``head`` for the epoch ``(model_block, root_version)``.
+           model_version: int, policy: SelectionPolicy) -> Selection:
+    """Groups to prove at ``head`` under ``model_version`` (see the module docstring).
 
     ``leaves``: the accounts (any order); ``records``: the registry's record of each group
     that holds an account (a group missing from it counts as never proven).
     """
-    by_group: dict[int, dict[int, tuple[str, ...]]] = {}
+    triggered: set[int] = set()
+    per_leaf: dict[int, tuple[int, tuple[str, ...]]] = {}
     for leaf in leaves:
-        g, slot = divmod(leaf.leaf, group_size)
-        rec = records.get(g) or GroupRecord(g, 0, 0, (0,) * group_size)
-        if rec.block == model_block and rec.root_version == root_version and rec.block != 0:
-            continue  # already recorded in this epoch: the registry would refuse it
-        rs = leaf_reasons(leaf, rec, slot, head, policy)
+        g = leaf.leaf // group_size
+        rec = records.get(g) or GroupRecord(g, 0, 0, 0, (0,) * group_size)
+        rs = leaf_reasons(leaf, rec, head, model_version, policy)
         if rs:
-            by_group.setdefault(g, {})[leaf.leaf] = rs
+            triggered.add(g)
+        per_leaf[leaf.leaf] = (g, rs + labels(leaf, policy))
+    by_group: dict[int, dict[int, tuple[str, ...]]] = {}
+    for leaf, (g, rs) in per_leaf.items():
+        if g in triggered and rs:
+            by_group.setdefault(g, {})[leaf] = rs
+        elif g in triggered:
+            by_group.setdefault(g, {})
     return Selection(by_group)

@@ -9,13 +9,19 @@ Tables (schema :data:`SCHEMA_VERSION`)::
                                 ``coalesced`` (an older block covered by a newer head)
     model_states(commitment, state, parent, prices, rounds, at)
                                 every model state the keeper computed, keyed by its on-chain
-                                commitment, with the parent state and the feed rounds it
-                                came from (so the block's margin model can be recomputed)
+                                commitment, with the parent state and the close's feed
+                                rounds; and the prices behind every linear and option
+                                commitment it proved (``state`` JSON of kind ``lin`` / ``opt``),
+                                so any model version's margin model can be recomputed
     submissions(key, kind, block, grp, root_version, status, tx_hash, receipt_block,
                 receipt_hash, gas_used, proof_dir, attempts, error, created_at, updated_at)
 
-A submission's ``key`` is the registry's own replay key: ``model:<block>`` (a model update
-for a block) and ``margin:<block>:<group>:<root version>`` (a group's record). Statuses move
+A submission's ``key`` names what the registry can accept at most once:
+``step:<day>`` (the daily step to ``day``), ``reval:<day>:<rounds>`` (an intraday
+revaluation of the state of ``day`` at feed rounds ``rounds``), ``option:<day>:<rounds>:<part>``
+(one part of the option revaluation at those rounds) and
+``margin:<model version>:<group>:<root version>[:<block>]`` (a group's record; the context
+block is added for a refresh of a record already at that version). Statuses move
 ``proving -> proved -> sending -> mined``, or end in ``superseded`` (the chain moved on
 before it was sent), ``rejected`` (the chain refused it) or ``reorged`` (its block left the
 chain). The chain stays the ground truth: before sending, the keeper checks the registry
@@ -34,7 +40,7 @@ from pathlib import Path
 
 from ..errors import InputError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -58,14 +64,30 @@ SUBMISSION_STATUSES = ("proving", "proved", "sending", "mined", "superseded", "r
 FINAL = ("mined", "superseded", "rejected")
 
 
-def model_key(block: int) -> str:
-    """Idempotency key of the model update for ``block``."""
-    return f"model:{block}"
+def _rounds(rounds) -> str:
+    return "-".join(str(int(r)) for r in rounds)
 
 
-def margin_key(block: int, group: int, root_version: int) -> str:
-    """Idempotency key of group ``group``'s record for model block ``block`` at a root version."""
-    return f"margin:{block}:{group}:{root_version}"
+def step_key(day: int) -> str:
+    """Idempotency key of the daily step to ``day``."""
+    return f"step:{day}"
+
+
+def reval_key(day: int, rounds) -> str:
+    """Idempotency key of the revaluation of the state of ``day`` at feed ``rounds``."""
+    return f"reval:{day}:{_rounds(rounds)}"
+
+
+def option_key(day: int, rounds, part: int) -> str:
+    """Idempotency key of option part ``part`` of the chain of ``day``'s state at ``rounds``."""
+    return f"option:{day}:{_rounds(rounds)}:{part}"
+
+
+def margin_key(model_version: int, group: int, root_version: int, block: int | None = None) -> str:
+    """Idempotency key of group ``group``'s record under a model and root version (and a
+    context block, for a refresh within one version)."""
+    base = f"margin:{model_version}:{group}:{root_version}"
+    return base if block is None else f"{base}:{block}"
 
 
 @dataclass(frozen=True)
@@ -227,7 +249,7 @@ class Store:
     def update_submission(self, key: str, status: str, **fields) -> None:
         if status not in SUBMISSION_STATUSES:
             raise ValueError(f"unknown submission status {status!r}")
-        allowed = {"tx_hash", "receipt_block", "receipt_hash", "gas_used", "proof_dir", "error"}
+        allowed = {"tx_hash", "receipt_block", "receipt_hash", "gas_used", "proof_dir", "error", "block"}
         bad = set(fields) - allowed
         if bad:
             raise ValueError(f"unknown submission fields {sorted(bad)}")

@@ -108,7 +108,7 @@ class MarginModelFx:
                 raise ValueError(f"lin[{s}] must have {U} values")
             for u, v in enumerate(row):
                 PRICE.check(v, f"lin[{s}][{u}]")
-        if len(self.opt) != (S if n_opt else len(self.opt)):
+        if n_opt and len(self.opt) != S:
             raise ValueError("opt must have one row per scenario")
         for s, row in enumerate(self.opt):
             if len(row) != n_opt:
@@ -223,14 +223,14 @@ class MarginModelFx:
         return head + [to_field(v) for v in body]
 
     @classmethod
-    def from_float(cls, model: MarginModel, kinds, under, coll) -> "MarginModelFx":
+    def from_float(cls, model: MarginModel, kinds, under, coll, price=None) -> "MarginModelFx":
         """Quantise a float model with the given structure (round half away from zero).
 
         Not a route to a proven number (docs/PROVING.md §1): the published model is
         :func:`calcm.risk.published.published_model`. Used by the float-vs-fixed
         bound tests. The linear P&L of ``u`` is taken from its first linear
         instrument (every linear instrument on ``u`` carries the same column), and
-        ``price[u]`` from its exposure.
+        ``price[u]`` (USD) from ``price`` if given, else from that instrument's exposure.
         """
         def q(x, scale, rng, name):
             return encode(float(x), scale, rng, name)
@@ -241,13 +241,14 @@ class MarginModelFx:
         for i, (kd, u) in enumerate(zip(kinds, under)):
             if kd < CALL:
                 first.setdefault(u, i)
-        if len(first) != U:
-            raise ValueError("from_float needs a linear instrument on every underlying")
+        if len(first) != U and price is None:
+            raise ValueError("from_float needs a linear instrument or a price on every underlying")
         p = model.params
+        px = price if price is not None else [model.exposure[u][first[u]] for u in range(U)]
         return cls(
-            price=tuple(q(model.exposure[u][first[u]], PRICE_SCALE, PRICE_POS, f"price[{u}]") for u in range(U)),
-            lin=tuple(tuple(q(model.pnl[s][first[u]], PRICE_SCALE, PRICE, f"lin[{s}][{u}]") for u in range(U))
-                      for s in range(S)),
+            price=tuple(q(px[u], PRICE_SCALE, PRICE_POS, f"price[{u}]") for u in range(U)),
+            lin=tuple(tuple(q(model.pnl[s][first[u]], PRICE_SCALE, PRICE, f"lin[{s}][{u}]") if u in first
+                            else 0 for u in range(U)) for s in range(S)),
             opt=tuple(tuple(q(model.pnl[s][i], PRICE_SCALE, PRICE, f"opt[{s}]") for i in opts) for s in range(S)),
             opt_mark=tuple(q(model.mark[i], PRICE_SCALE, PRICE, "opt_mark") for i in opts),
             opt_expo=tuple(q(model.exposure[under[i]][i], PRICE_SCALE, PRICE, "opt_expo") for i in opts),

@@ -64,20 +64,18 @@ def published_model(market: MarketData, book: Book, params: ModelParams | None =
     ``risk``: an already built float model of the same inputs (saves refitting).
     ``chunks``: C, the scenario chunks of the option parts (docs/PROVING.md §2).
     """
-    from . import modelfx as model_fx
+    from . import modelfx
 
     p = params or ModelParams()
     if p.risk_haircuts:
         raise InputError(book.source, "-", "risk_haircuts",
                          "risk-based haircuts are not provable yet: the published model uses the book's haircuts")
     rm = risk if risk is not None else build_risk_model(market, book, p, asof)
-    fx_params = model_fx.params_from_risk_model(rm, book, chunks=chunks)
-    if isinstance(fx_params, tuple):            # older signature: (params, scenario indices)
-        fx_params = fx_params[0]
+    fx_params = modelfx.params_from_risk_model(rm, book, chunks=chunks)
     S = rm.scenarios.n_scenarios
     if fx_params.n_scenarios != S or fx_params.k_tail != rm.params.margin_params.k_tail(S):
         raise ValueError(f"published parameters have S={fx_params.n_scenarios}, k={fx_params.k_tail}; "
                          f"the float model has S={S}, k={rm.params.margin_params.k_tail(S)}")
-    state, prices = model_fx.genesis(rm, market)
-    up = model_fx.update(state, prices, fx_params)
+    state, prices = modelfx.genesis(rm, market)
+    up = modelfx.update(state, prices, fx_params)
     return PublishedModel(rm, fx_params, state, getattr(up, "state", None), up.model)

@@ -100,16 +100,13 @@ def parse_public(path: Path, raw) -> list[int]:
 
 
 def check_proof_shape(path: Path, proof) -> dict:
-    """A proof object with ``pi_a`` (3), ``pi_b`` (3 x 2), ``pi_c`` (3) integer strings."""
+    """A proof object with list-valued ``pi_a``, ``pi_b``, ``pi_c`` (their points are the
+    verifiers' business: a malformed point is an invalid proof, not unreadable input)."""
     if not isinstance(proof, dict):
         raise InputError(str(path), "proof", "-", "expected a JSON object")
-    shapes = {"pi_a": (3, None), "pi_b": (3, 2), "pi_c": (3, None)}
-    for key, (n, inner) in shapes.items():
-        v = proof.get(key)
-        ok = isinstance(v, list) and len(v) == n and all(
-            (isinstance(c, list) and len(c) == inner) if inner else isinstance(c, (str, int)) for c in v)
-        if not ok:
-            raise InputError(str(path), "proof", key, "missing or malformed")
+    for key in ("pi_a", "pi_b", "pi_c"):
+        if not isinstance(proof.get(key), list):
+            raise InputError(str(path), "proof", key, "missing")
     return proof
 
 

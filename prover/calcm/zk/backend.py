@@ -187,6 +187,7 @@ class ProvingKeyRef:
     ark: Path | None = None
     r1cs: Path | None = None
     label: str = "-"
+    n_vars: int | None = None      # the circuit's wires (a build's manifest), to check witnesses
 
 
 def key_ref(build_or_key) -> ProvingKeyRef:
@@ -203,9 +204,9 @@ def key_ref(build_or_key) -> ProvingKeyRef:
     if hasattr(build_or_key, "manifest"):        # a calcm.zk.setup.Build
         b = build_or_key
         _check_build(b)
-        return ProvingKeyRef(zkey=b.zkey if b.zkey.exists() else None,
-                             ark=b.proving_key_path if b.proving_key_path.exists() else None,
-                             r1cs=b.r1cs, label=str(b.dir))
+        dev = b.mode == "dev"
+        return ProvingKeyRef(zkey=None if dev else b.zkey, ark=b.proving_key_path if dev else None,
+                             r1cs=b.r1cs, label=str(b.dir), n_vars=b.manifest["r1cs"].get("wires"))
     z = Path(build_or_key.zkey)                   # e.g. chain.placeholder.PlaceholderBuild
     return ProvingKeyRef(zkey=z, label=str(z.parent))
 
@@ -335,7 +336,11 @@ class ArkworksBackend:
         else:
             pk, vk = self.load_key(ref)
             n_public = vk.n_public if vk is not None else 0
-            _, head = wtns_header(wtns_path, n_public + 1)
+            n_wit, head = wtns_header(wtns_path, n_public + 1)
+            if ref.n_vars is not None and n_wit != ref.n_vars:
+                raise InputError(str(ref.ark), "-", "wires",
+                                 f"the key is for a circuit of {ref.n_vars} wires, the witness "
+                                 f"{wtns_path.name} has {n_wit}: key and circuit do not match")
             public = [str(v) for v in head[1:]]
         try:
             blob = self._g.prove_wtns(pk, str(wtns_path))
@@ -367,7 +372,7 @@ def get_backend(name: str = "auto") -> Backend:
 
 def backend_for(build_or_key, name: str = "auto") -> Backend:
     """``get_backend(name)``, except that a key with no zkey (a dev build) needs arkworks."""
-    if name == "auto" and hasattr(build_or_key, "manifest") and not build_or_key.zkey.exists():
+    if name == "auto" and getattr(build_or_key, "mode", None) == "dev":
         return get_backend("arkworks")
     return get_backend(name)
 

@@ -181,7 +181,7 @@ class Build:
             manifest = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
             raise InputError(str(path), f"line {exc.lineno}", "-", f"invalid JSON: {exc.msg}") from None
-        return cls(d, manifest)
+        return cls(d.resolve(), manifest)  # absolute: proofs record it (calcm verify pins by it)
 
     def check_files(self) -> None:
         """The r1cs, proving key and verification key on disk are the ones the manifest names."""
@@ -325,6 +325,9 @@ def setup(config: CircuitConfig, build_dir: str | os.PathLike, ptau_file: Path |
         }
         atomic.write_json(work / MANIFEST, manifest)
         os.chmod(work, 0o755)  # mkdtemp makes it 0700; a build is shared with other users/tools
+        for f in work.iterdir():
+            if f.is_file():
+                os.chmod(f, 0o644)  # atomic writes are 0600
         _replace_dir(work, build_dir)
         # TemporaryDirectory cleanup expects its path: recreate it empty.
         work.mkdir()

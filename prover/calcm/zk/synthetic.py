@@ -17,18 +17,22 @@ from .config import CircuitConfig
 
 def random_model(config: CircuitConfig, rng: random.Random, *, pnl_usd: float = 3e4,
                  mark_usd: float = 1e5) -> MarginModelFx:
+    """A v2 model of ``config``'s structure (docs/PROVING.md §2)."""
     c = config
     pv = int(pnl_usd * PRICE_SCALE)
     mv = int(mark_usd * PRICE_SCALE)
+    n_opt = c.n_options
     return MarginModelFx(
-        pnl=tuple(tuple(rng.randint(-pv, pv) for _ in range(c.n)) for _ in range(c.S)),
-        mark=tuple(rng.randint(0, mv) for _ in range(c.n)),
-        exposure=tuple(tuple(rng.randint(-mv, mv) for _ in range(c.n)) for _ in range(c.U)),
-        collateral_price=tuple(rng.randint(0, mv) for _ in range(c.m)),
+        price=tuple(rng.randint(PRICE_SCALE, mv) for _ in range(c.U)),
+        lin=tuple(tuple(rng.randint(-pv, pv) for _ in range(c.U)) for _ in range(c.S)),
+        opt=tuple(tuple(rng.randint(-pv, pv) for _ in range(n_opt)) for _ in range(c.S)) if n_opt else (),
+        opt_mark=tuple(rng.randint(0, mv) for _ in range(n_opt)),
+        opt_expo=tuple(rng.randint(-mv, mv) for _ in range(n_opt)),
         haircut_bps=tuple(rng.randint(0, 9999) for _ in range(c.m)),
         adv=tuple(rng.randint(10**8, 10**11) for _ in range(c.U)),
         liquidity_weight_bps=tuple(rng.randint(0, 10**4) for _ in range(c.U)),
-        k_tail=c.k, im_buffer_bps=rng.randint(0, 10**4), warn_buffer_bps=rng.randint(0, 10**4))
+        k_tail=c.k, im_buffer_bps=rng.randint(0, 10**4), warn_buffer_bps=rng.randint(0, 10**4),
+        kinds=c.kinds, under=c.under, coll=c.coll, chunks=c.C)
 
 
 def random_account(config: CircuitConfig, rng: random.Random, model: MarginModelFx | None = None,
