@@ -42,9 +42,10 @@ def chain():
 
 
 def _register_all() -> None:
-    from . import (audit_cmd, chain_cmd, keeper_cmd, liquidation_cmd, model_cmd, risk_cmd,
-                   zk_cmd)
-    for mod in (risk_cmd, liquidation_cmd, zk_cmd, model_cmd, chain_cmd, audit_cmd, keeper_cmd):
+    from . import (audit_cmd, bench_cmd, chain_cmd, keeper_cmd, liquidation_cmd, model_cmd,
+                   risk_cmd, zk_cmd)
+    for mod in (risk_cmd, liquidation_cmd, zk_cmd, model_cmd, chain_cmd, audit_cmd, keeper_cmd,
+                bench_cmd):
         mod.register(main, bench, chain)
 
 

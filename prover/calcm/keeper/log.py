@@ -51,10 +51,11 @@ class EventLog:
         if e == "block":
             gas = f"{r['gas_used']:,}" if r.get("gas_used") else "-"
             model = r.get("model") or "-"
+            model = ",".join(model) if isinstance(model, list) else str(model)
             why = ", ".join(f"{k} {v}" for k, v in (r.get("reasons") or {}).items()) or "-"
             return (f"[bold]block {r['block']:>6}[/] accounts {r['accounts']:>3}  proven "
                     f"{r['proven']:>3} ({r['groups']} groups)  liquidatable {r['liquidatable']:>2}  "
-                    f"model {model:<8} prove {r['prove_seconds']:6.2f} s  total "
+                    f"model {model:<14} v{r.get('model_version')} prove {r['prove_seconds']:6.2f} s  total "
                     f"{r['total_seconds']:6.2f} s  gas {gas:>10}  [dim]{why}[/]")
         if e == "skip":
             return f"[yellow]block {r['block']:>6} skipped:[/] {r['reason']}"
