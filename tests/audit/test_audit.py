@@ -2,6 +2,9 @@
 
 Each defect lives in a temporary copy (sources, build directory or verifier directory); the
 project's files are never touched. Real tools throughout: circom, snarkjs, solc, anvil.
+Everything runs on the smallest shapes (the SMALL margin config, the model tests' small
+reval build) with the sampling caps of `calcm audit --max-wires/--max-hints` (full runs
+stay in `calcm audit` itself).
 """
 from __future__ import annotations
 
@@ -37,27 +40,35 @@ def _checks(doc: dict) -> dict[str, dict]:
 
 def _probe_inputs(config) -> list[dict]:
     """The inputs `calcm audit` probes with (so the hint verdicts are shared through the cache)."""
-    return margin_probe_inputs(config, C.fixture_margin_cases(config), C.random_margin_cases(config, 6),
+    return margin_probe_inputs(config, [], C.random_margin_cases(config, 6),
                                C.edge_margin_cases(config))
 
 
 # ---------------------------------------------------------------------------- the own builds
 
+#: Caps that keep a test audit fast (calcm audit itself runs everything).
+FAST = ["--max-wires", "400", "--max-hints", "1", "--hint-deltas", "1", "--random-cases", "2"]
+
+
 def test_audit_passes_on_the_projects_own_builds(margin_build, model_build, tmp_path):
     report = tmp_path / "audit.md"
     res = CliRunner().invoke(main, ["audit", "--build", str(margin_build.dir), "--build", str(model_build.dir),
-                                    "--hint-deltas", "1", "--report", str(report), "--json"])
+                                    *FAST, "--verifiers", str(tmp_path), "--report", str(report), "--json"])
+    assert res.stdout.strip(), res.stderr[-2000:]
     doc = json.loads(res.stdout)
     failed = [(c["name"], c["summary"], c["details"][:3]) for c in doc["checks"] if c["status"] == "FAIL"]
     assert res.exit_code == 0 and doc["ok"], failed
     checks = _checks(doc)
     margin, model = "margin small", f"model {model_build.manifest['config']['name']}"
     eq = checks[f"margin circuit vs Python fixed point ({margin})"]["counts"]
-    assert eq["mismatches"] == 0 and eq["edge cases"] >= 10 and eq["fixture cases"] >= 1
-    assert eq["signals compared"] > 1000
+    assert eq["mismatches"] == 0 and eq["edge cases"] >= 10 and eq["random cases"] == 2
+    assert eq["signals compared"] > 500
+    assert checks[f"bundled fixture book on {margin}"]["status"] == "SKIP"     # SMALL is not the book's shape
     meq = next(c for n, c in checks.items()
                if n.startswith(f"model reval circuit vs Python fixed point ({model}"))
     assert meq["counts"]["mismatches"] == 0 and meq["counts"]["witnesses"] >= 6
+    tail = checks[f"tail hint alternatives ({margin})"]
+    assert tail["status"] == "PASS" and tail["counts"]["alternatives"] >= 5 and tail["counts"]["accepted"] == 0
     for label in (margin, model):
         hints = checks[f"hint mutations ({label})"]["counts"]
         assert hints["mutations"] >= hints["hints"] > 0 and hints.get("pinned", 0) >= 1
@@ -66,12 +77,39 @@ def test_audit_passes_on_the_projects_own_builds(margin_build, model_build, tmp_
         assert checks[f"powers of tau ({label})"]["status"] == "PASS"
         assert checks[f"R1CS structure ({label})"]["status"] == "PASS"
         assert checks[f"`<--` source scan ({label})"]["status"] == "PASS"
+        single = checks[f"single-signal alterations ({label})"]
+        assert single["status"] == "PASS" and single["counts"]["free private wires"] == 0
     assert checks["deployed verifier bytecode"]["status"] == "SKIP"
     # The Markdown report lists every check with its result.
     text = report.read_text()
     assert text.startswith("# calcm audit report") and "**Result: PASS**" in text
     for c in doc["checks"]:
         assert f"| {c['status']} | {c['name']} |" in text
+
+
+def test_a_dev_build_is_audited_as_insecure_dev(tmp_path):
+    """A groth16py dev build (no zkey, no ptau): its key pair is exercised, never a crash."""
+    from calcm.zk.config import SMALL
+    from calcm.zk.setup import build_cache_dir, setup
+
+    d = build_cache_dir(SMALL)
+    build, _ = setup(SMALL, d.with_name(d.name + "-dev"), mode="dev")
+    assert build.manifest["zkey"]["sha256"] is None
+    res = CliRunner().invoke(main, ["audit", "--build", str(build.dir), *FAST, "--max-hints", "0",
+                                    "--verifiers", str(tmp_path), "--json"])
+    assert res.stdout.strip(), res.stderr[-2000:]
+    doc = json.loads(res.stdout)
+    checks = _checks(doc)
+    failed = [(c["name"], c["summary"]) for c in doc["checks"] if c["status"] == "FAIL"]
+    assert res.exit_code == 0 and doc["ok"], failed
+    assert doc["builds"][0]["insecure_dev"] and doc["builds"][0]["security"] == "insecure-dev-single-party"
+    prov = checks["trusted setup provenance (margin small)"]
+    assert prov["status"] == "WARN" and prov["summary"].startswith("INSECURE-DEV")
+    for name in ("powers of tau", "zkey against r1cs and ptau", "verification key regenerates from the zkey"):
+        assert checks[f"{name} (margin small)"]["status"] == "SKIP"
+    assert checks["dev proving key is a key pair of this r1cs (margin small)"]["status"] == "PASS"
+    assert checks["Solidity verifier regenerates from the key (margin small)"]["status"] == "PASS"
+    assert checks["manifest hashes (margin small)"]["status"] == "PASS"
 
 
 # ---------------------------------------------------------------------------- planted defects
@@ -83,35 +121,43 @@ def variant_dir():
     shutil.rmtree(d, ignore_errors=True)
 
 
-def test_catches_a_constraint_turned_into_an_unpinned_hint(margin_build, variant_dir):
+#: Single-line circuit mistakes (issue 13, item 5): (file, original, planted, the check that must FAIL).
+DEFECTS = {
+    "tail weight changed": ("circuits/account_margin.circom", "ExpectedShortfall(k, 64)",
+                            "ExpectedShortfall(k + 1, 64)", "margin circuit vs Python fixed point"),
+    "comparison flipped": ("circuits/tail.circom", "(2 * inTail[s] - 1)", "(1 - 2 * inTail[s])",
+                           "margin circuit vs Python fixed point"),
+    "<== turned into <--": ("circuits/tail.circom", "        d[s] <== ", "        d[s] <-- ",
+                            "hint mutations"),
+    "scenario dropped from the tail": ("circuits/tail.circom", "for (var s = 0; s < S; s++) {",
+                                       "for (var s = 0; s < S - 1; s++) {", "R1CS structure"),
+    "count check deleted": ("circuits/tail.circom", "    count === k;\n", "",
+                            "tail hint alternatives"),
+    "scale constant changed": ("circuits/initial_margin.circom", "var BPS = 10000;", "var BPS = 1000;",
+                               "margin circuit vs Python fixed point"),
+}
+
+
+@pytest.mark.parametrize("defect", list(DEFECTS))
+def test_audit_fails_every_planted_defect(margin_build, variant_dir, defect):
+    """Each defect, planted alone in a copy of the sources of the SMALL margin build, makes the
+    audit FAIL for its own reason (and the audit runs to a report: nothing raises)."""
+    from calcm.audit.run import AuditOptions, audit_margin_circuit
+
+    file, old, new, must_fail = DEFECTS[defect]
     base = build_circuit(margin_build, "margin small")
-    src = (base.circuits_dir / "account_margin.circom").read_text()
-    assert "    es <== shortfall.es;" in src
-    variant_src = src.replace("    es <== shortfall.es;", "    es <-- shortfall.es;")
-    r1cs, wasm, sym = compile_variant(base, {"circuits/account_margin.circom": variant_src}, variant_dir)
-    variant = Circuit("variant", base.main_source, variant_dir / "circuits", r1cs, wasm, sym, base.source_keys)
-    config = margin_build.config
-
-    # The honest generator still computes the model: equivalence alone cannot see the defect.
-    assert E.margin_equivalence(config, wasm, sym, C.random_margin_cases(config, 2), label="v").status == "PASS"
-
-    scan, sites = S.source_scan_check(variant)
-    assert scan.status == "FAIL" and scan.counts["unpinned"] == 1
-    (planted,) = [s for s in sites if not s.pinned]
-    assert planted.file == "circuits/account_margin.circom" and planted.target == "es"
-    assert "is NOT followed by a constraint on `es`" in scan.details[0]
-
-    inputs = _probe_inputs(config)
-    honest = [w.values for w in calculate_many(wasm, inputs)]
-    mut = M.hint_mutation_check(variant, [planted], inputs, honest, (1,), use_cache=False, jobs=1)
-    assert mut.status == "FAIL" and mut.counts["UNDER-CONSTRAINED"] == 1
-    assert "confirmed by snarkjs wtns check" in mut.details[0] and "main.margin[0].es" in mut.details[0]
-
-    # The same mutation on the project's own source is rejected by the R1CS.
-    own = next(s for s in S.source_scan_check(base)[1] if s.template == "SignedCeilDiv" and s.target == "quot")
-    own_honest = [w.values for w in calculate_many(margin_build.wasm, inputs)]
-    pinned = M.hint_mutation_check(base, [own], inputs, own_honest, (1,), jobs=1)
-    assert pinned.status == "PASS" and pinned.counts["pinned"] == 1
+    src = (base.circuits_dir / file.removeprefix("circuits/")).read_text()
+    assert src.count(old) == 1, (file, old)
+    r1cs, wasm, sym = compile_variant(base, {file: src.replace(old, new)}, variant_dir)
+    variant = Circuit(f"planted: {defect}", base.main_source, variant_dir / "circuits", r1cs, wasm, sym,
+                      base.source_keys)
+    opts = AuditOptions(random_cases=1, max_wires=300, max_hints=0, hint_deltas=(1,), probe_witnesses=2,
+                        tail_inputs=1, tail_accounts=1)
+    report = audit_margin_circuit(variant, margin_build.config, opts)
+    assert not report.ok
+    failed = [c.name for c in report.checks if c.status == "FAIL"]
+    assert any(n.startswith(must_fail) for n in failed), (defect, failed)
+    assert not any("could not complete" in n for n in failed), failed
 
 
 def test_option_hints_are_pinned(options_build):
@@ -170,13 +216,13 @@ def test_catches_a_verifier_regenerated_from_a_different_zkey(margin_build, mode
     assert bad.status == "FAIL" and any("DIFFERS" in d for d in bad.details)
     (tmp_path / name).write_bytes(export_verifier_source(margin_build.zkey))
     good, _ = SI.verifier_check(margin_build, "margin", tmp_path)
-    assert good.status == "PASS" and good.counts["generated files compared"] == 1
+    assert good.status == "PASS" and good.counts["generated files compared"] == 2   # + the build's verifier.sol
     # A file that claims the build through the generated manifest is compared too.
     (tmp_path / "Other.sol").write_bytes(export_verifier_source(model_build.zkey))
     (tmp_path / "manifest.json").write_text(json.dumps({"files": {"Other.sol": {
         "kind": "margin", "zkey_sha256": margin_build.manifest["zkey"]["sha256"]}}}))
     claimed, _ = SI.verifier_check(margin_build, "margin", tmp_path)
-    assert claimed.status == "FAIL" and claimed.counts["generated files compared"] == 2
+    assert claimed.status == "FAIL" and claimed.counts["generated files compared"] == 3
 
 
 def test_catches_a_rounding_rule_changed_in_python_only(margin_build, monkeypatch, tmp_path):
@@ -188,12 +234,13 @@ def test_catches_a_rounding_rule_changed_in_python_only(margin_build, monkeypatc
     assert chk.status == "FAIL" and chk.counts["mismatches"] > 0
     assert any(" es: circuit " in d for d in chk.details) and any(" im: circuit " in d for d in chk.details)
     # Through the command: exit code 1 and the failing check in the JSON.
-    res = CliRunner().invoke(main, ["audit", "--build", str(margin_build.dir), "--no-hint-probes",
+    res = CliRunner().invoke(main, ["audit", "--build", str(margin_build.dir), "--no-hint-probes", *FAST,
                                     "--verifiers", str(tmp_path), "--json"])
     assert res.exit_code == 1
     doc = json.loads(res.stdout)
-    bad = [c["name"] for c in doc["checks"] if c["status"] == "FAIL"]
-    assert bad == ["margin circuit vs Python fixed point (margin small)"]
+    bad = [(c["section"], c["name"]) for c in doc["checks"] if c["status"] == "FAIL"]
+    assert ("equivalence", "margin circuit vs Python fixed point (margin small)") in bad
+    assert all(section == "equivalence" for section, _ in bad), bad
 
 
 def test_deployed_bytecode_matches_only_the_audited_verifier(margin_build, model_build):
@@ -230,7 +277,7 @@ def test_runner_agrees_with_snarkjs_and_completes_a_witness_past_a_failed_assert
     ref = calculate_witness(margin_build.wasm, inp, tmp_path / "w.wtns")
     assert good.clean and good.values == ref.values
     # Only the public input differs; the rest is computed to the end, the failed `===` is named.
-    assert [i for i, (a, b) in enumerate(zip(good.values, forged.values)) if a != b] == [4]
+    assert [i for i, (a, b) in enumerate(zip(good.values, forged.values)) if a != b] == [5]
     (msg,) = forged.asserts
     templates = template_lines(build_circuit(margin_build).all_files())
     where, is_constraint = explain_assert(msg, templates)
@@ -238,7 +285,7 @@ def test_runner_agrees_with_snarkjs_and_completes_a_witness_past_a_failed_assert
     r1cs = load_r1cs(margin_build.r1cs)
     assert r1cs.failing(good.values) == []
     failing = r1cs.failing(forged.values)
-    assert failing and all(4 in r1cs.constraints[i].wires() for i in failing)
+    assert failing and all(5 in r1cs.constraints[i].wires() for i in failing)
     code = margin_build.wasm.read_bytes()
     patched, n = nonfatal_asserts(code)
     assert n > 10 and len(patched) == len(code) and patched != code

@@ -65,7 +65,7 @@ def test_signal_count(margin_verifier):
 def cases(margin_build):
     """A real proof (any context: the verifier alone does not read the chain) and variants."""
     c = margin_build.config
-    model = sample.sample_model(c.S, c.n, c.U, c.m, c.k)
+    model = sample.sample_model(c)
     accounts = [sample.sample_account("liquidatable", c.n, c.m, 1),
                 sample.sample_account("healthy", c.n, c.m, 2)]
     bp = sample.prove_batch(margin_build, model, accounts, 0, 0xC0DE)

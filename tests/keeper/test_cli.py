@@ -108,3 +108,16 @@ def test_demo_end_to_end(tmp_path, test_book):
     for w in rep["withdrawals"]:
         assert w["can_withdraw"] == (w["tier_after"] <= 1)
     assert rep["time"]["per_block_mean_seconds"] > 0
+
+
+def test_intraday_path_is_a_pinned_deterministic_bridge():
+    from calcm.keeper.demo import intraday_path
+    prev, close = (20_000.0, 1_500.0), (21_000.0, 1_400.0)
+    sigma2 = (int(0.03**2 * 2**48), int(0.04**2 * 2**48))
+    path = intraday_path(prev, close, 3, sigma2, "2023-01-20")
+    assert path == intraday_path(prev, close, 3, sigma2, "2023-01-20")      # seeded
+    assert path != intraday_path(prev, close, 3, sigma2, "2023-01-21")
+    assert len(path) == 3 and all(len(p) == 2 and min(p) > 0 for p in path)
+    # Zero variance: the geometric interpolation between the closes, exactly.
+    flat = intraday_path(prev, close, 1, (0, 0), "x")[0]
+    assert flat == pytest.approx(((20_000 * 21_000) ** 0.5, (1_500 * 1_400) ** 0.5))

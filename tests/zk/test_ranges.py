@@ -21,16 +21,17 @@ pytestmark = pytest.mark.slow
 n, m, S, K = PROP.n, PROP.m, PROP.S, PROP.k
 
 
-def _model(pnl0=None) -> MarginModelFx:
-    """Instrument 0 carries scenario P&L, instrument 1 is marked at 1 money unit per
-    quantity unit (to move equity by exactly one unit), collateral 0 is a 1-USD stablecoin
-    without haircut; no add-on; IM buffer 25%, warning buffer 20%."""
-    pnl0 = pnl0 or [-(s + 1) * 1_000_000 for s in range(S)]   # q0 = 1: loss[s] = (s+1) x 1e6
+def _model(lin0=None) -> MarginModelFx:
+    """Underlying 0 carries scenario P&L (instruments 0 and 2 are spot on it), both prices are
+    1 money unit per quantity unit (so instrument 1, spot on underlying 1, moves equity by exactly
+    one unit), collateral is 1-USD stablecoins without haircut; no add-on; IM buffer 25%,
+    warning buffer 20%."""
+    lin0 = lin0 or [-(s + 1) * 1_000_000 for s in range(S)]   # q0 = 1: loss[s] = (s+1) x 1e6
     return MarginModelFx(
-        pnl=tuple((v,) + (0,) * (n - 1) for v in pnl0), mark=(0, 1) + (0,) * (n - 2),
-        exposure=tuple((0,) * n for _ in range(PROP.U)), collateral_price=(1_000_000,) * m,
+        price=(1, 1), lin=tuple((v, 0) for v in lin0), opt=(), opt_mark=(), opt_expo=(),
         haircut_bps=(0,) * m, adv=(1,) * PROP.U, liquidity_weight_bps=(0,) * PROP.U, k_tail=K,
-        im_buffer_bps=2500, warn_buffer_bps=2000)
+        im_buffer_bps=2500, warn_buffer_bps=2000, kinds=PROP.kinds, under=PROP.under, coll=PROP.coll,
+        chunks=PROP.C)
 
 
 def raw(qty, coll, salt=1):
@@ -46,7 +47,7 @@ def _run(circuit, tmp_path, accs):
 @pytest.mark.parametrize("q, ok", [(2**QTY_BITS - 1, True), (2**QTY_BITS, False),
                                    (-(2**QTY_BITS), True), (-(2**QTY_BITS) - 1, False)])
 def test_quantity_bounds_in_circuit(prop_circuit, tmp_path, q, ok):
-    acc = raw((0, 0, q), (0, 0))           # instrument 2: no P&L, no mark, so no overflow elsewhere
+    acc = raw((0, 0, q), (0, 0))           # instrument 2: no P&L, mark 1, so no overflow elsewhere
     if ok:
         _run(prop_circuit, tmp_path, [acc])
     else:
@@ -78,9 +79,13 @@ def test_collateral_bounds_in_circuit(prop_circuit, tmp_path, c, ok):
 
 
 def _equity_account(equity: int, q0: int = 1) -> AccountFx:
-    """An account long ``q0`` of instrument 0 whose equity is exactly ``equity`` money units."""
-    c0, rest = divmod(equity, 1_000_000)
-    return AccountFx((q0, rest, 0), (c0, 0), 7)
+    """An account long ``q0`` of instrument 0 whose equity is exactly ``equity`` money units
+    (collateral in whole USD, the rest in instrument 1 at 1 unit each, possibly short)."""
+    rest = equity - q0                      # instrument 0 is marked at 1 per unit too
+    c0, r = divmod(rest, 1_000_000)
+    if c0 < 0:
+        c0, r = 0, rest
+    return AccountFx((q0, r, 0), (c0, 0), 7)
 
 
 def test_tier_boundaries(prop_circuit, tmp_path):

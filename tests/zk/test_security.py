@@ -3,7 +3,8 @@
 - a proof with any public input altered fails both verifiers (snarkjs and py_ecc);
 - a witness whose ES, IM, tier (or any public signal) is changed fails `snarkjs wtns check`;
 - a portfolio outside the fixed-point range is rejected before proving;
-- a different P&L matrix cannot be used under the same scenario commitment.
+- a different P&L matrix (linear or option part) cannot be used under the same scenario
+  commitments (``linCommitment``, ``optCommitment``: docs/PROVING.md §3).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 from calcm.fixedpoint import FIELD_PRIME, PRICE_SCALE, FixedPointRangeError
 from calcm.risk.fixed_margin import AccountFx, MarginModelFx
 from calcm.zk.config import PUBLIC_SIGNALS, SMALL
-from calcm.poseidon import model_commitment
+from calcm.poseidon import lin_commitment, opt_commitment
 from calcm.zk.prove import ContextInfo, prove_accounts
 from calcm.zk.synthetic import random_account, random_model
 from calcm.zk.verify import VerifierDisagreement, py_verify, snarkjs_verify, verify_dir
@@ -114,35 +115,49 @@ def test_tampered_witness_fails_wtns_check(small_build, honest_witness, tmp_path
     assert not wtns_check(small_build.r1cs, bad)
 
 
-def test_tampered_pnl_in_witness_fails_wtns_check(small_build, honest_witness, tmp_path):
-    """Swapping in another P&L entry under the same commitment breaks the R1CS."""
+@pytest.mark.parametrize("signal", ["main.lin[3][1]", "main.opt[3][0]", "main.price[0]",
+                                    "main.optMark[1]", "main.haircutBps[1]"])
+def test_tampered_model_value_in_witness_fails_wtns_check(small_build, honest_witness, tmp_path, signal):
+    """Swapping in another model value under the same commitments breaks the R1CS."""
     wit = read_wtns(honest_witness[0])
-    idx = read_sym(small_build.sym)["main.pnl[3][1]"]
+    idx = read_sym(small_build.sym)[signal]
     wit.values[idx] = (wit.values[idx] + PRICE_SCALE) % wit.prime
     assert not wtns_check(small_build.r1cs, write_wtns(tmp_path / "bad.wtns", wit))
 
 
-def test_other_pnl_matrix_under_same_commitment_is_rejected(small_build, honest_witness, tmp_path):
+@pytest.mark.parametrize("field,index", [("lin", (0, 0)), ("opt", (SMALL.S - 1, 1)), ("optExpo", (0,)),
+                                         ("weightBps", (1,)), ("imBufferBps", ())])
+def test_other_model_under_same_commitments_is_rejected(small_build, honest_witness, tmp_path, field, index):
     _, inp, expected = honest_witness
     forged = json.loads(json.dumps(inp))
-    forged["pnl"][0][0] = str((int(forged["pnl"][0][0]) + 1) % FIELD_PRIME)
+    if index:
+        row = forged[field]
+        for i in index[:-1]:
+            row = row[i]
+        row[index[-1]] = str((int(row[index[-1]]) + 1) % FIELD_PRIME)
+    else:
+        forged[field] = str(int(forged[field]) + 1)
     with pytest.raises(WitnessRejected):
         calculate_witness(small_build.wasm, forged, tmp_path / "forged.wtns")
-    # ... and the honest model under its own commitment still passes.
+    # ... and the honest model under its own commitments still passes.
     calculate_witness(small_build.wasm, inp, tmp_path / "honest.wtns")
 
 
-def test_commitment_depends_on_every_model_field():
+def test_commitments_depend_on_every_model_field():
     model, _ = _model_and_accounts()
-    base = model_commitment(model)
-    fields = {"pnl": ((model.pnl[0][0] + 1,) + model.pnl[0][1:],) + model.pnl[1:],
-              "mark": (model.mark[0] + 1,) + model.mark[1:],
-              "adv": (model.adv[0] + 1,) + model.adv[1:],
+    base = (lin_commitment(model), opt_commitment(model))
+    bump = lambda xs: (xs[0] + 1,) + tuple(xs[1:])  # noqa: E731
+    fields = {"lin": (bump(model.lin[0]),) + model.lin[1:], "opt": model.opt[:-1] + (bump(model.opt[-1]),),
+              "price": bump(model.price), "opt_mark": bump(model.opt_mark), "opt_expo": bump(model.opt_expo),
+              "adv": bump(model.adv), "liquidity_weight_bps": bump(model.liquidity_weight_bps),
               "im_buffer_bps": model.im_buffer_bps + 1, "warn_buffer_bps": model.warn_buffer_bps + 1,
               "haircut_bps": (model.haircut_bps[0] ^ 1,) + model.haircut_bps[1:]}
     for name, value in fields.items():
         other = MarginModelFx(**{**{f: getattr(model, f) for f in model.__dataclass_fields__}, name: value})
-        assert model_commitment(other) != base, name
+        got = (lin_commitment(other), opt_commitment(other))
+        assert got != base, name
+        # Each value sits in exactly one of the two sponges.
+        assert (got[0] != base[0]) != (got[1] != base[1]), name
 
 
 def test_out_of_range_portfolio_rejected_before_proving(small_build, tmp_path):
@@ -151,10 +166,9 @@ def test_out_of_range_portfolio_rejected_before_proving(small_build, tmp_path):
         AccountFx((2**40,) + (0,) * (SMALL.n - 1), (0,) * SMALL.m, 1)
     # In range per field, but its scenario losses overflow the money range.
     huge = AccountFx((2**40 - 1,) * SMALL.n, (0,) * SMALL.m, 3)
-    rich = MarginModelFx(tuple((2**47,) * SMALL.n for _ in range(SMALL.S)), model.mark, model.exposure,
-                         model.collateral_price, model.haircut_bps, model.adv,
-                         model.liquidity_weight_bps, model.k_tail, model.im_buffer_bps,
-                         model.warn_buffer_bps)
+    rich = MarginModelFx(**{**{f: getattr(model, f) for f in model.__dataclass_fields__},
+                            "lin": tuple((2**47,) * SMALL.U for _ in range(SMALL.S)),
+                            "opt": tuple((2**47,) * SMALL.n_options for _ in range(SMALL.S))})
     out = tmp_path / "never"
     empty = AccountFx((0,) * SMALL.n, (0,) * SMALL.m, 4)
     with pytest.raises(FixedPointRangeError, match=r"account 'whale': loss\[0\]"):

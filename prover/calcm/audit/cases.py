@@ -4,16 +4,18 @@ Margin circuit (any :class:`~calcm.zk.config.CircuitConfig`): one
 :class:`MarginCase` is one batch, i.e. one aligned group of ``N`` accounts of
 a venue tree, against one :class:`~calcm.risk.fixed_margin.MarginModelFx`.
 
-- ``fixture``: the bundled market and book fitted to the circuit's shape
-  (:func:`calcm.zk.subbook.circuit_book`), every group of the book;
+- ``fixture``: the bundled market and book under their published model
+  (:func:`calcm.risk.published.published_model`, the whole book: no sub-book),
+  every group of the book, when the circuit has that model's structure;
 - ``random``: seeded synthetic models and portfolios (:mod:`calcm.zk.synthetic`),
   placed in varying groups of the tree;
 - ``edge``: adversarial cases built to sit on a boundary: zero positions,
   positions at the quantity range bounds with losses and collateral value next
-  to the money bound, ties in the tail, all scenarios equal, a crash day, a
-  negative ES (ceil of a negative mean), equity exactly at each tier threshold
-  and one unit either side, extreme haircuts and collateral prices, a large
-  liquidity add-on.
+  to the money bound, ties in the tail (the published tie rule: lower scenario
+  index first), all scenarios equal, a crash day, a negative ES (ceil of a
+  negative mean), equity exactly at each tier threshold and one unit either
+  side (when the structure has a non-stablecoin collateral, priced at one
+  money unit), extreme haircuts and collateral prices, a large liquidity add-on.
 
 Model-update circuit (:class:`~calcm.zk.model_circuit.ModelCircuitConfig`): one
 :class:`ModelCase` is one block: a state, the block's prices and the
@@ -25,6 +27,7 @@ Everything is deterministic for a given seed.
 """
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass, replace
 from typing import Sequence
@@ -85,16 +88,41 @@ def random_margin_cases(config: CircuitConfig, count: int, seed: int = 0) -> lis
 
 
 def fixture_margin_cases(config: CircuitConfig) -> list[MarginCase]:
-    """Every group of the bundled book fitted to ``config`` (raises if the book cannot fit)."""
+    """Every group of the bundled book under its published model (docs/PROVING.md §1).
+
+    Raises :class:`~calcm.errors.InputError` (:func:`calcm.zk.config.check_fits`) when
+    the circuit does not have the published model's exact structure; the instrument and
+    collateral counts are checked before the (slow) model is built.
+    """
+    from ..errors import InputError
+    from ..risk.book import load_book
+    from ..paths import DEFAULT_BOOK
+    from ..zk.config import check_fits
+
+    book = load_book(DEFAULT_BOOK)
+    for key, have in (("n", len(book.quantities()[0])), ("m", len(book.collateral_amounts()[0]))):
+        if have != getattr(config, key):
+            raise InputError(str(DEFAULT_BOOK), "-", key, f"the bundled book has {key}={have}; circuit "
+                             f"{config.name!r} holds {key}={getattr(config, key)}")
+    model, accounts, names = _published_book()
+    check_fits(model, config, len(accounts), str(DEFAULT_BOOK))
+    groups = max(1, -(-len(accounts) // config.N))
+    return [MarginCase(f"fixture book group {g} ({', '.join(names[g * config.N:(g + 1) * config.N])})",
+                       "fixture", model, tuple(accounts), g) for g in range(groups)]
+
+
+@functools.lru_cache(maxsize=1)
+def _published_book():
+    """(published MarginModelFx, encoded accounts, account ids) of the bundled market and book."""
     from ..market import load_market
     from ..paths import DEFAULT_BOOK, DEFAULT_MARKET, DEFAULT_VOLUMES
     from ..risk.book import load_book
-    raise NotImplementedError("v2: zk.subbook is gone; use calcm.risk.published.published_model and "
-                              "calcm.zk.config.config_for_model (the circuit takes the whole book)")
-    cb = circuit_book(load_market(DEFAULT_MARKET, DEFAULT_VOLUMES), load_book(DEFAULT_BOOK), config)  # noqa: F821
-    groups = max(1, -(-len(cb.accounts) // config.N))
-    return [MarginCase(f"fixture book group {g} ({', '.join(cb.names[g * config.N:(g + 1) * config.N])})",
-                       "fixture", cb.model, cb.accounts, g) for g in range(groups)]
+    from ..risk.fixed_margin import encode_book_accounts
+    from ..risk.published import published_model
+
+    book = load_book(DEFAULT_BOOK)
+    pub = published_model(load_market(DEFAULT_MARKET, DEFAULT_VOLUMES), book)
+    return pub.model, encode_book_accounts(book), [a.id for a in book.accounts]
 
 
 # ---------------------------------------------------------------------------- edge cases
@@ -117,22 +145,41 @@ def _zero_positions(c: CircuitConfig, rng: random.Random) -> list[MarginCase]:
     model = random_model(c, rng)
     accs = [AccountFx((0,) * c.n, (0,) * c.m, _salt(rng)) for _ in range(c.N)]
     out = _batches(c, "edge: zero positions and zero collateral", model, accs)
-    funded = [AccountFx((0,) * c.n, tuple(rng.randint(1, 10**8) for _ in range(c.m)), _salt(rng))
+    funded = [AccountFx((0,) * c.n, tuple(rng.randint(1, 10**6) for _ in range(c.m)), _salt(rng))
               for _ in range(c.N)]
     return out + _batches(c, "edge: zero positions with collateral", model, funded)
 
 
+def _linear_count(c: CircuitConfig) -> list[int]:
+    """Linear instruments per underlying (U,)."""
+    cnt = [0] * c.U
+    for kd, u in zip(c.kinds, c.under):
+        if kd < 2:
+            cnt[u] += 1
+    return cnt
+
+
+def _rows(c: CircuitConfig, lin_row, opt_row) -> dict:
+    """``lin``/``opt`` fields for one scenario row per scenario (lists of S rows)."""
+    return {"lin": tuple(tuple(r) for r in lin_row),
+            "opt": tuple(tuple(r) for r in opt_row) if c.n_options else ()}
+
+
 def _range_bounds(c: CircuitConfig, rng: random.Random, sign: int) -> list[MarginCase]:
-    """|q| = 2**40 - 1 everywhere; the tail loss and the collateral value just below 2**63."""
+    """|q| = 2**40 - 1 everywhere; the tail loss and the collateral value near 2**63."""
     per_unit = MONEY_MAX // (c.n * Q_MAX)           # n * Q_MAX * per_unit <= 2**63 - 1
-    cprice = MONEY_MAX // (c.m * Q_MAX)
-    tail = tuple(-sign * per_unit for _ in range(c.n))
-    pnl = tuple(tail if s < c.k else tuple(rng.randint(-per_unit, per_unit) for _ in range(c.n))
-                for s in range(c.S))
-    model = replace(random_model(c, rng), pnl=pnl, mark=(0,) * c.n,
-                    exposure=tuple((0,) * c.n for _ in range(c.U)),
-                    collateral_price=(cprice,) * c.m, haircut_bps=(0,) * c.m, im_buffer_bps=0)
-    accs = [AccountFx((sign * Q_MAX,) * c.n, (Q_MAX,) * c.m, _salt(rng)) for _ in range(c.N)]
+    stable = sum(1 for cu in c.coll if cu < 0)
+    c_stable = min(Q_MAX, (MONEY_MAX // 2) // (max(stable, 1) * PRICE_SCALE))
+    price = max(1, (MONEY_MAX // 2) // ((c.m + c.n) * Q_MAX))
+    tail = lambda w: [-sign * per_unit] * w                                  # noqa: E731
+    rand = lambda w: [rng.randint(-per_unit, per_unit) for _ in range(w)]    # noqa: E731
+    lin = [tail(c.U) if s < c.k else rand(c.U) for s in range(c.S)]
+    opt = [tail(c.n_options) if s < c.k else rand(c.n_options) for s in range(c.S)]
+    model = replace(random_model(c, rng), **_rows(c, lin, opt), price=(price,) * c.U,
+                    opt_mark=(0,) * c.n_options, opt_expo=(0,) * c.n_options, haircut_bps=(0,) * c.m,
+                    liquidity_weight_bps=(0,) * c.U, im_buffer_bps=0)
+    coll = tuple(c_stable if cu < 0 else Q_MAX for cu in c.coll)
+    accs = [AccountFx((sign * Q_MAX,) * c.n, coll, _salt(rng)) for _ in range(c.N)]
     what = "long" if sign > 0 else "short"
     return _batches(c, f"edge: {what} positions at the quantity bound, losses and collateral value "
                        f"at the money bound", model, accs)
@@ -150,37 +197,43 @@ def _small_account(c: CircuitConfig, rng: random.Random, collateral=None, sign: 
 
 
 def _ties(c: CircuitConfig, rng: random.Random) -> list[MarginCase]:
-    """k + 1 scenarios share the largest loss (the tail boundary falls inside a tie)."""
-    row = tuple(-rng.randint(1, 10**6) for _ in range(c.n))       # long accounts lose here
-    half = tuple(v // 2 for v in row)
+    """k + 1 scenarios share the largest loss (the tail boundary falls inside a tie: the
+    published rule takes the lower scenario indices)."""
+    row_l = [-rng.randint(1, 10**6) for _ in range(c.U)]          # long accounts lose here
+    row_o = [-rng.randint(1, 10**6) for _ in range(c.n_options)]
     tied = set(rng.sample(range(c.S), min(c.S, c.k + 1)))
-    model = _small_model(c, rng, pnl=tuple(row if s in tied else half for s in range(c.S)))
+    pick = lambda row, s: row if s in tied else [v // 2 for v in row]  # noqa: E731
+    model = _small_model(c, rng, **_rows(c, [pick(row_l, s) for s in range(c.S)],
+                                         [pick(row_o, s) for s in range(c.S)]))
     accs = [_small_account(c, rng, sign=1) for _ in range(c.N)]
     return _batches(c, f"edge: ties in the tail ({len(tied)} scenarios share the top loss, k={c.k})",
                     model, accs)
 
 
 def _all_equal(c: CircuitConfig, rng: random.Random) -> list[MarginCase]:
-    row = tuple(rng.randint(-10**6, 10**6) for _ in range(c.n))
-    model = _small_model(c, rng, pnl=(row,) * c.S)
+    row_l = [rng.randint(-10**6, 10**6) for _ in range(c.U)]
+    row_o = [rng.randint(-10**6, 10**6) for _ in range(c.n_options)]
+    model = _small_model(c, rng, **_rows(c, [row_l] * c.S, [row_o] * c.S))
     return _batches(c, "edge: all scenarios equal", model, [_small_account(c, rng) for _ in range(c.N)])
 
 
 def _crash(c: CircuitConfig, rng: random.Random) -> list[MarginCase]:
-    """Scenario 0: every instrument loses 40% of its mark; scenario 1: +25% (correlation to one)."""
+    """Scenario 0: every underlying and option premium loses 40%; scenario 1: +25% (correlation to one)."""
     model = random_model(c, rng)
-    crash = tuple(-(4 * mk) // 10 for mk in model.mark)
-    rally = tuple(mk // 4 for mk in model.mark)
-    pnl = (crash, rally) + model.pnl[2:] if c.S >= 2 else (crash,)
-    model = replace(model, pnl=pnl)
+    crash = ([-(4 * p) // 10 for p in model.price], [-(4 * mk) // 10 for mk in model.opt_mark])
+    rally = ([p // 4 for p in model.price], [mk // 4 for mk in model.opt_mark])
+    lin = [crash[0], rally[0]] + [list(r) for r in model.lin[2:]]
+    opt = [crash[1], rally[1]] + [list(r) for r in model.opt[2:]] if c.n_options else []
+    model = replace(model, **_rows(c, lin[:c.S], opt[:c.S]))
     accs = [random_account(c, rng, model) for _ in range(c.N)]
-    return _batches(c, "edge: crash day (-40% on every instrument) and rally (+25%)", model, accs)
+    return _batches(c, "edge: crash day (-40% on every underlying and option) and rally (+25%)", model, accs)
 
 
 def _negative_es(c: CircuitConfig, rng: random.Random) -> list[MarginCase]:
     """Every loss negative: es_raw = ceil of a negative mean (rounds toward zero), es = 0."""
-    pnl = tuple(tuple(rng.randint(1, 10**6) for _ in range(c.n)) for _ in range(c.S))
-    model = _small_model(c, rng, pnl=pnl)
+    model = _small_model(c, rng, **_rows(c, [[rng.randint(1, 10**6) for _ in range(c.U)] for _ in range(c.S)],
+                                         [[rng.randint(1, 10**6) for _ in range(c.n_options)]
+                                          for _ in range(c.S)]))
     return _batches(c, "edge: negative ES (every scenario a gain)", model,
                     [_small_account(c, rng, sign=1) for _ in range(c.N)])
 
@@ -188,28 +241,40 @@ def _negative_es(c: CircuitConfig, rng: random.Random) -> list[MarginCase]:
 def _tier_boundaries(c: CircuitConfig, rng: random.Random) -> list[MarginCase]:
     """Equity exactly at MM, IM and the warning line, and one money unit either side.
 
-    Collateral 0 is priced at one micro-USD per unit with no haircut and every
-    mark is 0, so equity = collateral amount exactly.
+    Every price is one money unit per quantity unit, option premiums 0, and a
+    non-stablecoin collateral ``j`` has no haircut, so its amount moves equity by
+    exactly one unit each (margins do not depend on collateral). Without such a
+    collateral (every collateral a stablecoin at 1 USD) the case is not built.
     """
-    model = _small_model(c, rng, mark=(0,) * c.n, collateral_price=(1,) + (0,) * (c.m - 1),
-                         haircut_bps=(0,) * c.m,
-                         pnl=tuple(tuple(-rng.randint(1, 10**6) for _ in range(c.n)) for _ in range(c.S)))
+    j = next((j for j, cu in enumerate(c.coll) if cu >= 0), None)
+    if j is None:
+        return []
+    model = _small_model(c, rng, price=(1,) * c.U, opt_mark=(0,) * c.n_options, haircut_bps=(0,) * c.m,
+                         **_rows(c, [[-rng.randint(1, 10**6) for _ in range(c.U)] for _ in range(c.S)],
+                                 [[-rng.randint(1, 10**6) for _ in range(c.n_options)] for _ in range(c.S)]))
     accs = []
     for _ in range(2):
         base = _small_account(c, rng, collateral=(0,) * c.m, sign=1)
         r = margin_fx(model, base)
         warn = -((-r.im * (BPS + model.warn_buffer_bps)) // BPS)   # smallest E with E*BPS >= im*(BPS+w)
         for target in (r.mm - 1, r.mm, r.im - 1, r.im, warn - 1, warn):
-            accs.append(replace(base, collateral=(max(target, 0),) + (0,) * (c.m - 1), salt=_salt(rng)))
+            col = [0] * c.m
+            col[j] = max(target - r.equity, 0)
+            accs.append(replace(base, collateral=tuple(col), salt=_salt(rng)))
     return _batches(c, "edge: equity at each tier threshold and one unit either side", model, accs)
 
 
 def _collateral_extremes(c: CircuitConfig, rng: random.Random) -> list[MarginCase]:
+    """Haircuts 99.99% / 0% alternating, and the smallest price (one money unit) on the last
+    non-stablecoin collateral's underlying."""
     model = random_model(c, rng)
     hair = tuple((9999, 0)[j % 2] for j in range(c.m))
-    price = tuple((0 if j == c.m - 1 and c.m > 1 else model.collateral_price[j]) for j in range(c.m))
-    model = replace(model, haircut_bps=hair, collateral_price=price)
-    return _batches(c, "edge: haircut 99.99% / 0% and a zero collateral price", model,
+    price = list(model.price)
+    last = [cu for cu in c.coll if cu >= 0][-1:]
+    for u in last:
+        price[u] = 1
+    model = replace(model, haircut_bps=hair, price=tuple(price))
+    return _batches(c, "edge: haircut 99.99% / 0% and a one-unit collateral price", model,
                     [random_account(c, rng, model) for _ in range(c.N)])
 
 

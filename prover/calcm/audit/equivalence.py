@@ -10,13 +10,15 @@ builders (:func:`calcm.zk.witness.batch_input`,
 counted as "not in the witness"):
 
 - the public signals: the witness must compute with no failed assertion (the
-  circuit checks ``packedResult``, ``scenarioCommitment``, ``accountsRoot``,
-  ``paramHash``, ... against the reference's values with ``===``), and the
-  circuit's own signals for them (model commitment, tiers, ``contextSquared``)
-  are compared too;
-- every key intermediate: per account the scenario losses, tail sum, raw and
-  floored ES, exposures, add-on terms, add-on, MM, IM, collateral value,
-  equity and tier, and the account commitments and the group's subtree root;
+  circuit checks ``packedResult``, ``linCommitment``, ``optCommitment``,
+  ``accountsRoot``, ``paramHash``, ... against the reference's values with
+  ``===``), and the circuit's own signals for them (the two scenario sponges,
+  tiers, ``contextSquared``) are compared too;
+- every key intermediate: per account the net linear quantities, the scenario
+  losses, the tail hints (selection, step, threshold: the published tie rule),
+  tail sum, raw and floored ES, exposures, add-on terms, add-on, MM, IM,
+  collateral value, equity and tier, and the account commitments and the
+  group's subtree root;
   for the model circuits (step, reval, each option part) every intermediate the
   witness builder's ``ModelExpected.signals`` names (returns, variances, vols,
   moves, scenario moves, option values and P&L) and the public commitments.
@@ -35,7 +37,8 @@ import numpy as np
 
 from ..fixedpoint import FIELD_PRIME, MONEY_SCALE
 from ..zk.config import PUBLIC_SIGNALS
-from ..poseidon import account_commitment, model_commitment, sponge_calls
+from ..poseidon import account_commitment, lin_commitment, opt_commitment
+from ..risk.fixed_margin import net_linear
 from ..zk.prove import ContextInfo
 from ..zk.witness import batch_input, calculate_witness, venue_tree
 from ..zk.wtns import read_sym
@@ -51,9 +54,9 @@ ACCOUNT_FIELDS = {
     "addon": ("addon", "liquidity.addon"),
     "mm": ("mm",),
     "im": ("im", "initial.im"),
-    "collateral_value": ("collateralValue", "cv.value"),
-    "equity": ("equity", "eq.equity"),
-    "tier": ("tier", "health.tier"),
+    "collateral_value": ("collateralValue", "health.collateralValue", "health.cv.value"),
+    "equity": ("equity", "health.equity", "health.eq.equity"),
+    "tier": ("tier", "health.tier", "health.health.tier"),
 }
 
 
@@ -101,16 +104,25 @@ def margin_expectations(config, case: MarginCase, context: int):
     inp, expected = batch_input(config, case.model, accounts, case.group, tree, context)
     rows = [(f"public {name}", (f"main.{name}",), v) for name, v in zip(PUBLIC_SIGNALS, expected.public)]
     rows.append(("contextSquared", ("main.contextSquared",), context * context))
-    calls = sponge_calls(len(case.model.field_elements()))
-    rows.append(("model commitment", ("main.model.commitment", f"main.model.sponge.h[{calls - 1}].out"),
-                 model_commitment(case.model)))
-    rows.append(("group subtree root", ("main.subtree.root", "main.path.node"),
+    rows.append(("lin commitment", ("main.linC.commitment", "main.linC.sponge.out"), lin_commitment(case.model)))
+    if case.model.n_options:
+        rows.append(("opt commitment", ("main.optC.commitment",), opt_commitment(case.model)))
+    rows.append(("group subtree root", ("main.accounts.subtree.root", "main.accounts.path.node"),
                  tree.group_root(case.group, config.N)))
     for a, (acc, res) in enumerate(zip(accounts, expected.results)):
         p = f"main.margin[{a}]."
-        rows.append((f"account {a} commitment", (f"main.commit[{a}].commitment",), account_commitment(acc)))
+        rows.append((f"account {a} commitment", (f"main.accounts.commit[{a}].commitment", f"main.accounts.subtree.leaves[{a}]"),
+                     account_commitment(acc)))
+        for u, nq in enumerate(net_linear(case.model, acc.qty)):
+            rows.append((f"account {a} nq[{u}]", (f"{p}pos.nq[{u}]", f"{p}losses.nq[{u}]"), nq))
         for s, loss in enumerate(res.losses):
-            rows.append((f"account {a} loss[{s}]", (f"{p}losses.loss[{s}]",), loss))
+            rows.append((f"account {a} loss[{s}]", (f"{p}losses.loss[{s}]", f"{p}tail.loss[{s}]"), loss))
+            rows.append((f"account {a} inTail[{s}]", (f"{p}tail.inTail[{s}]", f"main.inTail[{a}][{s}]"),
+                         res.tail_bits[s]))
+            rows.append((f"account {a} tailStep[{s}]", (f"{p}tail.tailStep[{s}]", f"{p}tailStep[{s}]",
+                                                            f"main.tailStep[{a}][{s}]"),
+                         int(s <= res.tail_last)))
+        rows.append((f"account {a} threshold", (f"{p}tail.threshold", f"main.threshold[{a}]"), res.threshold))
         for u, (x, term) in enumerate(zip(res.exposure, res.addon_terms)):
             rows.append((f"account {a} exposure[{u}]", (f"{p}liquidity.x[{u}]",), x))
             rows.append((f"account {a} addon term[{u}]", (f"{p}liquidity.term[{u}]",), term))
@@ -140,14 +152,16 @@ def margin_equivalence(config, wasm, sym_path, cases: list[MarginCase], *, label
                 for lbl, names, want in rows:
                     tally.compare(case.name, lbl, names, want, wit, sym)
         details = list(tally.mismatches) + rejected
+        runner_differs = False
         if cross_check and prepared:
             details.append(_runner_cross_check(wasm, prepared[0][1], witnesses[0]))
+            runner_differs = "DIFFERS" in details[-1]
     counts = {"cases": tally.cases, **{f"{k} cases": v for k, v in kinds.items()},
               "accounts": tally.cases * config.N, "signals compared": tally.compared,
               "signal kinds": len({_kind(n) for n in tally.names}),
               "not in witness (optimised away)": tally.not_in_witness,
               "mismatches": len(tally.mismatches), "cases rejected by the reference": len(rejected)}
-    bad = bool(tally.mismatches) or bool(rejected) or tally.cases == 0
+    bad = bool(tally.mismatches) or bool(rejected) or tally.cases == 0 or runner_differs
     summary = (f"{tally.cases} batches ({counts['accounts']} accounts), {tally.compared:,} signals "
                f"bit for bit: {len(tally.mismatches)} mismatches")
     return Check("equivalence", f"margin circuit vs Python fixed point ({label})", FAIL if bad else PASS,
@@ -161,9 +175,17 @@ def _kind(label: str) -> str:
 
 
 def _runner_cross_check(wasm, inp: dict, wit: WasmWitness) -> str:
-    """The batch runner and ``snarkjs wtns calculate`` give the same witness (one case)."""
+    """The batch runner and ``snarkjs wtns calculate`` give the same witness (one case), or
+    both reject it (issue 13 A3: a rejected case is reported, never raised)."""
+    from ..zk.witness import WitnessRejected
+
     with tempfile.TemporaryDirectory(prefix="calcm-audit-xcheck-") as tmp:
-        ref = calculate_witness(Path(wasm), inp, Path(tmp) / "cross-check.wtns")
+        try:
+            ref = calculate_witness(Path(wasm), inp, Path(tmp) / "cross-check.wtns")
+        except WitnessRejected as exc:
+            agree = "agrees with" if not wit.clean else "DIFFERS from"
+            return (f"cross-check: snarkjs wtns calculate rejects the first case ({exc}); it {agree} the "
+                    f"batch witness runner ({len(wit.asserts)} failed assertion(s) recorded)")
     same = wit.values == ref.values
     return (f"cross-check: snarkjs wtns calculate {'agrees with' if same else 'DIFFERS from'} the batch "
             f"witness runner on the first case ({len(ref.values):,} values)")
@@ -233,7 +255,7 @@ def _compare_float(model, model_fx, q: np.ndarray, c: np.ndarray, names: list[st
     from ..risk.margin import PortfolioMargin
 
     f = PortfolioMargin(model).compute(q, c)
-    b = fx_error_bounds(model, q, c)
+    b = fx_error_bounds(model, q, c, model_fx)
     fx = [margin_fx(model_fx, AccountFx.encode(q[a], c[a], 0)) for a in range(len(q))]
     warn = 1 + model.params.warn_buffer
     gap = np.min(np.abs(np.stack([f.equity - f.mm, f.equity - f.im, f.equity - f.im * warn])), axis=0)
@@ -259,17 +281,20 @@ def _compare_float(model, model_fx, q: np.ndarray, c: np.ndarray, names: list[st
 
 
 def margin_float_equivalence(n_random: int = 64, seed: int = 0) -> Check:
-    """The fixed-point margin against the float model on the bundled book and random books."""
+    """The published fixed-point margin model (:func:`calcm.risk.published.published_model`, what
+    every proof uses) against the float model on the bundled book and random books."""
     from ..market import load_market
     from ..paths import DEFAULT_BOOK, DEFAULT_MARKET, DEFAULT_VOLUMES
     from ..risk.book import load_book
-    from ..risk.fixed_margin import MarginModelFx
-    from ..risk.model import build_margin_model
+    from ..risk.model import build_risk_model
+    from ..risk.published import published_model
 
     with Timer() as t:
         book = load_book(DEFAULT_BOOK)
-        model = build_margin_model(load_market(DEFAULT_MARKET, DEFAULT_VOLUMES), book)
-        model_fx = MarginModelFx.from_float(model)
+        market = load_market(DEFAULT_MARKET, DEFAULT_VOLUMES)
+        risk = build_risk_model(market, book)
+        model = risk.margin_model
+        model_fx = published_model(market, book, risk=risk).model
         tally = {"accounts": 0, "values compared": 0, "tiers compared": 0,
                  "tiers within the bound of a threshold": 0, "violations": 0, "largest error / bound": 0.0}
         details: list[str] = []
@@ -283,7 +308,7 @@ def margin_float_equivalence(n_random: int = 64, seed: int = 0) -> Check:
         _compare_float(model, model_fx, q, c, [f"random account #{a}" for a in range(n_random)], tally, details)
     tally["largest error / bound"] = round(tally["largest error / bound"], 4)
     ok = tally["violations"] == 0
-    return Check("equivalence", "fixed point vs float margin model (bundled book + random books)",
+    return Check("equivalence", "published fixed point vs float margin model (bundled book + random books)",
                  PASS if ok else FAIL,
                  f"{tally['accounts']} accounts, {tally['values compared']} values within the documented "
                  f"bound (docs/MODEL.md s.9): {tally['violations']} violations",

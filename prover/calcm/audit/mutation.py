@@ -40,7 +40,7 @@ from ..zk.toolchain import ToolchainError
 from .circuit import (Circuit, category, compile_variant, explain_assert, template_lines,
                       tmp_parent, wire_label, wire_names)
 from .r1cs import R1cs, load_r1cs
-from .report import FAIL, PASS, Check, Timer
+from .report import FAIL, PASS, SKIP, Check, Timer
 from .soundness import wtns_check
 from .sources import HintSite, mutate
 from .wasm import WasmWitness, calculate_many
@@ -245,3 +245,68 @@ def hint_mutation_check(circuit: Circuit, sites: Sequence[HintSite], inputs: lis
                  f"{len(ordered)} mutations of {len(sites)} hints on {len(inputs)} witnesses: "
                  f"{len(forged)} forged a valid witness, {tally.get('pinned', 0)} rejected",
                  counts, details, t.seconds)
+
+
+# ------------------------------------------------------------------------------ tail hint inputs
+
+def _signed(v: int, p: int) -> int:
+    return v - p if v > p // 2 else v
+
+
+def tail_alternatives(inp: dict, honest: list[int], sym: dict[str, int], prime: int, account: int) -> list[tuple[str, dict]]:
+    """Other tails the prover could claim for ``account``: for every cut ``c != k`` the first
+    ``c`` scenarios in the published order (loss descending, index ascending), with the step and
+    threshold at the ``c``-th (so every local tail constraint but the count can hold)."""
+    S = len(inp["inTail"][account])
+    k = sum(int(b) for b in inp["inTail"][account])
+    names = [(f"main.margin[{account}].losses.loss[{s}]", f"main.margin[{account}].tail.loss[{s}]") for s in range(S)]
+    if not all(any(n in sym for n in pair) for pair in names):
+        return []
+    losses = [_signed(honest[next(sym[n] for n in pair if n in sym)], prime) for pair in names]
+    order = sorted(range(S), key=lambda s: (-losses[s], s))
+    out = []
+    for c in range(1, S + 1):
+        if c == k:
+            continue
+        chosen, last = set(order[:c]), order[c - 1]
+        alt = json.loads(json.dumps(inp))
+        alt["inTail"][account] = ["1" if s in chosen else "0" for s in range(S)]
+        alt["tailStep"][account] = ["1" if s <= last else "0" for s in range(S)]
+        alt["threshold"][account] = str(losses[last] % prime)
+        out.append((f"account {account}: the top {c} scenarios instead of k={k}", alt))
+    return out
+
+
+def tail_hint_check(circuit: Circuit, inputs: list[dict], honest: list[list[int]], label: str,
+                    max_accounts: int = 2) -> Check:
+    """The tail hints are circuit inputs, not ``<--`` hints, so the mutations above never touch
+    them: try every other tail size with a self-consistent step and threshold (public signals
+    re-solved as a forger would claim them); the R1CS must reject each (issue 13 A1: a deleted
+    ``count === k`` lets a prover add negative-loss scenarios and lower ES)."""
+    from ..zk.wtns import read_sym
+
+    r1cs = load_r1cs(circuit.r1cs)
+    names = wire_names(circuit.sym)
+    sym = read_sym(circuit.sym)
+    with Timer() as t, tempfile.TemporaryDirectory(prefix="calcm-audit-tail-") as tmp:
+        tried, forged, details = 0, [], []
+        for i, (inp, good) in enumerate(zip(inputs, honest)):
+            if "inTail" not in inp:
+                continue
+            for a in range(min(max_accounts, len(inp["inTail"]))):
+                for what, alt in tail_alternatives(inp, good, sym, r1cs.prime, a):
+                    tried += 1
+                    wit, failing, changed = forge(r1cs, circuit.wasm, alt, names)
+                    if wit.values is None or failing:
+                        continue
+                    ok = wtns_check(circuit.r1cs, wit.values, r1cs.prime, Path(tmp), f"tail{tried}")
+                    diff = [wire_label(names, x) for x in r1cs.public_wires if wit.values[x] != good[x]]
+                    forged.append(f"probe input {i}, {what}: the R1CS accepts it"
+                                  f"{' (confirmed by snarkjs wtns check)' if ok else ''}; public signals "
+                                  f"changed: {diff or 'none'}; claimed {changed}")
+    if not tried:
+        return Check("soundness", f"tail hint alternatives ({label})", SKIP, "no tail hints in this circuit")
+    details = forged + [f"{tried - len(forged)} of {tried} alternative tails rejected by the R1CS"]
+    return Check("soundness", f"tail hint alternatives ({label})", FAIL if forged else PASS,
+                 f"{tried} other tail sizes tried (step and threshold consistent, public signals re-solved): "
+                 f"{len(forged)} accepted", {"alternatives": tried, "accepted": len(forged)}, details, t.seconds)

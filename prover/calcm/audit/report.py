@@ -95,8 +95,11 @@ class AuditReport:
                  f"({counts[PASS]} passed, {counts[FAIL]} failed, {counts[WARN]} warnings, "
                  f"{counts[SKIP]} skipped; {self.seconds:.0f} s)", "", "## Builds audited", ""]
         for b in self.builds:
+            key = b.get("proving_key_sha256") or b.get("zkey_sha256") or "?"
             lines.append(f"- `{b['dir']}`: {b['kind']} circuit `{b['config']}`, "
-                         f"{b['constraints']:,} constraints, zkey sha256 `{b['zkey_sha256'][:16]}`")
+                         f"{b['constraints']:,} constraints, proving key sha256 `{key[:16]}`, "
+                         f"security `{b.get('security', '?')}`"
+                         + (" (**INSECURE-DEV**)" if b.get("insecure_dev") else ""))
         lines.append("")
         for section in SECTIONS:
             checks = [c for c in self.checks if c.section == section]

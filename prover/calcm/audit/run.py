@@ -8,7 +8,9 @@ their manifest (a model build's config carries its ``struct_id``).
 """
 from __future__ import annotations
 
+import random
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -25,7 +27,7 @@ from . import soundness as SO
 from .circuit import build_circuit, wire_names
 from . import transparency as T
 from .r1cs import load_r1cs
-from .report import SKIP, AuditReport, Check
+from .report import FAIL, SKIP, AuditReport, Check
 from .wasm import calculate_many
 
 GENERATED = CONTRACTS / "generated"
@@ -48,6 +50,14 @@ class AuditOptions:
     hint_deltas: Sequence[int] = (1, -1)
     hint_probes: bool = True
     probe_witnesses: int = 3
+    #: Caps for fast runs (tests): single-signal alterations on a seeded sample of this many
+    #: private wires (public ones always), hint mutations on this many hints (every unpinned
+    #: one always). None: everything (what `calcm audit` does).
+    max_wires: int | None = None
+    max_hints: int | None = None
+    #: Tail-hint alternatives on this many probe witnesses and accounts each (None: all probes, 2 accounts).
+    tail_inputs: int | None = None
+    tail_accounts: int = 2
     jobs: int = 2
     progress: object = field(default=None, repr=False)   # callable(str) or None
 
@@ -67,11 +77,27 @@ def _say(opts: AuditOptions, msg: str) -> None:
         opts.progress(msg)
 
 
+def _guarded(report: AuditReport, what: str, fn, *args, default=None):
+    """``fn(*args)``; any exception becomes a FAIL check naming ``what`` (the audit fails
+    closed and still writes its report: issue 13 A3)."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001 - reported, never raised
+        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+        report.add(Check("soundness" if "soundness" in what else "setup" if "setup" in what else "equivalence",
+                         f"{what} could not complete", FAIL, f"{type(exc).__name__}: {exc}"[:300],
+                         details=[ln.rstrip() for ln in tb[-6:]]))
+        return default
+
+
 def _describe(build: Build) -> dict:
     m = build.manifest
     return {"dir": str(build.dir), "kind": f"model-{m['config'].get('kind', 'step')}" if is_model(build) else "margin",
             "config": m["config"]["name"], "constraints": m["r1cs"]["constraints"],
-            "zkey_sha256": m["zkey"]["sha256"], "ptau_power": (m.get("ptau") or {}).get("power"),
+            "mode": build.mode, "security": build.security,
+            "insecure_dev": SI.is_dev(build) or bool(m.get("dev_only")),
+            "proving_key_sha256": build.proving_key_sha256,
+            "zkey_sha256": (m.get("zkey") or {}).get("sha256"), "ptau_power": (m.get("ptau") or {}).get("power"),
             "dev_only": bool(m.get("dev_only"))}
 
 
@@ -106,18 +132,21 @@ def _setup_checks(report: AuditReport, build: Build, label: str, opts: AuditOpti
 
 
 def _margin_build(report: AuditReport, build: Build, label: str, opts: AuditOptions) -> list[dict]:
-    """Equivalence checks of a margin build; returns the soundness probe inputs."""
-    config = build.config
+    return margin_equivalence_checks(report, build.config, build.wasm, build.sym, label, opts)
+
+
+def margin_equivalence_checks(report: AuditReport, config, wasm, sym, label: str, opts: AuditOptions) -> list[dict]:
+    """Equivalence checks of a margin circuit; returns the soundness probe inputs."""
     _say(opts, f"{label}: equivalence (fixtures, random portfolios, edge cases)")
     try:
         fixture = C.fixture_margin_cases(config)
     except (InputError, ValueError) as exc:
         fixture = []
         report.add(Check("equivalence", f"bundled fixture book on {label}", SKIP,
-                         f"the bundled book does not fit this circuit's shape: {exc}"))
+                         f"the bundled book's published model does not have this circuit's structure: {exc}"))
     random_cases = C.random_margin_cases(config, opts.random_cases, opts.seed)
     edge = C.edge_margin_cases(config, opts.seed)
-    report.add(E.margin_equivalence(config, build.wasm, build.sym, fixture + random_cases + edge,
+    report.add(E.margin_equivalence(config, wasm, sym, fixture + random_cases + edge,
                                     label=label, cross_check=True))
     return margin_probe_inputs(config, fixture, random_cases, edge, opts.probe_witnesses)
 
@@ -144,24 +173,31 @@ def _model_build(report: AuditReport, build: Build, label: str, opts: AuditOptio
 
 def _soundness_checks(report: AuditReport, build: Build, label: str, inputs: list[dict],
                       opts: AuditOptions) -> None:
+    soundness_checks(report, build_circuit(build, label), label, inputs, opts)
+
+
+def soundness_checks(report: AuditReport, circuit, label: str, inputs: list[dict], opts: AuditOptions) -> None:
+    """Every soundness probe of :mod:`calcm.audit.soundness` and :mod:`calcm.audit.mutation` on ``circuit``."""
     _say(opts, f"{label}: soundness probes")
-    circuit = build_circuit(build, label)
-    r1cs = load_r1cs(build.r1cs)
-    names = wire_names(build.sym)
+    r1cs = load_r1cs(circuit.r1cs)
+    names = wire_names(circuit.sym)
     report.add(SO.structure_check(r1cs, names, label))
-    runs = calculate_many(build.wasm, inputs)
+    runs = calculate_many(circuit.wasm, inputs) if inputs else []
     honest = [w.values for w in runs if w.clean]
     clean_inputs = [inp for inp, w in zip(inputs, runs) if w.clean]
-    if len(honest) != len(inputs):
+    if len(honest) != len(inputs) or not inputs:
         report.add(Check("soundness", f"honest witnesses ({label})", "FAIL",
                          f"{len(inputs) - len(honest)} of {len(inputs)} probe inputs give no clean witness",
                          details=[f"{w.asserts} {w.error}" for w in runs if not w.clean]))
-    check, samples = SO.single_signal_check(r1cs, honest, names, label, opts.seed)
+    check, samples = SO.single_signal_check(r1cs, honest, names, label, opts.seed, opts.max_wires, circuit.r1cs)
     report.add(check)
     if honest:
-        report.add(SO.wtns_check_sample(r1cs, build.r1cs, honest[0], samples, names, label))
+        report.add(SO.wtns_check_sample(r1cs, circuit.r1cs, honest[0], samples, names, label))
+        n = opts.tail_inputs
+        report.add(MU.tail_hint_check(circuit, clean_inputs[:n], honest[:n], label, opts.tail_accounts))
     scan_check, sites = SO.source_scan_check(circuit)
     report.add(scan_check)
+    sites = select_hints(sites, opts.max_hints, opts.seed)
     if opts.hint_probes and honest:
         _say(opts, f"{label}: hint mutations ({len(sites)} hints x {len(opts.hint_deltas)} deltas; "
                    f"each uncached one recompiles the circuit)")
@@ -170,6 +206,31 @@ def _soundness_checks(report: AuditReport, build: Build, label: str, inputs: lis
     elif not opts.hint_probes:
         report.add(Check("soundness", f"hint mutations ({label})", SKIP, "disabled (--no-hint-probes)"))
     report.add(SO.inspect_check(circuit))
+
+
+def audit_margin_circuit(circuit, config, opts: AuditOptions) -> AuditReport:
+    """Equivalence and soundness of a compiled margin circuit with no build around it (a
+    source tree under review, or a planted defect): the same checks `calcm audit` runs on a
+    margin build, minus setup integrity. Runs to a report whatever the circuit does."""
+    t0 = time.perf_counter()
+    report = AuditReport([{"dir": str(Path(circuit.r1cs).parent), "kind": "margin (sources only)",
+                           "config": config.name, "constraints": len(load_r1cs(circuit.r1cs).constraints)}])
+    label = circuit.label
+    inputs = _guarded(report, f"equivalence ({label})", margin_equivalence_checks, report, config,
+                      circuit.wasm, circuit.sym, label, opts, default=[])
+    _guarded(report, f"soundness probes ({label})", soundness_checks, report, circuit, label, inputs, opts)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def select_hints(sites: list, max_hints: int | None, seed: int = 0) -> list:
+    """Every unpinned hint, then a seeded sample of the others up to ``max_hints`` (None: all)."""
+    if max_hints is None or len(sites) <= max_hints:
+        return list(sites)
+    unpinned = [s for s in sites if not s.pinned]
+    rest = [s for s in sites if s.pinned]
+    keep = set(id(s) for s in unpinned + random.Random(seed).sample(rest, max(0, max_hints - len(unpinned))))
+    return [s for s in sites if id(s) in keep]
 
 
 # ------------------------------------------------------------------------------ the audit
@@ -186,21 +247,29 @@ def run_audit(opts: AuditOptions) -> AuditReport:
     expected_code: dict[str, bytes] = {}
     for build in builds:
         label = f"{'model' if is_model(build) else 'margin'} {build.manifest['config']['name']}"
-        source = _setup_checks(report, build, label, opts)
+        source = _guarded(report, f"setup integrity ({label})", _setup_checks, report, build, label, opts)
         if opts.rpc and opts.addresses and source is not None:
             expected_code[label] = SI.expected_runtime(build, source)
-        inputs = (_model_build if is_model(build) else _margin_build)(report, build, label, opts)
-        _soundness_checks(report, build, label, inputs, opts)
+        inputs = _guarded(report, f"equivalence ({label})",
+                          _model_build if is_model(build) else _margin_build, report, build, label, opts,
+                          default=[])
+        if SI.is_dev(build):
+            chk = _guarded(report, f"setup: dev proving key ({label})", SI.dev_key_check, build, label, inputs)
+            if chk is not None:
+                report.add(chk)
+        _guarded(report, f"soundness probes ({label})", _soundness_checks, report, build, label, inputs, opts)
     _say(opts, "fixed point vs float; transparency")
-    report.add(E.margin_float_equivalence(opts.float_random, opts.seed))
-    report.add(T.float_params_check())
+    for what, fn, args in (("fixed point vs float margin", E.margin_float_equivalence, (opts.float_random, opts.seed)),
+                           ("float model parameters", T.float_params_check, ())):
+        chk = _guarded(report, what, fn, *args)
+        if chk is not None:
+            report.add(chk)
     states = list(opts.model_states)
-    if states:
-        for path in states:
-            report.add(T.param_hash_check(T.load_params(path), f"model file {path}"))
-    else:
-        report.add(T.param_hash_check(T.default_model_params(),
-                                      "bundled market and book, `calcm model-init` defaults"))
+    for what, load in ([(f"model file {p}", lambda p=p: T.load_params(p)) for p in states] or
+                       [("bundled market and book, `calcm model-init` defaults", T.default_model_params)]):
+        chk = _guarded(report, f"parameter hash ({what})", lambda w=what, ld=load: T.param_hash_check(ld(), w))
+        if chk is not None:
+            report.add(chk)
     if opts.rpc and opts.addresses:
         _say(opts, f"deployed bytecode at {len(opts.addresses)} address(es)")
         report.add(SI.deployed_check(expected_code, opts.rpc, opts.addresses))

@@ -1,10 +1,15 @@
 """Setup integrity: the ptau, the zkey, the verification key, the Solidity verifier and the
 deployed contract all belong to the circuit that was audited.
 
-Checks per build (:class:`~calcm.zk.setup.Build`):
+Checks per build (:class:`~calcm.zk.setup.Build`; a ``dev`` build, made by
+groth16py's single-party setup, has no zkey and no ptau: it is reported
+INSECURE-DEV, its ptau and zkey checks are SKIPs and :func:`dev_key_check` proves
+that its ``proving_key.ark`` and ``verification_key.json`` are a key pair of this
+r1cs instead):
 
-- manifest hashes: the r1cs, wasm, zkey, verification key, generated main and
-  ptau on disk have the sha256 the manifest records, the manifest's embedded
+- manifest hashes: the r1cs, wasm, proving key (zkey or ``proving_key.ark``),
+  verification key, ``verifier.sol``, generated main and ptau (when the build
+  has one) on disk have the sha256 the manifest records, the manifest's embedded
   verification key is the file's, and every circuit source the build compiled
   still has the recorded hash (the build is of the sources audited);
 - ``snarkjs powersoftau verify`` on the ptau; the verdict is cached by the
@@ -16,8 +21,10 @@ Checks per build (:class:`~calcm.zk.setup.Build`):
 - the verification key regenerates identically from the zkey (``snarkjs zkey
   export verificationkey``, compared as JSON with the build's file);
 - the Solidity verifier regenerates identically from the zkey
-  (:func:`calcm.chain.contracts.export_verifier_source`, compared byte for byte
-  with every generated verifier that claims this build or its zkey);
+  (:func:`calcm.chain.contracts.export_verifier_source`; a dev build: rendered
+  from its verification key, :func:`calcm.zk.toolchain.solidity_verifier_from_vkey`),
+  compared byte for byte with the build's ``verifier.sol`` and every generated
+  verifier that claims this build or its proving key;
 - with ``--rpc`` and ``--address``: the runtime bytecode at each address equals
   the pinned solc's compilation of the verifier regenerated from an audited
   zkey (:func:`calcm.chain.contracts.compile_verifier`).
@@ -58,30 +65,49 @@ def _tail(text: str, n: int = 3) -> str:
     return " | ".join(ln for ln in lines[-n:] if ln)
 
 
-def ptau_path(build, override: Path | None = None) -> Path:
-    return Path(override) if override is not None else Path(build.manifest["ptau"]["path"])
+def ptau_path(build, override: Path | None = None) -> Path | None:
+    if override is not None:
+        return Path(override)
+    path = (build.manifest.get("ptau") or {}).get("path")
+    return Path(path) if path else None
+
+
+def _dev_skip(name: str) -> Check:
+    return Check("setup", name, SKIP, "INSECURE-DEV build (groth16py single-party setup): it has no powers "
+                 "of tau and no snarkjs zkey; the dev proving key is checked by `dev proving key` instead")
 
 
 # ------------------------------------------------------------------------------ manifest
+
+def is_dev(build) -> bool:
+    """A groth16py single-party build (no zkey, no ptau)."""
+    return build.mode == "dev" or not (build.manifest.get("zkey") or {}).get("sha256")
+
 
 def manifest_check(build, label: str, circuits_root: Path = REPO_ROOT, ptau: Path | None = None) -> Check:
     """Every file the manifest names has the recorded sha256; sources unchanged since the build."""
     m = build.manifest
     with Timer() as t:
         rows = [("r1cs", build.r1cs, m["r1cs"]["sha256"]), ("wasm", build.wasm, m["wasm"]["sha256"]),
-                ("zkey", build.zkey, m["zkey"]["sha256"]), ("verification key", build.vkey_path, m["vkey_sha256"]),
-                ("generated main.circom", build.dir / "main.circom", m["main_circom"]["sha256"]),
-                ("ptau", ptau_path(build, ptau), m["ptau"]["sha256"])]
+                ("verification key", build.vkey_path, m["vkey_sha256"]),
+                ("generated main.circom", build.dir / "main.circom", m["main_circom"]["sha256"])]
+        if is_dev(build):
+            rows.append(("proving key (proving_key.ark)", build.proving_key_path, build.proving_key_sha256))
+        else:
+            rows.append(("zkey", build.zkey, m["zkey"]["sha256"]))
+            rows.append(("ptau", ptau_path(build, ptau), m["ptau"]["sha256"]))
+        if (m.get("verifier_sol") or {}).get("sha256"):
+            rows.append(("verifier.sol", build.verifier_sol, m["verifier_sol"]["sha256"]))
         details, bad = [], 0
         for what, path, want in rows:
-            if not path.exists():
+            if path is None or not Path(path).exists():
                 bad += 1
                 details.append(f"{what}: {path} is missing")
                 continue
             got = sha256_file(path)
             if got != want:
                 bad += 1
-                details.append(f"{what}: sha256 {got[:16]} != manifest {want[:16]} ({path})")
+                details.append(f"{what}: sha256 {got[:16]} != manifest {str(want)[:16]} ({path})")
         if build.vkey_path.exists() and json.loads(build.vkey_path.read_text()) != m["vkey"]:
             bad += 1
             details.append("verification key: the manifest's embedded key differs from verification_key.json")
@@ -95,7 +121,7 @@ def manifest_check(build, label: str, circuits_root: Path = REPO_ROOT, ptau: Pat
             details.append(f"circuit sources changed since the build: {', '.join(changed)}")
     n = len(rows) + 1 + len(m.get("circuit_sources", {}))
     return Check("setup", f"manifest hashes ({label})", FAIL if bad else PASS,
-                 f"{n} hashes checked (r1cs, wasm, zkey, vkey, main, ptau, "
+                 f"{n} hashes checked ({', '.join(r[0] for r in rows)}, "
                  f"{len(m.get('circuit_sources', {}))} circuit sources): {bad} mismatches",
                  {"hashes": n, "mismatches": bad}, details, t.seconds)
 
@@ -110,6 +136,8 @@ def _source_path(key: str, root: Path) -> Path:
 # ------------------------------------------------------------------------------ ptau, zkey
 
 def ptau_check(build, label: str, ptau: Path | None = None, use_cache: bool = True) -> Check:
+    if is_dev(build) and ptau is None:
+        return _dev_skip(f"powers of tau ({label})")
     path = ptau_path(build, ptau)
     with Timer() as t:
         if not path.exists():
@@ -132,6 +160,8 @@ def ptau_check(build, label: str, ptau: Path | None = None, use_cache: bool = Tr
 
 
 def zkey_check(build, label: str, ptau: Path | None = None, use_cache: bool = True) -> Check:
+    if is_dev(build):
+        return _dev_skip(f"zkey against r1cs and ptau ({label})")
     path = ptau_path(build, ptau)
     with Timer() as t:
         missing = [p for p in (build.r1cs, build.zkey, path) if not p.exists()]
@@ -157,6 +187,8 @@ def zkey_check(build, label: str, ptau: Path | None = None, use_cache: bool = Tr
 # ------------------------------------------------------------------------------ vkey, verifier
 
 def vkey_check(build, label: str) -> Check:
+    if is_dev(build):
+        return _dev_skip(f"verification key regenerates from the zkey ({label})")
     with Timer() as t, tempfile.TemporaryDirectory(prefix="calcm-audit-vkey-") as tmp:
         out = Path(tmp) / "vkey.json"
         try:
@@ -175,7 +207,7 @@ def vkey_check(build, label: str) -> Check:
 def _generated_for(build, verifiers_dir: Path) -> list[Path]:
     """Generated verifiers that claim ``build``: by their manifest entry (build dir or zkey
     sha256) or, for a margin build, by name (``MarginVerifier_<config>.sol``)."""
-    zsha = build.manifest["zkey"]["sha256"]
+    zsha = build.proving_key_sha256
     out = []
     mpath = verifiers_dir / "manifest.json"
     if mpath.exists():
@@ -194,19 +226,29 @@ def _generated_for(build, verifiers_dir: Path) -> list[Path]:
     return out
 
 
-def verifier_check(build, label: str, verifiers_dir: Path) -> tuple[Check, bytes | None]:
-    """Regenerate the Solidity verifier from the zkey; compare with the generated files."""
-    from ..chain.contracts import VerifierGenerationError, export_verifier_source
+def regenerate_verifier(build) -> bytes:
+    """The Solidity verifier of ``build``: exported from the zkey, or (dev) rendered from the vkey."""
+    from ..chain.contracts import export_verifier_source
+    from ..zk.toolchain import solidity_verifier_from_vkey
 
+    return solidity_verifier_from_vkey(build.vkey_path) if is_dev(build) else export_verifier_source(build.zkey)
+
+
+def verifier_check(build, label: str, verifiers_dir: Path) -> tuple[Check, bytes | None]:
+    """Regenerate the Solidity verifier from the zkey (dev: the vkey); compare with the build's
+    ``verifier.sol`` and the generated files."""
+    from ..chain.contracts import VerifierGenerationError
+
+    origin = "the verification key" if is_dev(build) else "the zkey"
     with Timer() as t:
         try:
-            regen = export_verifier_source(build.zkey)
-            again = export_verifier_source(build.zkey)
-        except VerifierGenerationError as exc:
+            regen = regenerate_verifier(build)
+            again = regenerate_verifier(build)
+        except (VerifierGenerationError, ToolchainError) as exc:
             return Check("setup", f"Solidity verifier regenerates ({label})", FAIL, str(exc)), None
-        details = [f"regenerated twice from the zkey: {'identical' if regen == again else 'DIFFERENT'} "
+        details = [f"regenerated twice from {origin}: {'identical' if regen == again else 'DIFFERENT'} "
                    f"({len(regen):,} bytes, sha256 {hashlib.sha256(regen).hexdigest()[:16]})"]
-        files = _generated_for(build, Path(verifiers_dir))
+        files = ([build.verifier_sol] if build.verifier_sol.exists() else []) + _generated_for(build, Path(verifiers_dir))
         bad = int(regen != again)
         for f in files:
             if not f.exists():
@@ -214,18 +256,61 @@ def verifier_check(build, label: str, verifiers_dir: Path) -> tuple[Check, bytes
                 details.append(f"{f}: listed in the generated manifest but missing")
             elif f.read_bytes() != regen:
                 bad += 1
-                details.append(f"{f}: DIFFERS from the verifier regenerated from this build's zkey")
+                details.append(f"{f}: DIFFERS from the verifier regenerated from this build's {origin[4:]}")
             else:
-                details.append(f"{f}: identical to the verifier regenerated from the zkey")
+                details.append(f"{f}: identical to the verifier regenerated from {origin}")
     if bad:
-        status, summary = FAIL, f"{bad} generated verifier(s) do not match the zkey"
+        status, summary = FAIL, f"{bad} verifier(s) do not match {origin}"
     elif not files:
-        status, summary = SKIP, (f"no generated verifier claims this build in {verifiers_dir} "
+        status, summary = SKIP, (f"no verifier.sol in the build and none claims it in {verifiers_dir} "
                                  f"(regeneration is deterministic; run `calcm chain verifiers`)")
     else:
-        status, summary = PASS, f"{len(files)} generated verifier(s) identical to the zkey's export"
-    return (Check("setup", f"Solidity verifier regenerates from the zkey ({label})", status, summary,
+        status, summary = PASS, f"{len(files)} verifier(s) identical to the export of {origin}"
+    return (Check("setup", f"Solidity verifier regenerates from the key ({label})", status, summary,
                   {"generated files compared": len(files)}, details, t.seconds), regen)
+
+
+def dev_key_check(build, label: str, inputs: Sequence[dict]) -> Check:
+    """A dev build's ``proving_key.ark`` and ``verification_key.json`` are a key pair of this r1cs.
+
+    With no zkey there is nothing to regenerate; instead the dev key proves the first
+    honest probe witness (arkworks), which must verify under the build's verification
+    key with snarkjs and py_ecc, and a witness that breaks one R1CS constraint (its
+    public ``context`` wire moved, every other wire honest) must give a proof that
+    verifies under neither (so the key encodes this circuit's constraints).
+    """
+    from ..zk import backend as B
+    from ..zk.pyverify import verify as py_verify
+    from ..zk.witness import calculate_witness
+    from ..zk.wtns import read_wtns, write_wtns
+
+    name = f"dev proving key is a key pair of this r1cs ({label})"
+    if not is_dev(build):
+        return Check("setup", name, SKIP, "not a dev build")
+    if not inputs:
+        return Check("setup", name, FAIL, "no honest probe witness to prove with the dev key")
+    with Timer() as t, tempfile.TemporaryDirectory(prefix="calcm-audit-devkey-") as tmp:
+        try:
+            wtns = Path(tmp) / "honest.wtns"
+            calculate_witness(build.wasm, inputs[0], wtns)
+            ark = B.get_backend("arkworks")
+            proof, public = ark.prove(build, wtns)
+            vkey = json.loads(build.vkey_path.read_text())
+            ok_snark = B.get_backend("snarkjs").verify(vkey, proof, public)
+            ok_py = bool(py_verify(vkey, [int(x) for x in public], proof))
+            wit = read_wtns(wtns)
+            wit.values[1] = (wit.values[1] + 1) % wit.prime          # one public input, nothing else
+            bad_proof, bad_public = ark.prove(build, write_wtns(Path(tmp) / "broken.wtns", wit))
+            bad_snark = B.get_backend("snarkjs").verify(vkey, bad_proof, bad_public)
+        except Exception as exc:  # noqa: BLE001 - any failure here is this check's FAIL, never a crash
+            return Check("setup", name, FAIL, f"the dev key could not be exercised: {exc}", {}, [], t.seconds)
+    good = ok_snark and ok_py and not bad_snark
+    return Check("setup", name, PASS if good else FAIL,
+                 ("honest witness: proof verifies (snarkjs, py_ecc); a witness breaking the R1CS: proof rejected"
+                  if good else f"honest proof snarkjs={ok_snark} py_ecc={ok_py}; broken-witness proof "
+                  f"accepted={bad_snark}: the key pair does not belong to this r1cs"),
+                 {"public inputs": len(public)}, [f"proving_key.ark sha256 {build.proving_key_sha256[:16]}"],
+                 t.seconds)
 
 
 # ------------------------------------------------------------------------------ deployed code
@@ -286,9 +371,15 @@ def rpc_skipped() -> Check:
 
 
 def dev_setup_warning(build, label: str) -> Check | None:
-    """The zkey's phase-2 contribution is a public beacon (reproducible, insecure)."""
+    """INSECURE-DEV (single-party setup) or a public-beacon contribution: never production."""
+    if is_dev(build):
+        return Check("setup", f"trusted setup provenance ({label})", WARN,
+                     "INSECURE-DEV: groth16py single-party setup; whoever ran it knows the toxic waste and "
+                     "can forge proofs. For development and benchmarks only",
+                     {"security": build.security})
     if not build.manifest.get("dev_only"):
         return None
     return Check("setup", f"trusted setup provenance ({label})", WARN,
                  "development setup: the ptau and the zkey contribution are public beacons, so anyone can "
-                 "recompute the toxic waste; run a real ceremony before production")
+                 "recompute the toxic waste; run a real ceremony before production",
+                 {"security": build.security})

@@ -10,11 +10,14 @@ Each probe is a :class:`~calcm.audit.report.Check`:
    witnesses, every wire (outputs, tail bits, thresholds, quotients, remainders,
    square roots, commitment openings, ...) is altered alone by +1, -1 and a
    random field element; the constraints it appears in are re-evaluated in
-   Python (:mod:`calcm.audit.r1cs`). A public wire that can change alone fails
-   the check; a private one is listed as a warning (it changes no other signal,
-   so it is an alternative witness with the same outputs, like the tail bits of
-   tied losses). A sample of the altered witnesses goes through ``snarkjs wtns
-   check`` as a cross-check of the Python evaluator (:func:`wtns_check_sample`).
+   Python (:mod:`calcm.audit.r1cs`). Any wire that can change alone fails the
+   check, public or private (issue 13 A1: every circuit pins every wire, the
+   tail included since it enforces the published tie rule, so a free private
+   wire is a defect, never labelled benign from its name); each free wire's
+   forged witness is run through ``snarkjs wtns check`` as evidence. A sample
+   of the rejected alterations goes through ``snarkjs wtns check`` as a
+   cross-check of the Python evaluator (:func:`wtns_check_sample`).
+   ``max_wires`` samples the wires (tests); ``calcm audit`` probes them all.
 3. **Source scan** (:func:`source_scan_check`): every ``<--`` of the project's
    circuits is followed in its template by a constraint on the same signal
    (:mod:`calcm.audit.sources`).
@@ -38,7 +41,7 @@ from ..zk.witness import wtns_check as zk_wtns_check
 from ..zk.wtns import Witness, write_wtns
 from .circuit import Circuit, category, tmp_parent, wire_label
 from .r1cs import R1cs
-from .report import FAIL, PASS, WARN, Check, Timer
+from .report import FAIL, PASS, Check, Timer
 from .sources import HintSite, scan
 
 
@@ -62,8 +65,10 @@ def structure_check(r1cs: R1cs, names: dict[int, list[str]], label: str) -> Chec
 
 # ------------------------------------------------------------------------------ 2. single signal
 
-def free_wires(r1cs: R1cs, w: list[int], deltas: Sequence[int]) -> dict[int, int]:
-    """Wires ``x`` (>= 1) such that ``w + delta e_x`` satisfies every constraint: ``{x: delta}``.
+def free_wires(r1cs: R1cs, w: list[int], deltas: Sequence[int],
+               wires: Sequence[int] | None = None) -> dict[int, int]:
+    """Wires ``x`` (>= 1; of ``wires``, default all) such that ``w + delta e_x`` satisfies every
+    constraint: ``{x: delta}``.
 
     ``w`` must satisfy the R1CS. The residual of constraint i after the change is
     ``delta (A_x b + B_x a - C_x) + delta^2 A_x B_x`` (a, b, c its values at w).
@@ -73,7 +78,7 @@ def free_wires(r1cs: R1cs, w: list[int], deltas: Sequence[int]) -> dict[int, int
     bv = [r1cs.lc(c.b, w) for c in r1cs.constraints]
     coef = r1cs.coefficient_maps()
     free = {}
-    for x in range(1, r1cs.n_wires):
+    for x in (range(1, r1cs.n_wires) if wires is None else wires):
         uses = r1cs.uses(x)
         lin = []
         for i in uses:
@@ -88,55 +93,75 @@ def free_wires(r1cs: R1cs, w: list[int], deltas: Sequence[int]) -> dict[int, int
 
 
 def single_signal_check(r1cs: R1cs, witnesses: Sequence[list[int]], names: dict[int, list[str]],
-                        label: str, seed: int = 0) -> tuple[Check, list[tuple[int, int]]]:
-    """Alter every wire alone on each witness; returns the check and (wire, delta) samples for
-    :func:`wtns_check_sample` (one per signal category)."""
+                        label: str, seed: int = 0, max_wires: int | None = None,
+                        r1cs_path: Path | None = None) -> tuple[Check, list[tuple[int, int]]]:
+    """Alter every wire (or a seeded sample of ``max_wires``, public wires always in) alone on
+    each witness; returns the check and (wire, delta) samples for :func:`wtns_check_sample`
+    (one rejected alteration per signal category)."""
     rng = random.Random(seed)
     deltas = (1, -1, rng.randrange(2, r1cs.prime))
     with Timer() as t:
+        wires = list(range(1, r1cs.n_wires))
+        if max_wires is not None and max_wires < len(wires):
+            rest = [x for x in wires if x not in r1cs.public_wires]
+            wires = sorted(set(r1cs.public_wires) | set(rng.sample(rest, max_wires)))
         found: dict[int, int] = {}
+        evidence: dict[int, list[int]] = {}
         bad_witness = 0
         for w in witnesses:
             if r1cs.failing(w):
                 bad_witness += 1
                 continue
-            found.update(free_wires(r1cs, w, deltas))
+            for x, d in free_wires(r1cs, w, deltas, wires).items():
+                found.setdefault(x, d)
+                evidence.setdefault(x, w)
         cats: dict[str, int] = {}
         sample: dict[str, tuple[int, int]] = {}
-        for x in range(1, r1cs.n_wires):
+        for x in wires:
             cat = category(names.get(x, []), x in r1cs.public_wires) or "other intermediates"
             cats[cat] = cats.get(cat, 0) + 1
             if x not in found and cat not in sample:
                 sample[cat] = (x, deltas[0])
-    # Changing one wire alone leaves every other wire, public or private, as it was: it can
-    # only forge the statement if the wire is itself public. A free private wire is an
-    # alternative witness with identical outputs (e.g. the tail bits of tied losses, which
-    # circuits/tail.circom documents): listed as a warning for the auditor.
+        confirmed = _confirm_free(r1cs, r1cs_path, found, evidence) if r1cs_path is not None else {}
+    # A wire that changes alone is a second witness for the same statement. A public one forges
+    # the statement at once; a private one is a witness the circuit does not pin, which any
+    # change in the circuit (or a value a public output depends on) can turn into a forgery.
+    # Both FAIL: nothing is labelled benign from its name.
     public = sorted(x for x in found if x in r1cs.public_wires)
     private = sorted(x for x in found if x not in r1cs.public_wires)
-    details = [f"PUBLIC signal {wire_label(names, x)} can change alone without breaking a constraint"
-               for x in public]
-    details += [f"{wire_label(names, x)} can change alone by "
-                f"{found[x] if found[x] in (1, -1) else 'a random value'}"
-                f" without breaking a constraint{_why_free(names.get(x, []))}" for x in private]
+    how = lambda x: found[x] if found[x] in (1, -1) else "a random value"  # noqa: E731
+    details = [f"PUBLIC signal {wire_label(names, x)} can change alone (by {how(x)}) without breaking a "
+               f"constraint{confirmed.get(x, '')}" for x in public]
+    details += [f"private {wire_label(names, x)} can change alone by {how(x)} without breaking a "
+                f"constraint: the circuit does not pin it{confirmed.get(x, '')}" for x in private]
     if bad_witness:
         details.insert(0, f"{bad_witness} of the honest witnesses do not satisfy the R1CS")
-    counts = {"witnesses": len(witnesses), "wires probed": (r1cs.n_wires - 1),
-              "alterations": (r1cs.n_wires - 1) * len(witnesses) * len(deltas),
+    counts = {"witnesses": len(witnesses), "wires probed": len(wires),
+              "wires in the circuit": r1cs.n_wires - 1,
+              "alterations": len(wires) * len(witnesses) * len(deltas),
               **{f"wires: {k}": v for k, v in sorted(cats.items())},
               "free public wires": len(public), "free private wires": len(private)}
-    status = FAIL if public or bad_witness or not witnesses else WARN if private else PASS
+    status = FAIL if public or private or bad_witness or not witnesses else PASS
+    sampled = "" if len(wires) == r1cs.n_wires - 1 else f" (a seeded sample of {len(wires):,} of {r1cs.n_wires - 1:,})"
     return (Check("soundness", f"single-signal alterations ({label})", status,
-                  f"{r1cs.n_wires - 1:,} wires x {len(witnesses)} witnesses x {len(deltas)} deltas: "
-                  f"{len(public)} public and {len(private)} private wires can change alone "
-                  f"(a private one changes no other signal)", counts, details, t.seconds),
+                  f"{len(wires):,} wires{sampled} x {len(witnesses)} witnesses x {len(deltas)} deltas: "
+                  f"{len(public)} public and {len(private)} private wires can change alone",
+                  counts, details, t.seconds),
             list(sample.values()))
 
 
-def _why_free(names: Sequence[str]) -> str:
-    if any(".inTail[" in n for n in names):
-        return " (tail selection among tied losses: any valid selection has the same tail sum)"
-    return " (no other signal changes with it)"
+def _confirm_free(r1cs: R1cs, r1cs_path: Path, found: dict[int, int], evidence: dict[int, list[int]],
+                  limit: int = 5) -> dict[int, str]:
+    """Run the forged witness of up to ``limit`` free wires through ``snarkjs wtns check``."""
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="calcm-audit-free-") as tmp:
+        for x in sorted(found)[:limit]:
+            w = list(evidence[x])
+            w[x] = (w[x] + found[x]) % r1cs.prime
+            ok = wtns_check(r1cs_path, w, r1cs.prime, Path(tmp), f"free{x}")
+            out[x] = (" (forged witness ACCEPTED by snarkjs wtns check)" if ok else
+                      " (snarkjs wtns check rejects the forged witness: Python evaluator and snarkjs DISAGREE)")
+    return out
 
 
 def wtns_check(r1cs_path: Path, values: list[int], prime: int, work: Path, name: str) -> bool:

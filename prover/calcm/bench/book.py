@@ -50,10 +50,23 @@ class BookBenchSettings:
 def compare_rows(rows: Sequence[dict]) -> bool:
     """True when every row's proven values equal ``calcm margin``'s (all of :data:`COMPARED`).
 
-    A row is ``{"margin": {...}, "proven": {...}}``; a missing proven value is a mismatch.
+    A row is :func:`account_row`'s; a missing proven value is a mismatch.
     """
     return bool(rows) and all(r["proven"].get(f) is not None and r["proven"][f] == r["margin"][f]
                               for r in rows for f in COMPARED)
+
+
+def account_row(name: str, leaf: int, group: int, published, proven: dict, proof_sha256: str | None,
+                tx_hash: str | None) -> dict:
+    """One ``accounts_detail`` row: ``calcm margin``'s fixed-point result (``published``, a
+    :class:`~calcm.risk.fixed_margin.MarginResultFx`) beside the proven values (``proven``:
+    mm, im, equity from the circuit's witness; tier from the proof's public ``packedResult``
+    or the registry record)."""
+    return {"account": name, "leaf": leaf, "group": group,
+            "margin": {"mm": published.mm, "im": published.im, "equity": published.equity,
+                       "tier": published.tier},
+            "proven": {f: proven.get(f) for f in COMPARED},
+            "proof_sha256": proof_sha256, "tx_hash": tx_hash}
 
 
 def _book_and_market(s: BookBenchSettings):
@@ -71,8 +84,9 @@ def _book_and_market(s: BookBenchSettings):
     return market, book
 
 
-def _witness_values(build, batch_dir: Path, model, accounts, group, tree, ctx, names) -> list[dict]:
-    """MM, IM, equity and tier of each account of a group, read from the circuit's own witness.
+def witness_values(wasm: Path, sym_path: Path, config, model, accounts, group, tree, context: int) -> list[dict]:
+    """MM, IM, equity and tier of each account of a group, read from the circuit's own witness
+    (a value the compiler folded away is None; the benchmark takes the tier from the proof).
 
     The witness is recomputed from the same input the proof used (the proof directory keeps
     no witness: it would reveal positions), through the circuit's wasm and ``.sym`` map.
@@ -83,18 +97,20 @@ def _witness_values(build, batch_dir: Path, model, accounts, group, tree, ctx, n
     from ..zk.witness import batch_input, calculate_witness
     from ..zk.wtns import read_sym
 
-    inp, _ = batch_input(build.config, model, accounts, group, tree, ctx.value, names,
+    inp, _ = batch_input(config, model, accounts, group, tree, context, None,
                          (lin_commitment(model), opt_commitment(model)))
     with tempfile.TemporaryDirectory(prefix=".bench-wtns.") as tmp:
-        wit = calculate_witness(build.wasm, inp, Path(tmp) / "w.wtns")
-    sym = read_sym(build.sym)
+        wit = calculate_witness(wasm, inp, Path(tmp) / "w.wtns")
+    sym = read_sym(sym_path)
     out = []
-    for a in range(build.config.N):
-        row = {}
-        for f, sig in (("mm", "mm"), ("im", "im"), ("equity", "equity")):
-            idx = sym.get(f"main.margin[{a}].{sig}")
-            row[f] = None if idx is None else _signed(wit[idx])
-        out.append(row)
+    for a in range(config.N):
+        val = {sig: (None if sym.get(f"main.margin[{a}].{sig}") is None
+                     else _signed(wit[sym[f"main.margin[{a}].{sig}"]]))
+               for sig in ("es", "addon", "mm", "im", "equity", "tier")}
+        if val["mm"] is None and None not in (val["es"], val["addon"]):
+            # --O2 folds the linear `mm <== es + addon` away; the circuit's own es and addon give it.
+            val["mm"] = val["es"] + val["addon"]
+        out.append({f: val[f] for f in ("mm", "im", "equity", "tier")})
     return out
 
 
@@ -144,7 +160,6 @@ def bench_book(s: BookBenchSettings, say: Callable[[str], None] = lambda m: None
 
     tree = venue_tree(accounts, config)
     rows, verifiers = [], {"snarkjs": True, "py_ecc": True, "solidity": None if chain is None else True}
-    proof_bytes = build.manifest["r1cs"]["constraints"]
     for g, gname in enumerate(summary["groups"]):
         d = out / "proofs" / gname
         art = read_proof(d)
@@ -156,20 +171,13 @@ def bench_book(s: BookBenchSettings, say: Callable[[str], None] = lambda m: None
             verifiers["solidity"] &= tx["ok"]
         _, tiers = unpack_result(art.public[-1], config.N)
         members = group_accounts(accounts, g, config)
-        wvals = _witness_values(build, d, model, members, g, tree, ctx,
-                                [f"leaf {g * config.N + a}" for a in range(config.N)])
+        wvals = witness_values(build.wasm, build.sym, config, model, members, g, tree, ctx.value)
         for a in range(config.N):
             leaf = g * config.N + a
             if leaf >= len(accounts):
                 break
-            fx = rep.fixed[leaf]
-            rows.append({
-                "account": names[leaf], "leaf": leaf, "group": g,
-                "margin": {"mm": fx.mm, "im": fx.im, "equity": fx.equity, "tier": fx.tier},
-                "proven": {**wvals[a], "tier": tiers[a]},
-                "proof_sha256": proof_sha256(art.proof),
-                "tx_hash": tx["tx_hash"] if tx else None,
-            })
+            rows.append(account_row(names[leaf], leaf, g, rep.fixed[leaf], {**wvals[a], "tier": tiers[a]},
+                                    proof_sha256(art.proof), tx["tx_hash"] if tx else None))
     snark_s = _snarkjs_seconds(build, model, accounts, names, ctx, out) if s.snarkjs else None
     constraints = build.manifest["r1cs"]["constraints"]
     n_opt = sum(1 for k in config.kinds if k >= 2)

@@ -1,10 +1,12 @@
 """A small deterministic margin model and accounts of known tiers, proven with a real margin
 build: the chain tests, the gas benchmark and smoke deployments use it.
 
-The model fits any :class:`~calcm.zk.config.CircuitConfig` shape ``(S, n, U, m, k)``: one
-traded instrument (index 0, a spot-like asset marked at 100 USD) whose scenario returns run
-from -20% to +10%, the other instruments idle, collateral in a 1-USD stablecoin without
-haircut, no liquidity add-on. Accounts are short the instrument against collateral:
+The model (v2, docs/PROVING.md §2) has the structure of any
+:class:`~calcm.zk.config.CircuitConfig` whose instrument 0 is spot and collateral 0 a
+stablecoin: every underlying priced at 100 USD, underlying 0's scenario returns run from
+-20% to +10% (the others and every option do not move), option premiums and deltas 0,
+collateral without haircut, no liquidity add-on. Accounts are short instrument 0 against
+collateral 0:
 
 - ``LIQUIDATABLE``: short 100 units, 10,500 USD collateral (equity 500 USD, worst loss
   1,000 USD: tier 3);
@@ -26,17 +28,32 @@ MARK_USD = 100
 RETURNS = (-0.20, 0.10)
 
 
-def sample_model(S: int, n: int, U: int, m: int, k: int) -> MarginModelFx:
-    """The model described in the module docstring, for shape ``(S, n, U, m, k)``."""
+def sample_model(S, n: int | None = None, U: int | None = None, m: int | None = None,
+                 k: int | None = None, *, kinds=None, under=None, coll=None, chunks: int = 1) -> MarginModelFx:
+    """The model described in the module docstring.
+
+    ``S`` is either a :class:`~calcm.zk.config.CircuitConfig` (its whole structure is
+    used) or the scenario count, with ``n, U, m, k`` and optional ``kinds`` (default all
+    spot), ``under`` (default all on underlying 0) and ``coll`` (default stablecoins).
+    """
+    if not isinstance(S, int):
+        c = S
+        S, n, U, m, k, kinds, under, coll, chunks = c.S, c.n, c.U, c.m, c.k, c.kinds, c.under, c.coll, c.C
+    kinds = tuple(kinds) if kinds is not None else (0,) * n
+    under = tuple(under) if under is not None else (0,) * n
+    coll = tuple(coll) if coll is not None else (-1,) * m
+    if kinds[0] != 0 or under[0] != 0 or coll[0] != -1:
+        raise ValueError("the sample model needs instrument 0 spot on underlying 0 and collateral 0 a stablecoin")
     lo, hi = RETURNS
     rets = [hi] if S == 1 else [lo + (hi - lo) * s / (S - 1) for s in range(S)]
-    mark = MARK_USD * PRICE_SCALE
-    pnl = tuple(tuple(round(mark * r) if i == 0 else 0 for i in range(n)) for r in rets)
-    exposure = tuple(tuple(mark if (i == 0 and u == 0) else 0 for i in range(n)) for u in range(U))
+    price = MARK_USD * PRICE_SCALE
+    n_opt = sum(1 for kd in kinds if kd >= 2)
     return MarginModelFx(
-        pnl=pnl, mark=tuple(mark if i == 0 else 0 for i in range(n)), exposure=exposure,
-        collateral_price=(PRICE_SCALE,) * m, haircut_bps=(0,) * m, adv=(10**9,) * U,
-        liquidity_weight_bps=(0,) * U, k_tail=k, im_buffer_bps=2500, warn_buffer_bps=2000)
+        price=(price,) * U, lin=tuple(tuple(round(price * r) if u == 0 else 0 for u in range(U)) for r in rets),
+        opt=tuple((0,) * n_opt for _ in range(S)) if n_opt else (), opt_mark=(0,) * n_opt,
+        opt_expo=(0,) * n_opt, haircut_bps=(0,) * m, adv=(10**9,) * U, liquidity_weight_bps=(0,) * U,
+        k_tail=k, im_buffer_bps=2500, warn_buffer_bps=2000, kinds=kinds, under=under, coll=coll,
+        chunks=chunks)
 
 
 def sample_account(kind: str, n: int, m: int, salt: int) -> AccountFx:
@@ -69,7 +86,7 @@ def prove_batch(build, model: MarginModelFx, accounts: list[AccountFx], group: i
     """Prove group ``group`` of ``accounts`` (account i at leaf i) with a margin ``build``.
 
     The proof comes from :func:`calcm.zk.backend.prove` (``backend_name``). The public
-    signals (root, scenario commitment, context, packed tiers) must equal the Python reference's (:func:`calcm.zk.witness.batch_input`), else it raises.
+    signals (root, linCommitment, optCommitment, context, packed tiers) must equal the Python reference's (:func:`calcm.zk.witness.batch_input`), else it raises.
     Intermediates are not compared here (the zk stage's tests do that; on the tiniest shapes
     circom optimises some of them out of the ``.sym`` map).
     """

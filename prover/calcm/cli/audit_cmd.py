@@ -45,6 +45,10 @@ def register(main, bench, chain) -> None:
     @click.option("--no-hint-probes", is_flag=True, help="skip the hint mutations (they recompile the circuit)")
     @click.option("--jobs", type=int, default=2, show_default=True,
                   help="parallel circom compilations in the hint mutations")
+    @click.option("--max-wires", type=int, default=None,
+                  help="single-signal alterations on a seeded sample of this many private wires (default: all)")
+    @click.option("--max-hints", type=int, default=None,
+                  help="hint mutations on this many hints, every unpinned one included (default: all)")
     @click.option("--random-cases", type=int, default=6, show_default=True,
                   help="seeded random margin batches per build")
     @click.option("--seed", type=int, default=0, show_default=True)
@@ -52,7 +56,7 @@ def register(main, bench, chain) -> None:
                   help="rerun ptau/zkey verification and hint mutations instead of using cached verdicts")
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
     def audit_cmd(builds, model_states, report_path, rpc, addresses, ptau, verifiers_dir, hint_deltas,
-                  no_hint_probes, jobs, random_cases, seed, no_cache, as_json):
+                  no_hint_probes, jobs, max_wires, max_hints, random_cases, seed, no_cache, as_json):
         """Audit builds: circuits = model, nothing under-constrained, setup and verifier belong to them."""
         from .. import atomic
         from ..errors import InputError
@@ -67,7 +71,7 @@ def register(main, bench, chain) -> None:
             builds=list(builds), model_states=list(model_states), verifiers_dir=verifiers_dir or GENERATED,
             rpc=rpc, addresses=list(addresses), ptau=ptau, use_cache=not no_cache, seed=seed,
             random_cases=random_cases, hint_deltas=_deltas(hint_deltas), hint_probes=not no_hint_probes,
-            jobs=jobs,
+            jobs=jobs, max_wires=max_wires, max_hints=max_hints,
             progress=lambda msg: click.echo(f"calcm audit: {msg}", err=True))
         report = run_audit(opts)
         if report_path is not None:

@@ -165,8 +165,8 @@ def register(main, bench, chain) -> None:
     @main.command("demo")
     @click.option("--history", type=click.Choice(["fixture", "real"]), default="fixture",
                   show_default=True, help="fixture crash, or the real history in ../shared/data")
-    @click.option("--start", default=None, help="first replayed day (default: 2023-01-17 / 2022-11-05)")
-    @click.option("--days", type=int, default=None, help="days to replay (default: 6 for the fixture, 14 for real history)")
+    @click.option("--start", default=None, help="first replayed day (default: 2023-01-19 / 2022-11-05)")
+    @click.option("--days", type=int, default=None, help="days to replay (default: 3 for the fixture, 14 for real history)")
     @click.option("--profile", type=click.Choice(["fast", "published"]), default="fast", show_default=True,
                   help="published: the published parameters (S=534); fast: 20 FHS days (S=54), "
                        "published as the demo's own parameters")

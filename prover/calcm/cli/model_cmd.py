@@ -48,9 +48,6 @@ def register(main, bench, chain) -> None:
         md = load_market(market, volumes)
         bk = load_book(book)
         rm = build_risk_model(md, bk, asof=asof)
-        if chunks is None:
-            from ..zk.model_bench import DEFAULT_CHUNKS
-            chunks = DEFAULT_CHUNKS if rm.scenarios.n_scenarios % DEFAULT_CHUNKS == 0 else 1
         try:
             params = params_from_risk_model(rm, bk, chunks, k_tail)
             state, first = genesis(rm, md)

@@ -2,7 +2,8 @@
 
 1. **Model**: the published model of the WHOLE bundled book (``fixtures/book.json``: every
    account, options included; no sub-book, no attested updates) on the market up to the
-   replay's first day ``T0`` (:func:`calcm.risk.published.published_model`). Its genesis
+   replay's first day ``T0`` (:func:`calcm.risk.published.published_model`; default window:
+   3 days from 2023-01-19, the fixture crash starts on the 20th). Its genesis
    state holds the close of ``T0 - 1``; the first daily step is ``T0``'s close. Two
    profiles (:data:`PROFILES`): ``published`` (the published parameters, ``S = 534`` on the
    bundled data) and ``fast`` (a smaller filtered-historical-simulation count, published
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import random
 import time
 from dataclasses import dataclass, field, replace
@@ -68,7 +70,7 @@ from .venue import MemoryVenue, snapshot_from_book
 DEFAULT_OUT = REPO_ROOT / "out" / "demo"
 DAY = 86400
 #: Replay windows: the fixture's crash (starts 2023-01-20) and a real episode (FTX, Nov 2022).
-FIXTURE_WINDOW = ("2023-01-17", 6)
+FIXTURE_WINDOW = ("2023-01-19", 3)
 REAL_WINDOW = ("2022-11-05", 14)
 #: Mid-episode withdrawal requests: (replay day index, account, fraction of stablecoin).
 WITHDRAWALS = ((1, "short_eth", 0.5), (1, "long_btc", 0.9))
@@ -311,20 +313,20 @@ def build_world(s: DemoSettings, market=None, book: Book | None = None,
 def intraday_path(prev: tuple[float, ...], close: tuple[float, ...], k: int, sigma2,
                   seed: str) -> list[tuple[float, ...]]:
     """``k`` SYNTHETIC intraday prices between two daily closes: a Brownian bridge in log
-    price from ``prev`` to ``close`` with each asset's daily variance ``sigma2`` (2**48),
-    seeded by ``seed`` (deterministic)."""
+    price from ``prev`` to ``close`` over ``k + 1`` equal steps, each asset's step variance
+    its daily variance ``sigma2`` (2**48 scale) / (k + 1), seeded by ``seed``
+    (deterministic). The bridge is pinned at both ends, so the path ends at the close."""
     rng = random.Random(seed)
-    out, w = [], [0.0] * len(prev)
-    for j in range(1, k + 1):
-        f = j / (k + 1)
-        pts = []
-        for u, (a, b) in enumerate(zip(prev, close)):
-            sd = math.sqrt(max(sigma2[u], 0) / 2**VAR_FRAC / (k + 1))
-            w[u] += rng.gauss(0.0, sd)
-            bridge = w[u] - f * (w[u] + sum(rng.gauss(0.0, sd) for _ in range(k + 1 - j)))
-            pts.append(a * (b / a) ** f * math.exp(bridge))
-        out.append(tuple(pts))
-    return out
+    out = [[0.0] * len(prev) for _ in range(k)]
+    for u, (a, b) in enumerate(zip(prev, close)):
+        sd = math.sqrt(max(sigma2[u], 0) / 2**VAR_FRAC / (k + 1))
+        w = [0.0]
+        for _ in range(k + 1):
+            w.append(w[-1] + rng.gauss(0.0, sd))
+        for j in range(1, k + 1):
+            f = j / (k + 1)
+            out[j - 1][u] = a * (b / a) ** f * math.exp(w[j] - f * w[k + 1])
+    return [tuple(x) for x in out]
 
 
 # ---------------------------------------------------------------------- checks and venue
@@ -443,6 +445,7 @@ class Replay:
         self.timeline = {n: [] for n in self.names}
         self.became, self.plans, self.withdrawals = {}, [], []
         self.gate_rows, self.block_reports, self.failures = [], [], []
+        self.load = [os.getloadavg()[0]]
 
     def step(self, date: str, why: str) -> BlockReport | None:
         t = time.time()
@@ -451,7 +454,8 @@ class Replay:
             return rep
         row = {"date": date, "why": why, **{k: getattr(rep, k) for k in (
             "block", "model", "day", "model_version", "steps", "revals", "option_parts",
-            "accounts", "proven", "groups", "liquidatable", "prove_seconds", "submit_seconds",
+            "accounts", "proven", "groups", "liquidatable", "prove_seconds", "prove_cpu_seconds",
+            "submit_seconds",
             "total_seconds", "gas_used", "reasons", "tier_mismatch", "reason")},
             "latency_seconds": round((rep.mined_at or time.time()) - t, 3)}
         self.block_reports.append(row)
@@ -575,6 +579,8 @@ class Replay:
                      "per_block_mean_seconds": mean([b["total_seconds"] for b in busy]),
                      "per_block_max_seconds": max((b["total_seconds"] for b in busy), default=None),
                      "prove_mean_seconds": mean([b["prove_seconds"] for b in busy]),
+                     "prove_cpu_seconds_total": round(sum(b["prove_cpu_seconds"] for b in busy), 1),
+                     "load_average_1min": [round(x, 2) for x in self.load] + [round(os.getloadavg()[0], 2)],
                      "latency_mean_seconds": mean([b["latency_seconds"] for b in self.block_reports])},
             "gas_anvil": {k: {"count": len(v), "mean": round(float(np.mean(v))) if v else None}
                           for k, v in gas.items()},

@@ -142,6 +142,7 @@ class BlockReport:
     submissions: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     prove_seconds: float = 0.0
+    prove_cpu_seconds: float = 0.0
     submit_seconds: float = 0.0
     total_seconds: float = 0.0
     gas_used: int = 0
@@ -573,6 +574,8 @@ class Keeper:
                     self.log.emit("error", block=rep.block, message=f"{job.key}: proving failed: {exc}")
                     continue
                 d = self._write_proof(job, res, worker, secs)
+                rep.prove_cpu_seconds = round(rep.prove_cpu_seconds +
+                                              float(res.outputs.get("cpu_seconds") or 0), 3)
                 self.store.update_submission(job.key, "proved", proof_dir=str(d))
                 self.metrics.inc("calcm_keeper_proofs_total", kind=job.kind)
                 out[job.key] = res

@@ -27,9 +27,11 @@ import time
 
 def prove_task(provers, method: str, *args):
     """Run ``provers.<method>(*args)`` (a :class:`~calcm.keeper.proving.Provers`) on a worker;
-    returns ``(ProofOut, worker name, seconds)``."""
-    t0 = time.perf_counter()
+    returns ``(ProofOut, worker name, seconds)``; ``ProofOut.outputs["cpu_seconds"]`` is the
+    worker process's CPU time for it (all its threads; meaningful with worker processes)."""
+    t0, c0 = time.perf_counter(), time.process_time()
     out = getattr(provers, method)(*args)
+    out.outputs["cpu_seconds"] = round(time.process_time() - c0, 3)
     return out, _worker_name(), time.perf_counter() - t0
 
 

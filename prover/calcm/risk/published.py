@@ -58,11 +58,12 @@ class PublishedModel:
 
 
 def published_model(market: MarketData, book: Book, params: ModelParams | None = None, asof=None,
-                    risk: RiskModel | None = None, chunks: int = 1) -> PublishedModel:
+                    risk: RiskModel | None = None, chunks: int | None = None) -> PublishedModel:
     """The published model of ``book`` on ``market`` at ``asof`` (see the module docstring).
 
     ``risk``: an already built float model of the same inputs (saves refitting).
-    ``chunks``: C, the scenario chunks of the option parts (docs/PROVING.md §2).
+    ``chunks``: C, the scenario chunks of the option parts (docs/PROVING.md §2; default
+    :func:`calcm.risk.modelfx.default_chunks` of the scenario count).
     """
     from . import modelfx
 

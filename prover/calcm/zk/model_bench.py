@@ -19,14 +19,16 @@ from a measured part, labelled so.
 """
 from __future__ import annotations
 
+from ..risk.modelfx import default_chunks
+
 import tempfile
 import time
 from pathlib import Path
 
 from .model_circuit import ModelCircuitConfig, check_tables
 
-#: The default chunk count of the bundled book (docs/MODEL_CIRCUIT.md, "Choosing C").
-DEFAULT_CHUNKS = 6
+#: The bundled book's chunk count (534 scenarios): the published default (docs/MODEL_CIRCUIT.md).
+DEFAULT_CHUNKS = default_chunks(534)
 
 
 def bundled_model(chunks: int = DEFAULT_CHUNKS):

@@ -90,13 +90,13 @@ def _prove_into(build: Build, inp: dict, expected: BatchExpected, work: Path,
 def write_batch(build: Build, model: MarginModelFx, accounts: Sequence[AccountFx], group: int,
                 tree: AccountsTree, ctx: ContextInfo, work: Path,
                 names: Sequence[str | None] | None = None,
-                commitments: tuple[int, int] | None = None) -> BatchProof:
+                commitments: tuple[int, int] | None = None, backend: str = "auto") -> BatchProof:
     """Prove one group into the (fresh) directory ``work`` (``commitments``: lin, opt, if known)."""
     config = build.config
     labels = _labels(names or [None] * config.N, group, config.N)
     inp, expected = batch_input(config, model, accounts, group, tree, ctx.value, labels, commitments)
     work.mkdir(parents=True, exist_ok=True)
-    w_s, p_s = _prove_into(build, inp, expected, work)
+    w_s, p_s = _prove_into(build, inp, expected, work, backend)
     shutil.copyfile(build.vkey_path, work / "verification_key.json")
     leaves = tree.group_leaves(group, config.N)
     meta = {
@@ -138,7 +138,7 @@ def _publish(tmp: Path, out_dir: Path) -> None:
 
 def prove_accounts(build: Build, model: MarginModelFx, accounts: Sequence[AccountFx],
                    names: Sequence[str], out_dir: Path, ctx: ContextInfo = ContextInfo(),
-                   extra_summary: dict | None = None) -> dict:
+                   extra_summary: dict | None = None, backend: str = "auto") -> dict:
     """Prove all accounts (leaf ``i`` = ``accounts[i]``), one batch per group, into ``out_dir``.
 
     Every input is validated (ranges, shapes) for every group before the first
@@ -160,7 +160,8 @@ def prove_accounts(build: Build, model: MarginModelFx, accounts: Sequence[Accoun
         for g in range(n_groups):
             batches.append(write_batch(build, model, group_accounts(accounts, g, config), g, tree, ctx,
                                        tmp / f"group-{g:04d}",
-                                       padded_names[g * config.N:(g + 1) * config.N], commitments))
+                                       padded_names[g * config.N:(g + 1) * config.N], commitments,
+                                       backend))
         summary = {
             "kind": "calcm-margin-proofs",
             "config": build.manifest["config"],

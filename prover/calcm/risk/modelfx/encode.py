@@ -67,12 +67,27 @@ def sub_book(book, instrument_ids=None, collateral_assets=None):
     return Book(tuple(ins), tuple(col), (), source=book.source)
 
 
-def params_from_risk_model(rm, book, chunks: int = 1, k_tail: int | None = None) -> ModelParamsFx:
+#: Option parts per series at most (docs/MODEL_CIRCUIT.md, "Choosing C"): 6 parts of 89
+#: scenarios for the bundled 534; total proving hardly depends on C, smaller parts compile faster.
+MAX_CHUNKS = 6
+
+
+def default_chunks(n_scenarios: int) -> int:
+    """The published chunk count C: the largest divisor of ``S`` not above :data:`MAX_CHUNKS`.
+
+    C is part of the model's structure (and so of every commitment): the option parts, the
+    margin circuit and ``calcm margin`` all take it from here.
+    """
+    return max(c for c in range(1, MAX_CHUNKS + 1) if n_scenarios % c == 0)
+
+
+def params_from_risk_model(rm, book, chunks: int | None = None, k_tail: int | None = None) -> ModelParamsFx:
     """Fixed-point parameters from a float :class:`~calcm.risk.model.RiskModel` built on ``book``.
 
     The same GARCH fits and the FULL scenario set (docs/PROVING.md §1: no subset),
     ``k = ceil((1 - es_level) S)`` from the margin parameters unless ``k_tail`` is
-    given, and ``chunks`` scenario chunks for the option parts (must divide S).
+    given, and ``chunks`` scenario chunks for the option parts (must divide S; default
+    :func:`default_chunks`).
     """
     from ..scenarios import MIN_RETURN
 
@@ -108,7 +123,7 @@ def params_from_risk_model(rm, book, chunks: int = 1, k_tail: int | None = None)
         adv=tuple(encode(v, 1, ADV, "adv") for v in rm.adv),
         liquidity_weight_bps=tuple(encode(w, BPS, RATE, "liquidity weight")
                                    for w in rm.margin_model.liquidity_weight),
-        chunks=chunks)
+        chunks=chunks if chunks is not None else default_chunks(len(idx)))
 
 
 def genesis(rm, market) -> tuple[ModelStateFx, tuple[int, ...]]:
