@@ -151,7 +151,7 @@ def test_audit_fails_every_planted_defect(margin_build, variant_dir, defect):
     r1cs, wasm, sym = compile_variant(base, {file: src.replace(old, new)}, variant_dir)
     variant = Circuit(f"planted: {defect}", base.main_source, variant_dir / "circuits", r1cs, wasm, sym,
                       base.source_keys)
-    opts = AuditOptions(random_cases=1, max_wires=300, max_hints=0, hint_deltas=(1,), probe_witnesses=2,
+    opts = AuditOptions(random_cases=1, max_wires=300, max_hints=1, hint_deltas=(1,), probe_witnesses=2,
                         tail_inputs=1, tail_accounts=1)
     report = audit_margin_circuit(variant, margin_build.config, opts)
     assert not report.ok

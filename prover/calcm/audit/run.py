@@ -224,12 +224,16 @@ def audit_margin_circuit(circuit, config, opts: AuditOptions) -> AuditReport:
 
 
 def select_hints(sites: list, max_hints: int | None, seed: int = 0) -> list:
-    """Every unpinned hint, then a seeded sample of the others up to ``max_hints`` (None: all)."""
+    """Hints to mutate: all (``max_hints`` None), else every unpinned hint, then those pinned only
+    by a sub-component input (a range check pins the bits, not the value: the weakest kind), then
+    a seeded sample of the rest, ``max_hints`` in all (never fewer than the unpinned ones)."""
     if max_hints is None or len(sites) <= max_hints:
         return list(sites)
-    unpinned = [s for s in sites if not s.pinned]
-    rest = [s for s in sites if s.pinned]
-    keep = set(id(s) for s in unpinned + random.Random(seed).sample(rest, max(0, max_hints - len(unpinned))))
+    weak = lambda s: s.pinned and not any("===" in p for p in s.pinned_by)  # noqa: E731
+    rest = [s for s in sites if s.pinned and not weak(s)]
+    ranked = ([s for s in sites if not s.pinned] + [s for s in sites if weak(s)]
+              + random.Random(seed).sample(rest, len(rest)))
+    keep = set(id(s) for s in ranked[:max(max_hints, sum(1 for s in sites if not s.pinned))])
     return [s for s in sites if id(s) in keep]
 
 
