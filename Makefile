@@ -29,8 +29,9 @@ test: setup
 
 # Performance targets are benchmarks, never timed tests (figures: bench/README.md).
 bench: setup
+	$(CALCM) bench book --json
 	$(CALCM) bench risk --accounts 10000 --instruments 64 --scenarios 1000 --json
-	$(CALCM) bench prove --json
+	$(CALCM) bench prove --configs small --backend both --json
 	$(CALCM) bench gas --json
 	$(CALCM) bench keeper --json
 	$(CALCM) bench model --json

@@ -168,9 +168,13 @@ def _rows(c: CircuitConfig, lin_row, opt_row) -> dict:
 def _range_bounds(c: CircuitConfig, rng: random.Random, sign: int) -> list[MarginCase]:
     """|q| = 2**40 - 1 everywhere; the tail loss and the collateral value near 2**63."""
     per_unit = MONEY_MAX // (c.n * Q_MAX)           # n * Q_MAX * per_unit <= 2**63 - 1
+    # Collateral value near the bound: stablecoins take at most a quarter of it, the non-stable
+    # collateral and (long) the spot marks share the rest at one price for every underlying.
     stable = sum(1 for cu in c.coll if cu < 0)
-    c_stable = min(Q_MAX, (MONEY_MAX // 2) // (max(stable, 1) * PRICE_SCALE))
-    price = max(1, (MONEY_MAX // 2) // ((c.m + c.n) * Q_MAX))
+    c_stable = min(Q_MAX, (MONEY_MAX // 4) // (max(stable, 1) * PRICE_SCALE))
+    shares = (c.m - stable) + sum(1 for kd in c.kinds if kd == 0)
+    price = max(1, min(2**48 - 1, (MONEY_MAX - stable * c_stable * PRICE_SCALE) // (max(shares, 1) * Q_MAX),
+                       MONEY_MAX // (max(_linear_count(c) + [1]) * Q_MAX)))
     tail = lambda w: [-sign * per_unit] * w                                  # noqa: E731
     rand = lambda w: [rng.randint(-per_unit, per_unit) for _ in range(w)]    # noqa: E731
     lin = [tail(c.U) if s < c.k else rand(c.U) for s in range(c.S)]

@@ -212,6 +212,22 @@ def source_scan_check(circuit: Circuit) -> tuple[Check, list[HintSite]]:
 
 # ------------------------------------------------------------------------------ 5. circom --inspect
 
+_CA01 = re.compile(r'template "(\w+)\(.*?signals? (\w+)')
+
+
+def _is_template_input(msg: str, circuit: Circuit) -> bool:
+    """Whether a CA01 message names a ``signal input`` of its template (in the circuit's sources)."""
+    m = _CA01.search(msg)
+    if not m:
+        return False
+    template, signal = m.groups()
+    for path in circuit.all_files().values():
+        text = Path(path).read_text()
+        t = re.search(rf"\btemplate\s+{template}\s*\(.*?\)\s*\{{(.*?)^\}}", text, re.S | re.M)
+        if t:
+            return re.search(rf"signal\s+input\s+{signal}\b", t.group(1)) is not None
+    return False
+
 _WARNING = re.compile(r"^(warning|error)\[(\w+)\]:\s*(.*)$")
 
 
@@ -228,20 +244,26 @@ def inspect_check(circuit: Circuit) -> Check:
         res = run(cmd, check=False)
         text = re.sub(r"\x1b\[[0-9;]*m", "", res.stdout + res.stderr)
     codes: dict[str, int] = {}
-    findings = []
+    findings, inputs_unused = [], []
     for line in text.splitlines():
         m = _WARNING.match(line.strip())
         if not m:
             continue
         kind, code, msg = m.groups()
         codes[code] = codes.get(code, 0) + 1
-        # CA01: a local signal in no constraint. An error: the sources do not compile.
-        if kind == "error" or code == "CA01":
+        # CA01: a local signal in no constraint. An error: the sources do not compile. A CA01 on
+        # a template's own `signal input` (an opening its caller hashes, say) is a note: the
+        # caller's wire carries the value, and a wire in no constraint at all is the R1CS
+        # structure check's FAIL.
+        if kind == "error" or (code == "CA01" and not _is_template_input(msg, circuit)):
             findings.append(f"{kind}[{code}]: {msg}")
+        elif code == "CA01":
+            inputs_unused.append(f"note[CA01]: {msg} (a `signal input` of that template: its value is "
+                                 f"constrained by the caller, if anywhere; see R1CS structure)")
     notes = {"T3002": "`<--` where `<==` would do (the hint is pinned by its own constraint)",
              "CA02": "sub-component outputs unused by the parent (range-check bits, unused outputs)"}
-    details = findings + [f"{c} x{n}: {notes.get(c, 'see circom docs')}" for c, n in sorted(codes.items())
-                          if c not in ("CA01",)]
+    details = findings + inputs_unused + [f"{c} x{n}: {notes.get(c, 'see circom docs')}"
+                                          for c, n in sorted(codes.items()) if c not in ("CA01",)]
     return Check("soundness", f"circom --inspect ({circuit.label})", FAIL if findings else PASS,
                  f"{sum(codes.values())} compiler notes, {len(findings)} signals in no constraint or errors",
                  {f"{c}": n for c, n in sorted(codes.items())}, details, t.seconds)

@@ -250,10 +250,12 @@ def _wide_console():
     return console if console.is_terminal else Console(width=160)
 
 
-#: Measured setup seconds per circuit kind and profile on this machine (2 shared cores),
-#: used for the progress estimate of a build that is not cached yet.
-SETUP_ESTIMATE = {"fast": {"step": 60, "reval": 60, "option": 60, "margin": 120},
-                  "published": {"step": 600, "reval": 600, "option": 300, "margin": 1200}}
+#: Setup seconds (compile + dev setup) per circuit kind and profile, for the progress
+#: estimate of a build that is not cached yet. ``fast``: measured on this machine (2 cores
+#: shared with other compiles, load ~8). ``published``: step measured (1,846 s at nice 15),
+#: option and margin from bench/README.md, reval ESTIMATED as the step (docs/KEEPER.md).
+SETUP_ESTIMATE = {"fast": {"step": 125, "reval": 120, "option": 145, "margin": 295},
+                  "published": {"step": 1850, "reval": 1850, "option": 250, "margin": 575}}
 
 
 class SetupProgress:
