@@ -27,7 +27,7 @@ TEST_INSTRUMENTS = ("BTC", "ETH", "BTC-PERP", "ETH-PERP", "BTC-C-31000-30D")
 TEST_COLLATERAL = ("USDC", "BTC")
 #: A directional account, one liquidatable at once, and a covered call.
 TEST_ACCOUNTS = ("long_btc", "near_liq_long", "covered_call")
-TEST_PROFILE = Profile(n_fhs=4, chunks=2, n_extreme=1, note="keeper tests: S = 12")
+TEST_PROFILE = Profile("keeper-tests", n_fhs=4, chunks=2, n_extreme=1)  # S = 12
 
 
 @pytest.fixture(scope="session")

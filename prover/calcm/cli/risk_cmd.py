@@ -28,8 +28,11 @@ def _volumes_for(market: Path, volumes: Path | None) -> Path | None:
     return DEFAULT_VOLUMES if Path(market).resolve() == DEFAULT_MARKET.resolve() else None
 
 
-def _params(es_level: float, vol_model: str) -> ModelParams:
-    return ModelParams(es_level=es_level, vol_model=vol_model)
+def _params(es_level: float, vol_model: str, profile: str = "published") -> ModelParams:
+    from dataclasses import replace
+
+    from ..risk.model import parameter_profile
+    return replace(parameter_profile(profile), es_level=es_level, vol_model=vol_model)
 
 
 market_opt = click.option("--market", type=click.Path(path_type=Path), default=DEFAULT_MARKET,
@@ -98,11 +101,13 @@ def register(main, bench, chain) -> None:
 
     @main.command("margin")
     @model_input_opts
+    @click.option("--profile", type=click.Choice(["published", "fast"]), default="published",
+                  show_default=True, help="named published parameter set (fast: the demo's 20 FHS days)")
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
-    def margin_cmd(market, volumes, book, asof, es_level, vol_model, as_json):
+    def margin_cmd(market, volumes, book, asof, es_level, vol_model, profile, as_json):
         """Portfolio margin of every account: ES, VaR, add-on, IM, MM, equity, tier, contributions,
-        siloed and static baselines, and the fixed-point twin."""
-        demo_margins(market, book, volumes, _params(es_level, vol_model), asof, as_json)
+        siloed and static baselines, and the published fixed-point numbers every proof carries."""
+        demo_margins(market, book, volumes, _params(es_level, vol_model, profile), asof, as_json)
 
     @main.command("scenarios")
     @model_input_opts

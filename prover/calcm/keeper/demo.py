@@ -80,25 +80,20 @@ CLOSE_AT = 30
 
 @dataclass(frozen=True)
 class Profile:
-    """Published parameter set of a demo run: FHS scenario count and option chunks C."""
+    """A demo run's published parameter set: a named risk profile, or explicit FHS count and
+    option chunks C (tests: tiny shapes). C = None is the published default
+    (:func:`calcm.risk.modelfx.default_chunks`)."""
 
-    n_fhs: int
-    chunks: int
+    name: str
+    n_fhs: int | None = None
+    chunks: int | None = None
     n_extreme: int = 5
-    note: str = ""
 
 
-#: ``published``: the published parameters (S = 534, C = default_chunks(534) = 6).
-#: ``fast``: 20 FHS days (S = 54) and C = 1 option chunk, published as the demo's own
-#: parameter set (not a refit of a proven one). C = 1 is chosen, not the default
-#: ``default_chunks(54) = 6``: C changes only the option commitment's chunking (every margin
-#: number is the same), and 6 parts of 54 scenarios have fewer constraints in all than 36
-#: parts of 9 (each part repeats the series' base valuation) and 6x fewer per-proof overheads.
-PROFILES = {
-    "published": Profile(500, 6, note="the published parameters (S = 534 on the bundled data)"),
-    "fast": Profile(20, 1, note="20 FHS days (S = 54 on the bundled data) and C = 1, published "
-                               "as the demo's parameters: a different parameter set, not a refit"),
-}
+#: ``published``: the published parameters (S = 534, C = 6); ``fast``: the risk stage's ``fast``
+#: profile (20 FHS days, S = 54, C = 1), published as the demo's own parameter set (not a refit):
+#: ``calcm margin --profile fast`` prints exactly what the demo's chain holds.
+PROFILES = {name: Profile(name) for name in ("published", "fast")}
 
 
 @dataclass(frozen=True)
@@ -250,11 +245,12 @@ def check_window(market, start: str, days: int) -> None:
 
 def published_for(s: DemoSettings, market, book: Book, start: str):
     """The published model of ``book`` for the run's profile, on the market up to ``start``."""
-    from ..risk.model import ModelParams
+    from ..risk.model import parameter_profile
     from ..risk.published import published_model
     prof = s.parameters
-    base = ModelParams()
-    p = replace(base, scenarios=replace(base.scenarios, n_fhs=prof.n_fhs, n_extreme=prof.n_extreme))
+    p = parameter_profile(prof.name if prof.name in PROFILES else "published")
+    if prof.n_fhs is not None:
+        p = replace(p, scenarios=replace(p.scenarios, n_fhs=prof.n_fhs, n_extreme=prof.n_extreme))
     return published_model(market.upto(start), book, p, chunks=prof.chunks)
 
 

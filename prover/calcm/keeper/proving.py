@@ -182,10 +182,10 @@ def _load_build(d: str):
 
 def margin_circuit(model, n_accounts: int, group_size: int):
     """The margin-batch circuit of ``model``'s exact structure with groups of ``group_size``
-    and the smallest accounts tree holding ``n_accounts`` leaves (depth >= log2 N + 1)."""
-    from ..zk.config import config_for_model
-    lg = group_size.bit_length() - 1
-    depth = max(lg + 1, (max(n_accounts, 1) - 1).bit_length())
+    and the venue's accounts tree: depth ``DEFAULT_D`` (the one ``calcm prove`` and
+    ``calcm bench book`` use, so their builds are shared), deeper only for a larger book."""
+    from ..zk.config import DEFAULT_D, config_for_model
+    depth = max(DEFAULT_D, (max(n_accounts, 1) - 1).bit_length())
     return config_for_model(model, group_size, depth)
 
 

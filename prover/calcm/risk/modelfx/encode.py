@@ -67,18 +67,21 @@ def sub_book(book, instrument_ids=None, collateral_assets=None):
     return Book(tuple(ins), tuple(col), (), source=book.source)
 
 
-#: Option parts per series at most (docs/MODEL_CIRCUIT.md, "Choosing C"): 6 parts of 89
-#: scenarios for the bundled 534; total proving hardly depends on C, smaller parts compile faster.
-MAX_CHUNKS = 6
+#: Scenarios per option part at most (docs/MODEL_CIRCUIT.md, "Choosing C"): 89 for the bundled
+#: 534 (C = 6, about 111k constraints a part); total proving hardly depends on C, while smaller
+#: parts compile and set up faster and fewer parts cost fewer per-proof overheads.
+MAX_PART_SCENARIOS = 90
 
 
 def default_chunks(n_scenarios: int) -> int:
-    """The published chunk count C: the largest divisor of ``S`` not above :data:`MAX_CHUNKS`.
+    """The published chunk count C: the smallest divisor of ``S`` whose parts hold at most
+    :data:`MAX_PART_SCENARIOS` scenarios (534 -> 6, 54 -> 1).
 
     C is part of the model's structure (and so of every commitment): the option parts, the
     margin circuit and ``calcm margin`` all take it from here.
     """
-    return max(c for c in range(1, MAX_CHUNKS + 1) if n_scenarios % c == 0)
+    return min(c for c in range(1, n_scenarios + 1)
+               if n_scenarios % c == 0 and n_scenarios // c <= MAX_PART_SCENARIOS)
 
 
 def params_from_risk_model(rm, book, chunks: int | None = None, k_tail: int | None = None) -> ModelParamsFx:
