@@ -27,7 +27,7 @@ def test_regenerating_gives_the_identical_file(margin_build, tmp_path):
     # The verification key constants in the file are the build's.
     vk = margin_build.vkey
     assert f"alphax  = {vk['vk_alpha_1'][0]}" in text
-    assert len(vk["IC"]) == 5 and f"IC4x = {vk['IC'][4][0]}" in text
+    assert len(vk["IC"]) == 6 and f"IC5x = {vk['IC'][5][0]}" in text      # 5 public inputs + 1
 
 
 def test_committed_verifier_is_current(margin_build):
@@ -49,7 +49,7 @@ def test_verifiers_cli_writes_files_and_manifest(margin_build, tmp_path):
     assert res.exit_code == 0, res.output
     doc = json.loads(res.output)
     entry = doc["files"]["MarginVerifier_small.sol"]
-    assert entry["zkey_sha256"] == sha256_file(margin_build.zkey)
+    assert entry["vkey_sha256"] == sha256_file(margin_build.vkey_path)
     assert entry["group_size"] == margin_build.config.N
     assert (tmp_path / "MarginVerifier_small.sol").read_bytes() == \
         export_verifier_source(margin_build.zkey)
