@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fixedpoint import BPS, IV_FRAC, PRICE_SCALE, SHOCK_FRAC, T_FRAC, VAR_FRAC, Z_FRAC
+from ..fixedpoint import BPS, PRICE_SCALE, VAR_FRAC
 from ..risk.fixed_margin import MarginModelFx
 from ..risk.margin import MarginModel, MarginParams
 from ..risk.modelfx import ModelParamsFx, ModelStateFx, option_parts, reval, step
@@ -97,28 +97,12 @@ def version_model(params: ModelParamsFx, state: ModelStateFx, lin_prices, opt_pr
 
 def float_version_model(params: ModelParamsFx, state: ModelStateFx, prices) -> MarginModel:
     """The float twin of a version at ``prices`` (options valued at the same prices)."""
-    from ..risk.instruments import DAYS_PER_YEAR, InstrumentTable, value_instruments
-    from ..risk.scenarios import ScenarioSet
+    from ..risk.modelfx.floatref import float_revaluation
     p1 = np.array(prices, float) / PRICE_SCALE
-    s2 = np.array(state.sigma2, float) / 2**VAR_FRAC
-    S = params.n_scenarios
-    scen = ScenarioSet(params.assets, tuple(f"s{s}" for s in range(S)), ("fhs",) * S,
-                       np.array(params.z, float) / 2**Z_FRAC,
-                       np.array(params.vol_shock, float) / 2**SHOCK_FRAC)
-    r = scen.returns(np.sqrt(s2), params.horizon_days)
-    ins = params.instruments
-    table = InstrumentTable(
-        tuple(i.id for i in ins), np.array([i.underlying for i in ins]),
-        np.array([0 if i.kind == "spot" else 1 if i.kind == "perp" else 2 for i in ins]),
-        np.array([i.strike / PRICE_SCALE if i.is_option else 1.0 for i in ins]),
-        np.array([i.expiry / 2**T_FRAC / DAYS_PER_YEAR if i.is_option else 0.0 for i in ins]),
-        np.array([i.iv / 2**IV_FRAC if i.is_option else 0.0 for i in ins]),
-        np.array([i.kind == "call" for i in ins]))
-    val = value_instruments(table, p1, r, np.array(params.vol_shock, float) / 2**SHOCK_FRAC,
-                            params.horizon_days)
+    _, val = float_revaluation(params, np.array(state.sigma2, float) / 2**VAR_FRAC, p1)
     cprice = np.array([1.0 if c.underlying < 0 else p1[c.underlying] for c in params.collateral])
     return MarginModel(
-        instrument_ids=tuple(i.id for i in ins), underlyings=tuple(params.assets),
+        instrument_ids=tuple(i.id for i in params.instruments), underlyings=tuple(params.assets),
         collateral_assets=tuple(c.asset for c in params.collateral), pnl=val.pnl, mark=val.mark,
         exposure=val.exposure, collateral_price=cprice,
         haircut=np.array([c.haircut_bps / BPS for c in params.collateral]),

@@ -267,17 +267,22 @@ class SnarkjsBackend:
             for name, obj in (("vk.json", vkey), ("proof.json", proof),
                               ("public.json", [str(x) for x in public])):
                 (t / name).write_text(json.dumps(obj))
-            res = snarkjs("groth16", "verify", t / "vk.json", t / "public.json", t / "proof.json",
-                          check=False)
-        out = res.stdout + res.stderr
-        if "OK!" in out:
-            return True
-        # snarkjs rejects a non-canonical public signal (>= r) as the Solidity verifier does,
+            return snarkjs_verify_files(t / "vk.json", t / "public.json", t / "proof.json")
+
+
+def snarkjs_verify_files(vkey: Path, public: Path, proof: Path) -> bool:
+    """``snarkjs groth16 verify`` on files: True, False for a rejected proof, RuntimeError when
+    snarkjs could not decide (a malformed file, a tool failure)."""
+    res = snarkjs("groth16", "verify", vkey, public, proof, check=False)
+    out = res.stdout + res.stderr
+    if "OK!" in out:
+        return True
+    # snarkjs rejects a non-canonical public signal (>= r) as the Solidity verifier does,
     # and a proof point off its curve (e.g. G2 words in the wrong order).
-        if any(m in out for m in ("Invalid proof", "Public inputs are not valid",
-                                  "Proof commitments are not valid")):
-            return False
-        raise RuntimeError(f"snarkjs could not verify: {out.strip()[-200:]}")
+    if any(m in out for m in ("Invalid proof", "Public inputs are not valid",
+                              "Proof commitments are not valid")):
+        return False
+    raise RuntimeError(f"snarkjs could not verify: {out.strip()[-200:]}")
 
 
 def groth16py_available() -> bool:

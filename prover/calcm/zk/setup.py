@@ -416,6 +416,29 @@ def _replace_dir(src: Path, dst: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def compiled_once(d: Path, make) -> Path:
+    """``d`` holding a finished compile (``compile.json`` and ``main_js/main.wasm``): made by
+    ``make(tmp) -> dict`` (the ``compile.json`` content) in a temp dir beside ``d`` and renamed
+    into place, so concurrent runs (tests of several stages) never see half a compile; when
+    two finish, the first rename wins."""
+    if (d / "compile.json").exists() and (d / "main_js" / "main.wasm").exists():
+        return d
+    d.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.", dir=d.parent))
+    try:
+        atomic.write_json(tmp / "compile.json", make(tmp))
+        os.chmod(tmp, 0o755)
+        if d.exists() and not (d / "compile.json").exists():
+            shutil.rmtree(d, ignore_errors=True)      # a stale, incomplete compile
+        try:
+            tmp.rename(d)
+        except OSError:
+            pass                                      # another process finished first
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return d
+
+
 def cached_compile(config: CircuitConfig) -> tuple[Path, dict]:
     """Compile ``config`` once per source hash under ``cache_dir()/compile`` (no setup).
 
@@ -425,23 +448,8 @@ def cached_compile(config: CircuitConfig) -> tuple[Path, dict]:
     into place, so concurrent runs (tests of several stages) never see half a compile.
     """
     d = cache_dir() / "compile" / f"{config.name}-{source_hash(config)[:16]}"
-    marker = d / "compile.json"
-    if not (marker.exists() and (d / "main_js" / "main.wasm").exists()):
-        d.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.", dir=d.parent))
-        try:
-            info = compile_only(config, tmp)
-            atomic.write_json(tmp / "compile.json", info)
-            os.chmod(tmp, 0o755)
-            if d.exists() and not marker.exists():
-                shutil.rmtree(d, ignore_errors=True)      # a stale, incomplete compile
-            try:
-                tmp.rename(d)
-            except OSError:
-                pass                                      # another process finished first
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return d, json.loads(marker.read_text())
+    compiled_once(d, lambda tmp: compile_only(config, tmp))
+    return d, json.loads((d / "compile.json").read_text())
 
 
 def build_cache_dir(config: CircuitConfig) -> Path:

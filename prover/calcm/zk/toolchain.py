@@ -101,13 +101,14 @@ class CompileResult:
 
 
 def circom_compile(main: Path, out_dir: Path, *, libs: Sequence[Path] = (CIRCUITS, CIRCOMLIB),
-                   optimize: str = "--O2") -> CompileResult:
-    """Compile ``main`` to r1cs, wasm and sym in ``out_dir`` (run from the repo root)."""
+                   optimize: str = "--O2", r1cs: bool = True) -> CompileResult:
+    """Compile ``main`` to r1cs (unless ``r1cs=False``: witness-only), wasm and sym in
+    ``out_dir`` (run from the repo root)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     cli = NODE_BIN / "circom2"
     if not cli.exists():
         raise ToolchainError(["circom2"], None, f"{cli} missing: run `make setup` (npm ci)")
-    cmd = [_node(), str(cli), _rel(main), "--r1cs", "--wasm", "--sym", optimize,
+    cmd = [_node(), str(cli), _rel(main), *(["--r1cs"] if r1cs else []), "--wasm", "--sym", optimize,
            "-o", _rel(out_dir)]
     for lib in libs:
         cmd += ["-l", _rel(lib)]

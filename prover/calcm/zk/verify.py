@@ -30,7 +30,6 @@ from pathlib import Path
 from ..errors import InputError
 from . import artifacts, pyverify
 from .artifacts import VKEY, proof_dirs  # noqa: F401  (re-exported: the one proof-dir reader)
-from .toolchain import snarkjs
 
 PROOF_FILES = (artifacts.PROOF, artifacts.PUBLIC, VKEY)
 
@@ -71,17 +70,11 @@ def _load(d: Path, name: str):
 
 
 def snarkjs_verify(d: Path, vkey: Path | None = None) -> bool:
-    res = snarkjs("groth16", "verify", vkey or d / VKEY, d / artifacts.PUBLIC, d / artifacts.PROOF,
-                  check=False)
-    out = res.stdout + res.stderr
-    if "OK!" in out:
-        return True
-    # snarkjs rejects a non-canonical public signal (>= r) as the Solidity verifier does,
-    # and a proof point off its curve (e.g. G2 words in the wrong order).
-    if any(m in out for m in ("Invalid proof", "Public inputs are not valid",
-                                  "Proof commitments are not valid")):
-        return False
-    raise InputError(str(d), "-", "proof.json", f"snarkjs could not verify: {out.strip()[-200:]}")
+    from .backend import snarkjs_verify_files
+    try:
+        return snarkjs_verify_files(vkey or d / VKEY, d / artifacts.PUBLIC, d / artifacts.PROOF)
+    except RuntimeError as exc:
+        raise InputError(str(d), "-", "proof.json", str(exc)) from None
 
 
 def py_verify(d: Path, vkey: Path | None = None) -> bool:

@@ -264,39 +264,16 @@ def compile_for_witness(config: CircuitConfig, optimize: str = "--O1") -> Path:
     ``.sym`` map are the same circuit's. Returns the directory (``main.sym``,
     ``main_js/main.wasm``). Compiled beside its target and renamed into place.
     """
-    import os
-    import shutil
-    import time
-
     from ..paths import cache_dir
     from .config import source_hash
-    from .toolchain import CIRCOMLIB, NODE_BIN, _node, _rel, run
-    from ..paths import CIRCUITS
+    from .setup import compiled_once
+    from .toolchain import circom_compile
 
-    d = cache_dir() / "compile" / f"wasm-{config.name}-{source_hash(config)[:16]}{optimize.strip('-')}"
-    if (d / "main_js" / "main.wasm").exists() and (d / "compile.json").exists():
-        return d
-    d.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.", dir=d.parent))
-    try:
+    def make(tmp: Path) -> dict:
         main = tmp / "main.circom"
         main.write_text(config.main_source())
-        cmd = [_node(), str(NODE_BIN / "circom2"), _rel(main), "--wasm", "--sym", optimize, "-o", _rel(tmp),
-               "-l", _rel(CIRCUITS), "-l", _rel(CIRCOMLIB)]
-        t0 = time.perf_counter()
-        res = run(cmd)
-        text = res.stdout + res.stderr
-        if "error" in text.lower() and "Everything went okay" not in text:
-            raise ToolchainError(cmd, 0, text)
-        atomic.write_json(tmp / "compile.json", {"config": config.name, "optimize": optimize,
-                                                 "seconds": round(time.perf_counter() - t0, 1)})
-        os.chmod(tmp, 0o755)
-        if d.exists():
-            shutil.rmtree(d, ignore_errors=True)
-        try:
-            tmp.rename(d)
-        except OSError:
-            pass                                      # another process finished first
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return d
+        res = circom_compile(main, tmp, optimize=optimize, r1cs=False)
+        return {"config": config.name, "optimize": optimize, "seconds": round(res.seconds, 1)}
+
+    return compiled_once(cache_dir() / "compile" /
+                         f"wasm-{config.name}-{source_hash(config)[:16]}{optimize.strip('-')}", make)

@@ -30,6 +30,30 @@ class FloatUpdate:
     exposure: np.ndarray
 
 
+def float_revaluation(params: ModelParamsFx, sigma2: np.ndarray, prices_usd: np.ndarray):
+    """The float revaluation at ``prices_usd`` (U,) with one-day variances ``sigma2`` (U,):
+    scenario returns (S, U) by :meth:`calcm.risk.scenarios.ScenarioSet.returns` and the full
+    Black-76 valuation (:func:`calcm.risk.instruments.value_instruments`) of the parameters'
+    instruments. Returns ``(returns, valuation)``."""
+    from ..instruments import InstrumentTable, value_instruments
+    from ..scenarios import ScenarioSet
+
+    shock = np.array(params.vol_shock, float) / 2**SHOCK_FRAC
+    S = params.n_scenarios
+    scen = ScenarioSet(params.assets, tuple(f"s{s}" for s in range(S)), ("fhs",) * S,
+                       np.array(params.z, float) / 2**Z_FRAC, shock)
+    r = scen.returns(np.sqrt(sigma2), params.horizon_days)
+    ins = params.instruments
+    table = InstrumentTable(
+        tuple(i.id for i in ins), np.array([i.underlying for i in ins]),
+        np.array([0 if i.kind == "spot" else 1 if i.kind == "perp" else 2 for i in ins]),
+        np.array([i.strike / PRICE_SCALE if i.is_option else 1.0 for i in ins]),
+        np.array([i.expiry / 2**T_FRAC / DAYS_PER_YEAR if i.is_option else 0.0 for i in ins]),
+        np.array([i.iv / 2**IV_FRAC if i.is_option else 0.0 for i in ins]),
+        np.array([i.kind == "call" for i in ins]))
+    return r, value_instruments(table, prices_usd, r, shock, params.horizon_days)
+
+
 def float_update(state: ModelStateFx, prices, params: ModelParamsFx) -> FloatUpdate:
     """The float risk stage's update on the decoded parameters (the error tests' reference).
 
@@ -37,8 +61,6 @@ def float_update(state: ModelStateFx, prices, params: ModelParamsFx) -> FloatUpd
     :meth:`calcm.risk.scenarios.ScenarioSet.returns`, full Black-76 revaluation
     by :func:`calcm.risk.instruments.value_instruments`.
     """
-    from ..instruments import InstrumentTable, value_instruments
-    from ..scenarios import ScenarioSet
     from ..volatility import GarchParams, garch_update
 
     U = params.n_assets
@@ -49,20 +71,7 @@ def float_update(state: ModelStateFx, prices, params: ModelParamsFx) -> FloatUpd
         gp = GarchParams(params.omega[u] / 2**VAR_FRAC, params.alpha[u] / 2**GARCH_FRAC,
                          params.gamma[u] / 2**GARCH_FRAC, params.beta[u] / 2**GARCH_FRAC, 5.0)
         s2[u] = garch_update(gp, state.sigma2[u] / 2**VAR_FRAC, p1[u] / p0[u] - 1.0)
-    z = np.array(params.z, float) / 2**Z_FRAC
-    shock = np.array(params.vol_shock, float) / 2**SHOCK_FRAC
-    S = params.n_scenarios
-    scen = ScenarioSet(params.assets, tuple(f"s{s}" for s in range(S)), ("fhs",) * S, z, shock)
-    r = scen.returns(np.sqrt(s2), params.horizon_days)
-    ins = params.instruments
-    table = InstrumentTable(
-        tuple(i.id for i in ins), np.array([i.underlying for i in ins]),
-        np.array([0 if i.kind == "spot" else 1 if i.kind == "perp" else 2 for i in ins]),
-        np.array([i.strike / PRICE_SCALE if i.is_option else 1.0 for i in ins]),
-        np.array([i.expiry / 2**T_FRAC / DAYS_PER_YEAR if i.is_option else 0.0 for i in ins]),
-        np.array([i.iv / 2**IV_FRAC if i.is_option else 0.0 for i in ins]),
-        np.array([i.kind == "call" for i in ins]))
-    val = value_instruments(table, p1, r, shock, params.horizon_days)
+    r, val = float_revaluation(params, s2, p1)
     return FloatUpdate(s2, r, val.pnl, val.mark, val.exposure)
 
 
