@@ -194,7 +194,9 @@ def test_option_parts_in_order_then_usable(fresh):
         wd.option_part(2, S3, prev=S1)
     with _rejects("InvalidProof"):                                   # wrong previous sponge
         wd.option_part(1, S2, prev=S1 + 1)
-    wd.post_all([70_000.0, 3_000.0, 1.0], _now(wd) + 1)             # feeds move mid-chain
+    moved = _now(wd) + 1
+    wd.post_all([70_000.0, 3_000.0, 1.0], moved)                     # feeds move mid-chain
+    warp(wd.w3, max(moved, _now(wd)) + 1)    # views see the new answers as fresh, however slow the machine
     with _rejects("InvalidProof"):                                   # parts stay at part 0's prices
         wd.option_part(1, S2, prices=wd.reg.packed_prices())
     wd.option_part(1, S2)
