@@ -197,20 +197,17 @@ class MarginModelFx:
 
     # ---- commitments (docs/PROVING.md §3) --------------------------------------------------
     def lin_elements(self) -> list[int]:
-        """Preimage of ``linCommitment``: head, price, adv, weight, haircut, lin asset-major."""
-        from ..poseidon import MODEL_DOMAIN_V2
-        S, U = self.n_scenarios, self.n_underlyings
-        head = [MODEL_DOMAIN_V2, self.structure_id, S, U, self.n_instruments, self.n_collateral,
-                self.k_tail, self.im_buffer_bps, self.warn_buffer_bps]
-        body = list(self.price) + list(self.adv) + list(self.liquidity_weight_bps) + list(self.haircut_bps)
-        body += [self.lin[s][u] for u in range(U) for s in range(S)]
-        return head + [to_field(v) for v in body]
+        """Preimage of ``linCommitment`` (:func:`calcm.risk.modelfx.commit.lin_elements`, the one encoding)."""
+        from .modelfx.commit import lin_elements
+        return lin_elements(self.structure_id, self.n_scenarios, self.n_underlyings, self.n_instruments,
+                            self.n_collateral, self.k_tail, self.im_buffer_bps, self.warn_buffer_bps,
+                            self.price, self.adv, self.liquidity_weight_bps, self.haircut_bps, self.lin)
 
     def opt_segments(self) -> list[list[int]]:
-        """``seg(o, c) = [opt_mark[o], opt_expo[o]] ++ opt[chunk c][o]`` for o, then c (unpadded)."""
+        """``seg(o, c)`` for o, then c, unpadded (:func:`calcm.risk.modelfx.commit.opt_segment`)."""
+        from .modelfx.commit import opt_segment
         L = self.n_scenarios // self.chunks
-        return [[to_field(self.opt_mark[o]), to_field(self.opt_expo[o])]
-                + [to_field(self.opt[s][o]) for s in range(c * L, (c + 1) * L)]
+        return [opt_segment(self.opt_mark[o], self.opt_expo[o], [self.opt[s][o] for s in range(c * L, (c + 1) * L)])
                 for o in range(self.n_options) for c in range(self.chunks)]
 
     def v1_field_elements(self) -> list[int]:
