@@ -5,9 +5,8 @@ collateral and salt, at the leaf the venue committed it to. A :class:`VenueSnaps
 view at one moment; a venue source (:class:`BookFileVenue` for the CLI,
 :class:`MemoryVenue` for the demo and tests) hands out snapshots.
 
-Leaf order is the sub-book's account order, the mapping ``calcm prove`` uses
-(:func:`calcm.zk.subbook.sub_book`): account ``i`` at leaf ``i``; accounts holding anything
-outside the model's instruments or collateral are left out (listed with the reason).
+Leaf order is the book's account order, the mapping ``calcm prove`` uses: account ``i`` at
+leaf ``i``. The published model covers the whole book, so no account is left out.
 
 A book file for the keeper is a book JSON (:mod:`calcm.risk.book`) with two optional keys::
 
@@ -84,7 +83,7 @@ def snapshot_from_book(book: Book, params: ModelParamsFx, config: CircuitConfig,
     """Map ``book`` onto the model's sub-book (see the module docstring)."""
     check_book_matches(book, params, book.source)
     sub, skipped = book, []     # v2: the published model covers the whole book (no sub-book)
-    # sub_book keeps the book's order; the model's order must be the same.
+    # The model's instrument and collateral order must be the book's.
     if tuple(sub.instrument_ids) != tuple(i.id for i in params.instruments) or \
             tuple(sub.collateral_assets) != tuple(c.asset for c in params.collateral):
         raise InputError(book.source, "-", "instruments",

@@ -15,8 +15,7 @@ Modules, by concern (docs/PROVING.md, docs/MODEL_CIRCUIT.md):
 """
 from .commit import lin_commitment, lin_elements, opt_commitment, opt_segment, opt_sponge_step
 from .constants import (KINDS, MODEL_DOMAIN, PARAM_DOMAIN, STATE_DOMAIN, STRUCT_DOMAIN)
-from .encode import (default_chunks, encode_instrument, encode_prices, genesis, params_from_risk_model,
-                     sub_book)
+from .encode import default_chunks, encode_instrument, encode_prices, genesis, params_from_risk_model
 from .floatref import FloatUpdate, float_update, pnl_error_bound
 from .options import OptionValueFx, black76_fx
 from .paramhash import ParamTree, param_tree

@@ -41,32 +41,6 @@ def encode_instrument(ins, underlyings: tuple[str, ...]) -> InstrumentFx:
                         encode(ins.implied_vol, 2**IV_FRAC, IV, f"{what} implied vol"))
 
 
-def sub_book(book, instrument_ids=None, collateral_assets=None):
-    """The book restricted to ``instrument_ids`` and ``collateral_assets``, in the order given.
-
-    The order fixes the model's structure (instrument order, and the underlyings in
-    first-appearance order), so a list can target an existing circuit. Accounts are
-    dropped: the model does not depend on them.
-    """
-    from ..book import Book
-
-    ins = book.instruments
-    if instrument_ids:
-        by_id = {i.id: i for i in ins}
-        missing = [i for i in instrument_ids if i not in by_id]
-        if missing:
-            raise ValueError(f"unknown instrument ids {missing}")
-        ins = tuple(by_id[i] for i in instrument_ids)
-    col = book.collateral
-    if collateral_assets:
-        by_asset = {c.asset: c for c in col}
-        missing = [c for c in collateral_assets if c not in by_asset]
-        if missing:
-            raise ValueError(f"unknown collateral assets {missing}")
-        col = tuple(by_asset[c] for c in collateral_assets)
-    return Book(tuple(ins), tuple(col), (), source=book.source)
-
-
 #: Scenarios per option part at most (docs/MODEL_CIRCUIT.md, "Choosing C"): 89 for the bundled
 #: 534 (C = 6, about 111k constraints a part); total proving hardly depends on C, while smaller
 #: parts compile and set up faster and fewer parts cost fewer per-proof overheads.
