@@ -21,8 +21,6 @@ circuits compute the same):
 - :func:`lin_commitment`, :func:`opt_commitment`: the two scenario commitments of
   a :class:`~calcm.risk.fixed_margin.MarginModelFx` (docs/PROVING.md §3).
 - :func:`account_commitment`: ``poseidon_sponge([salt] + qty + collateral)``.
-- :func:`model_commitment`: the v1 single commitment (``MarginModelFx.v1_field_elements``),
-  kept only while the v1 model circuit is replaced.
 - :class:`AccountsTree`: a Poseidon(2) Merkle tree of account commitments,
   empty leaf 0 beyond the accounts that exist; the margin circuit proves one
   aligned group of ``N`` leaves at a time.
@@ -227,28 +225,13 @@ def account_commitment(acc) -> int:
     return poseidon_sponge([acc.salt] + [to_field(q) for q in acc.qty] + list(acc.collateral))
 
 
-def model_commitment(model) -> int:
-    """The v1 scenario commitment (one sponge over ``model.v1_field_elements()``).
-
-    Transition only: the v1 model-update circuit and its callers use it until they
-    move to :func:`lin_commitment` / :func:`opt_commitment`.
-    """
-    return poseidon_sponge(model.v1_field_elements())
-
-
-def empty_account(n_instruments: int, n_collateral: int):
-    """The account that fills unused leaves: salt 0, no positions, no collateral (tier 0)."""
-    from .risk.fixed_margin import AccountFx
-    return AccountFx((0,) * n_instruments, (0,) * n_collateral, 0)
-
-
 class AccountsTree:
     """Poseidon(2) Merkle tree of account commitments, depth ``depth``, empty leaf 0.
 
     ``leaves[i]`` is the commitment of account ``i``; leaves from ``len(leaves)`` to
     ``2**depth`` are 0 ("no account"). A margin batch covers the aligned group
     ``g`` of ``N`` leaves ``[g*N, (g+1)*N)``; inside a group, the prover fills
-    missing accounts with :func:`empty_account`'s commitment (see
+    missing accounts with :func:`~calcm.risk.fixed_margin.empty_account`'s commitment (see
     :meth:`group_leaves`), so the venue's tree must hold that value there.
     """
 

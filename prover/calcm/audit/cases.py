@@ -35,7 +35,7 @@ from typing import Sequence
 from ..fixedpoint import BPS, MONEY_BITS, PRICE_SCALE, QTY_BITS, QTY_SCALE, FixedPointRangeError
 from ..risk.fixed_margin import AccountFx, MarginModelFx, margin_fx
 from ..zk.config import CircuitConfig
-from ..poseidon import empty_account
+from ..risk.fixed_margin import empty_account
 from ..zk.synthetic import random_account, random_model
 
 #: Largest encodable quantity and money value (both ranges are open at +-2**bits).

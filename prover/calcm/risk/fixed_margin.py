@@ -33,8 +33,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..fixedpoint import (BPS, COLLATERAL, MONEY, MONEY_SCALE, PRICE, PRICE_BITS, PRICE_SCALE, QTY,
-                          QTY_SCALE, RATE, FixedPointRangeError, Range, ceil_div, encode, floor_div,
-                          to_field)
+                          QTY_SCALE, RATE, FixedPointRangeError, Range, ceil_div, encode, floor_div)
 from .margin import MarginModel, Tier
 
 #: ADV in whole USD, strictly positive.
@@ -44,8 +43,6 @@ PRICE_POS = Range("price", 1, 2**PRICE_BITS)
 #: Instrument kind codes (structure ``kinds[i]``).
 KINDS = ("spot", "perp", "call", "put")
 SPOT, PERP, CALL, PUT = range(4)
-#: Domain tag of the v1 single-commitment encoding (transition only, :meth:`MarginModelFx.v1_field_elements`).
-MODEL_DOMAIN = int.from_bytes(b"calcm-margin-v1", "big")
 
 
 @dataclass(frozen=True)
@@ -210,15 +207,6 @@ class MarginModelFx:
         return [opt_segment(self.opt_mark[o], self.opt_expo[o], [self.opt[s][o] for s in range(c * L, (c + 1) * L)])
                 for o in range(self.n_options) for c in range(self.chunks)]
 
-    def v1_field_elements(self) -> list[int]:
-        """The v1 single-commitment encoding over the derived views (transition only)."""
-        head = [MODEL_DOMAIN, self.n_scenarios, self.n_instruments, self.n_underlyings,
-                self.n_collateral, self.k_tail, self.im_buffer_bps, self.warn_buffer_bps]
-        body = [v for row in self.pnl for v in row] + list(self.mark)
-        body += [v for row in self.exposure for v in row] + list(self.collateral_price)
-        body += list(self.haircut_bps) + list(self.adv) + list(self.liquidity_weight_bps)
-        return head + [to_field(v) for v in body]
-
     @classmethod
     def from_float(cls, model: MarginModel, kinds, under, coll, price=None) -> "MarginModelFx":
         """Quantise a float model with the given structure (round half away from zero).
@@ -286,6 +274,11 @@ class AccountFx:
                    tuple(encode(x, QTY_SCALE, COLLATERAL, f"{name} collateral {cn[j]}")
                          for j, x in enumerate(c)),
                    int(salt))
+
+
+def empty_account(n_instruments: int, n_collateral: int) -> AccountFx:
+    """The account that fills unused leaves of a batch: salt 0, no positions, no collateral (tier 0)."""
+    return AccountFx((0,) * n_instruments, (0,) * n_collateral, 0)
 
 
 @dataclass(frozen=True)

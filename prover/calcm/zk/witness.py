@@ -23,8 +23,8 @@ from typing import Sequence
 
 from .. import atomic
 from ..fixedpoint import FIELD_PRIME, FixedPointRangeError, to_field
-from ..risk.fixed_margin import AccountFx, MarginModelFx, MarginResultFx, margin_fx
-from ..poseidon import AccountsTree, account_commitment, empty_account, lin_commitment, opt_commitment
+from ..risk.fixed_margin import AccountFx, MarginModelFx, MarginResultFx, empty_account, margin_fx
+from ..poseidon import AccountsTree, account_commitment, lin_commitment, opt_commitment
 from .config import PUBLIC_SIGNALS, CircuitConfig, check_fits
 from .toolchain import ToolchainError, snarkjs
 from .wtns import Witness, read_sym, read_wtns
