@@ -15,7 +15,8 @@ import pytest
 
 from calcm.liquidation.backtest import default_books, run_backtest
 from calcm.liquidation.episodes import EPISODES, REAL_EPISODES
-from calcm.liquidation.simulate import load_prices, run_replay
+from calcm.liquidation.replay import run_replay
+from calcm.market import load_market_ohlcv
 
 pytestmark = pytest.mark.realdata
 
@@ -26,7 +27,7 @@ HEDGED = ("btc_eth_hedge", "majors_vs_alts")
 
 @pytest.fixture(scope="module")
 def real_market(shared_prices):
-    md = load_prices(shared_prices / "daily_close.csv")
+    md = load_market_ohlcv(shared_prices / "daily_close.csv")
     assert md.high is not None and md.volumes is not None     # picked up from ohlcv/
     return md
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from calcm.errors import InputError
-from calcm.liquidation.simulate import SimParams, intraday_path, run_replay, simulate
+from calcm.liquidation.replay import run_replay
+from calcm.liquidation.simulate import SimParams, intraday_path, simulate
 from calcm.risk.book import parse_book
 
 WINDOW = ("2023-01-16", "2023-01-30")      # around the fixtures' crash (from 2023-01-20)

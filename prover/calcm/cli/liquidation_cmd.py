@@ -129,12 +129,13 @@ def register(main, bench, chain) -> None:
     def simulate_cmd(prices, volumes, book, regime, episode, start, end, seed, accounts, plot_dir,
                      with_days, as_json):
         """Replay a price path with leveraged accounts under the static, siloed and calcm regimes."""
-        from ..liquidation.simulate import load_prices, run_replay
+        from ..liquidation.replay import run_replay
+        from ..market import load_market_ohlcv
         from ..risk.book import load_book
 
         if episode is None and start is None and Path(prices).resolve() == DEFAULT_MARKET.resolve():
             episode = "fixture"
-        md = load_prices(prices, _volumes_for(prices, volumes))
+        md = load_market_ohlcv(prices, _volumes_for(prices, volumes))
         (d0, d1), _ = _window(md, episode, start, end, 60)
         bk = load_book(book) if book is not None else None
         if accounts is not None and accounts < 1:

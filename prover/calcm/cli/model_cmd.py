@@ -130,11 +130,11 @@ def register(main, bench, chain) -> None:
         """Prove a daily step, an intraday revaluation, or the chain of option parts."""
         from ..risk.modelfx import option_parts, reval, step
         from ..zk.model_circuit import ModelCircuitConfig
-        from ..zk.model_prove import load_model_file, load_prices, model_build, prove_model
+        from ..zk.model_prove import load_model_file, model_build, prove_model, read_price_file
         from ..zk.prove import ContextInfo
 
         mf = load_model_file(state_file)
-        prices, extra = load_prices(prices_file, mf.params)
+        prices, extra = read_price_file(prices_file, mf.params)
         ctx = ContextInfo(chain_id if chain_id is not None else int(extra.get("chain_id", 31337)),
                           registry or str(extra.get("registry", "0x" + "00" * 20)),
                           block if block is not None else int(extra.get("block", 0)))

@@ -31,7 +31,7 @@ account's positions change only by its recorded trades and ADL fills.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 
@@ -43,133 +43,13 @@ from ..risk.margin import MarginModel
 from ..risk.model import ModelParams, RiskModel, risk_based_haircuts
 from .adl import AdlPosition, deleverage_account
 from .causal import CausalRiskModel
-from .engine import FULL, LiquidationEngine, LiquidationParams
-from .impact import ImpactModel, ImpactParams
-from .insurance import PenaltySplit, cover_bad_debt, socialise
+from .engine import FULL, LiquidationEngine
+from .impact import ImpactModel
+from .insurance import cover_bad_debt, socialise
 from .regimes import Regime, regime as get_regime
+from .results import DayStats, LiquidationEvent, SimParams, SimulationResult
 
-
-@dataclass(frozen=True)
-class SimParams:
-    """Simulator settings (data, not code).
-
-    steps_per_leg:   checkpoints per intraday leg (open->extreme, extreme->extreme, ->close).
-    max_rounds:      cascade rounds per checkpoint.
-    impact_decay:    share of the impact factor's deviation from 1 kept overnight.
-    fund_share:      initial insurance fund as a share of the book's initial net value.
-    wick_cap:        intraday extremes beyond this fraction of the day's body are bad prints
-                     (see :func:`intraday_path`).
-    """
-
-    steps_per_leg: int = 4
-    max_rounds: int = 20
-    impact_decay: float = 0.5
-    fund_share: float = 0.005
-    wick_cap: float = 0.5
-    liquidation: LiquidationParams = field(default_factory=LiquidationParams)
-    impact: ImpactParams = field(default_factory=ImpactParams)
-    penalty: PenaltySplit = field(default_factory=PenaltySplit)
-
-    def __post_init__(self):
-        if self.steps_per_leg < 1 or self.max_rounds < 1:
-            raise ValueError("steps_per_leg and max_rounds must be >= 1")
-        if not (0 <= self.impact_decay <= 1) or not (0 <= self.fund_share < 1):
-            raise ValueError("impact_decay must be in [0, 1] and fund_share in [0, 1)")
-        if not (0 < self.wick_cap < 1):
-            raise ValueError("wick_cap must be in (0, 1)")
-
-
-@dataclass(frozen=True)
-class LiquidationEvent:
-    date: str
-    checkpoint: int
-    round: int
-    account: str
-    status: str
-    notional: float
-    cost: float
-    penalty: float
-    bad_debt: float
-    equity_before: float
-    mm_before: float
-
-
-@dataclass(frozen=True)
-class DayStats:
-    """One day's figures (USD unless stated)."""
-
-    date: str
-    liquidations: int
-    full_liquidations: int
-    liquidated_notional: float
-    bad_debt: float
-    from_fund: float
-    from_adl: float
-    socialised: float
-    adl_events: int
-    fund: float
-    fund_low: float
-    margin_held: float
-    equity: float
-    gross_notional: float
-    rounds: int
-    prices: dict[str, float]
-    impact_factor: dict[str, float]
-
-
-@dataclass(frozen=True)
-class SimulationResult:
-    regime: str
-    start: str
-    end: str
-    book: str
-    accounts: tuple[str, ...]
-    days: tuple[DayStats, ...]
-    events: tuple[LiquidationEvent, ...]
-    margin_by_group: dict[str, dict[str, float]]
-    initial_net_value: float
-    final_net_value: float
-    fund_initial: float
-    fund_final: float
-    liquidator_income: float
-    impact_costs: float
-    unrecovered: float
-    mtm_pnl: float
-    q_initial: np.ndarray = field(repr=False)
-    q_final: np.ndarray = field(repr=False)
-    c_final: np.ndarray = field(repr=False)
-    position_changes: np.ndarray = field(repr=False)
-
-    @property
-    def summary(self) -> dict:
-        d = self.days
-        return {
-            "liquidated_notional": sum(x.liquidated_notional for x in d),
-            "liquidations": sum(x.liquidations for x in d),
-            "accounts_liquidated": len({e.account for e in self.events}),
-            "full_liquidations": sum(x.full_liquidations for x in d),
-            "bad_debt": sum(x.bad_debt for x in d),
-            "bad_debt_from_fund": sum(x.from_fund for x in d),
-            "bad_debt_from_adl": sum(x.from_adl for x in d),
-            "socialised_loss": sum(x.socialised for x in d),
-            "unrecovered": self.unrecovered,
-            "adl_events": sum(x.adl_events for x in d),
-            "insurance_fund_initial": self.fund_initial,
-            "insurance_fund_low": min((x.fund_low for x in d), default=self.fund_initial),
-            "insurance_fund_final": self.fund_final,
-            "avg_margin_held": float(np.mean([x.margin_held for x in d])) if d else 0.0,
-            "avg_margin_to_notional": float(np.mean([x.margin_held / x.gross_notional
-                                                     for x in d if x.gross_notional > 0]))
-            if d else 0.0,
-            "margin_by_group": self.margin_by_group,
-            "liquidator_income": self.liquidator_income,
-            "impact_costs": self.impact_costs,
-        }
-
-    def to_json(self) -> dict:
-        return {"regime": self.regime, "start": self.start, "end": self.end, "book": self.book,
-                "accounts": len(self.accounts), "summary": self.summary,
-                "days": [x.__dict__ for x in self.days], "events": [e.__dict__ for e in self.events]}
+__all__ = ["DayStats", "LiquidationEvent", "SimParams", "SimulationResult", "intraday_path", "simulate"]
 
 
 def intraday_path(prev: np.ndarray, close: np.ndarray, high: np.ndarray | None,
@@ -478,63 +358,3 @@ def _cover(v: _Venue, model: MarginModel, a: int, plan, day: dict, flows: dict) 
     day["adl"] += w.from_adl
     day["soc"] += w.socialised
     day["adl_n"] += len(w.adl_fills)
-
-
-def load_prices(path, volumes=None) -> MarketData:
-    """Market data for a replay: closes, and high/low/volume where they exist.
-
-    ``path`` is anything :func:`calcm.market.load_market` reads. A close file with no
-    high/low picks them up (with USD volumes) from an ``ohlcv/`` directory beside it
-    when there is one (``../shared/data/prices/ohlcv``), aligned by date and asset.
-    """
-    from pathlib import Path
-
-    from ..market import load_market
-
-    md = load_market(path, volumes)
-    side = Path(path).parent / "ohlcv"
-    if md.high is not None or not Path(path).is_file() or not side.is_dir():
-        return md
-    ox = load_market(side)
-    pos = {d: k for k, d in enumerate(ox.dates.tolist())}
-    rows = np.array([pos.get(d, -1) for d in md.dates.tolist()])
-    out = {f: np.full(md.closes.shape, np.nan) for f in ("high", "low", "volumes")}
-    for u, a in enumerate(md.assets):
-        if a not in ox.assets:
-            continue
-        j = ox.index(a)
-        for f in out:
-            src = getattr(ox, f)
-            if src is not None:
-                out[f][rows >= 0, u] = src[rows[rows >= 0], j]
-    vols = md.volumes if md.volumes is not None else out["volumes"]
-    return replace(md, high=out["high"], low=out["low"], volumes=vols)
-
-
-def run_replay(market: MarketData, start, end, regimes=("static", "siloed", "calcm"),
-               book: Book | None = None, seed: int = 0, n_accounts: int | None = None,
-               params: SimParams | None = None,
-               model_params: ModelParams | None = None) -> tuple[Book, dict[str, SimulationResult]]:
-    """Run one or more regimes on the same book and the same causal model.
-
-    Without ``book``, a synthetic book (:func:`calcm.liquidation.synthetic.synthetic_book`)
-    is drawn from ``seed`` at the close before ``start`` on the assets with enough history.
-    """
-    from .backtest import eligible_assets
-    from .synthetic import SyntheticParams, synthetic_book
-
-    mp = model_params or ModelParams()
-    d0 = np.datetime64(start, "D")
-    k = int(np.searchsorted(market.dates, d0, side="left"))
-    if k == 0 or k >= market.n_days:
-        raise InputError(market.source, str(start), "date", "replay start must be inside the data, after its first row")
-    asof = market.dates[k - 1]
-    if book is None:
-        assets = eligible_assets(market, asof, mp)
-        if len(assets) < 2:
-            raise InputError(market.source, str(asof), "-",
-                             "fewer than two assets with enough history for a synthetic book")
-        sp = SyntheticParams() if n_accounts is None else SyntheticParams(n_accounts=n_accounts)
-        book = synthetic_book(market, asof, assets, seed, sp, mp)
-    causal = CausalRiskModel(market, book, mp)
-    return book, {r: simulate(market, book, r, start, end, params, mp, causal) for r in regimes}

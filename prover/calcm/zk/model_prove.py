@@ -83,7 +83,7 @@ def load_model_file(path: str | Path) -> ModelFile:
     return ModelFile(state, params, extra)
 
 
-def load_prices(path: str | Path, params: ModelParamsFx) -> tuple[tuple[int, ...], dict]:
+def read_price_file(path: str | Path, params: ModelParamsFx) -> tuple[tuple[int, ...], dict]:
     """A prices file: ``{"prices": {"BTC": 29000.5, ...}}`` (USD) or ``{"prices_fx": [...]}``.
 
     Optional ``block``, ``chain_id``, ``registry`` (the proof's context). Returns the
