@@ -150,7 +150,7 @@ def test_arkworks_and_snarkjs_prove_from_the_same_zkey(builds, wtns):
     for proof in (p_s, p_a):
         assert B.SnarkjsBackend().verify(vkey, proof, PUBLIC) and pyverify.verify(vkey, PUBLIC, proof)
     # groth16py's own export of the imported zkey's key is the snarkjs key, value for value.
-    from calcm.zk.setup import dev_vkey_json
+    from calcm.zk.keygen import dev_vkey_json
     _, vk = B.ArkworksBackend().load_key(B.key_ref(build))
     assert dev_vkey_json(vk.to_json()) == {k: vkey[k] for k in dev_vkey_json(vk.to_json())}
 

@@ -52,20 +52,14 @@ from ..errors import InputError
 from ..paths import NODE_MODULES, cache_dir
 from .config import CONFIGS, PUBLIC_SIGNALS, CircuitConfig, circuit_sources, source_hash
 from .ptau import DEFAULT_MAX_DEV_POWER, Ptau, select_ptau, sha256_file
-from .toolchain import circom_compile, r1cs_info, snarkjs, solidity_verifier_from_vkey
+#: Security labels of a build (manifest ``security``; CLI and deployment records carry them).
+from .keygen import DEV_PROVING_KEY, SECURITY_BEACON, SECURITY_CEREMONY, SECURITY_DEV, ceremony_keys, dev_keys
+from .toolchain import circom_compile, r1cs_info, solidity_verifier_from_vkey
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
 MODES = ("ceremony", "dev")
-#: Security labels of a build (manifest ``security``; CLI and deployment records carry it).
-SECURITY_DEV = "insecure-dev-single-party"
-SECURITY_BEACON = "insecure-dev-public-beacon"
-SECURITY_CEREMONY = "ceremony"
-DEV_PROVING_KEY = "proving_key.ark"
 VERIFIER_SOL = "verifier.sol"
-#: The public beacon of the dev phase-2 contribution (reproducible, insecure).
-ZKEY_BEACON_HASH = hashlib.sha256(b"calcm-dev-zkey-beacon-v1").hexdigest()
-ZKEY_BEACON_NAME = "calcm dev-only zkey beacon (insecure: public toxic waste)"
 
 
 @dataclass(frozen=True)
@@ -281,14 +275,14 @@ def setup(config: CircuitConfig, build_dir: str | os.PathLike, ptau_file: Path |
             raise RuntimeError(f"circuit has {info.n_pub_in} public inputs / {info.n_pub_out} outputs, "
                                f"expected {len(public)} / 0")
         if mode == "dev":
-            key_manifest = _dev_setup(comp.r1cs, work, timings)
+            key_manifest = dev_keys(comp.r1cs, work, timings)
         else:
             ptau = select_ptau(info.min_ptau_power(), ptau_file, max_dev_power=max_dev_power)
             if reuse and ptau_file is not None:
                 found = _reusable(build_dir, src_hash, ptau, mode, len(contributions))
                 if found:
                     return found, True
-            key_manifest = _ceremony_setup(comp.r1cs, ptau, contributions, work, timings)
+            key_manifest = ceremony_keys(comp.r1cs, ptau, contributions, work, timings)
         t0 = time.perf_counter()
         atomic.write_bytes(work / VERIFIER_SOL, solidity_verifier_from_vkey(work / "verification_key.json"))
         timings["verifier"] = time.perf_counter() - t0
@@ -332,77 +326,6 @@ def setup(config: CircuitConfig, build_dir: str | os.PathLike, ptau_file: Path |
         # TemporaryDirectory cleanup expects its path: recreate it empty.
         work.mkdir()
     return Build.load(build_dir), False
-
-
-def _ceremony_setup(r1cs: Path, ptau: Ptau, contributions: Sequence[str], work: Path,
-                    timings: dict) -> dict:
-    """snarkjs groth16 setup, secret contributions, the public beacon, the vkey; manifest parts."""
-    t0 = time.perf_counter()
-    snarkjs("groth16", "setup", r1cs, ptau.path, work / "circuit_0000.zkey")
-    timings["groth16_setup"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    prev = work / "circuit_0000.zkey"
-    for i, entropy in enumerate(contributions, start=1):
-        nxt = work / f"circuit_{i:04d}.zkey"
-        snarkjs("zkey", "contribute", prev, nxt, f"-n=calcm contribution {i}", f"-e={entropy}")
-        prev.unlink()
-        prev = nxt
-    timings["contributions"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    snarkjs("zkey", "beacon", prev, work / "circuit_final.zkey",
-            ZKEY_BEACON_HASH, "10", f"-n={ZKEY_BEACON_NAME}")
-    prev.unlink()
-    snarkjs("zkey", "export", "verificationkey", work / "circuit_final.zkey",
-            work / "verification_key.json")
-    timings["beacon_and_vkey"] = time.perf_counter() - t0
-    zsha = sha256_file(work / "circuit_final.zkey")
-    secure = ptau.source == "ceremony" and len(contributions) > 0
-    return {"security": SECURITY_CEREMONY if secure else SECURITY_BEACON,
-            "ptau": ptau.manifest(),
-            "zkey": {"sha256": zsha, "contributions": len(contributions),
-                     "beacon_hash": ZKEY_BEACON_HASH, "beacon_iterations_exp": 10},
-            "proving_key": {"file": "circuit_final.zkey", "format": "snarkjs-zkey", "sha256": zsha}}
-
-
-#: Key order of snarkjs' verification_key.json (groth16py's ``to_json`` sorts its keys).
-_VKEY_ORDER = ("protocol", "curve", "nPublic", "vk_alpha_1", "vk_beta_2", "vk_gamma_2", "vk_delta_2", "IC")
-
-
-def dev_vkey_json(vk_json: str) -> dict:
-    """groth16py's ``VerifyingKey.to_json()`` as snarkjs' ``verification_key.json`` layout.
-
-    The values are already snarkjs' (projective decimal strings, G2 as ``[c0, c1]``); only
-    the key order differs, and ``vk_alphabeta_12`` (a cached pairing that snarkjs'
-    export adds and its verifier does not read) is absent.
-    """
-    raw = json.loads(vk_json)
-    missing = [k for k in _VKEY_ORDER if k not in raw]
-    if missing:
-        raise RuntimeError(f"groth16py verification key lacks {missing}")
-    out = {k: raw[k] for k in _VKEY_ORDER}
-    out["curve"] = "bn128"
-    return out
-
-
-def _dev_setup(r1cs: Path, work: Path, timings: dict) -> dict:
-    """groth16py single-party setup: ``proving_key.ark`` + snarkjs-format vkey; manifest parts."""
-    try:
-        import groth16py
-    except ImportError:
-        raise InputError("--mode", "-", "dev", "dev setup needs groth16py (pip install groth16py==0.2.0)") from None
-    t0 = time.perf_counter()
-    pk, vk = groth16py.setup(str(r1cs))
-    timings["groth16py_setup"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    pk.save(str(work / DEV_PROVING_KEY))
-    atomic.write_text(work / "verification_key.json", json.dumps(dev_vkey_json(vk.to_json()), indent=1))
-    timings["save_keys"] = time.perf_counter() - t0
-    return {"security": SECURITY_DEV,
-            "ptau": {"path": None, "power": None, "sha256": None, "source": "none (single-party setup)",
-                     "dev_only": True},
-            "zkey": {"sha256": None, "absent": "dev build: groth16py cannot write a snarkjs zkey"},
-            "proving_key": {"file": DEV_PROVING_KEY, "sha256": sha256_file(work / DEV_PROVING_KEY),
-                            "format": f"groth16py {groth16py.__version__} ProvingKey.save"}}
 
 
 def _replace_dir(src: Path, dst: Path) -> None:
