@@ -4,6 +4,7 @@ include "account_margin.circom";
 include "account_commitment.circom";
 include "model_commitment.circom";
 include "accounts_tree.circom";
+include "parameter_ranges.circom";
 
 /*
  * BatchAccounts(n, m, N, D): N account commitments form aligned group `group`
@@ -54,7 +55,8 @@ template BatchAccounts(n, m, N, D) {
  *     optCommitment  OptCommitment of the option part (0 without options);
  *     context        keccak(chainid, registry, block) >> 3 (squared below, so it
  *                    sits in a constraint);
- *     packedResult   group + 2^32 * sum_a tier[a] * 4^a.
+ *     packedResult   group + 2^32 * N + 2^40 * sum_a tier[a] * 4^a (N, 8 bits
+ *                    at 32..39, binds the batch size to the registry's groupSize).
  *   Private inputs:  the model values (price, lin, opt, optMark, optExpo,
  *     haircutBps, adv, weightBps, buffers); per account salt, qty, collateral and
  *     the tail hints; group; siblings.
@@ -62,9 +64,12 @@ template BatchAccounts(n, m, N, D) {
  *                linCommitment covers); N a power of two <= 64; D - log2 N <= 32.
  *   Proves:      the model values hash to linCommitment / optCommitment; the N
  *                accounts are group `group` of accountsRoot; each tier is
- *                AccountMargin's; packedResult is exactly group and those tiers.
- *   Soundness:   Poseidon collision resistance; model data in range (public,
- *                validated before it is committed).
+ *                AccountMargin's; packedResult is exactly group, N and those tiers.
+ *   Soundness:   Poseidon collision resistance. The governance parameters'
+ *                ranges are checked here (MarginParamRanges: haircuts, weights,
+ *                buffers; ADV by the add-on's divisor range); prices, scenario
+ *                moves and option values are range-bound by the model circuits
+ *                that compute them.
  *   Cost:        N (S (U + nOpt + 68) + ...) + the two sponges (docs/CIRCUITS.md).
  */
 template MarginBatch(kinds, under, coll, S, U, n, m, k, C, STRUCT_ID, N, D) {
@@ -113,6 +118,12 @@ template MarginBatch(kinds, under, coll, S, U, n, m, k, C, STRUCT_ID, N, D) {
     optC.optExpo <== optExpo;
     optC.opt <== opt;
     optCommitment === optC.commitment;
+    // The governance parameters' ranges (issue 13 A4): once per batch, where they enter.
+    component ranges = MarginParamRanges(U, m);
+    ranges.haircutBps <== haircutBps;
+    ranges.weightBps <== weightBps;
+    ranges.imBufferBps <== imBufferBps;
+    ranges.warnBufferBps <== warnBufferBps;
 
     component accounts = BatchAccounts(n, m, N, D);
     accounts.salt <== salt;
@@ -123,7 +134,7 @@ template MarginBatch(kinds, under, coll, S, U, n, m, k, C, STRUCT_ID, N, D) {
     accountsRoot === accounts.root;
 
     component margin[N];
-    var packed = group;
+    var packed = group + N * 2 ** 32;
     for (var a = 0; a < N; a++) {
         margin[a] = AccountMargin(kinds, under, coll, S, U, n, m, k);
         margin[a].price <== price;
@@ -141,7 +152,7 @@ template MarginBatch(kinds, under, coll, S, U, n, m, k, C, STRUCT_ID, N, D) {
         margin[a].inTail <== inTail[a];
         margin[a].tailStep <== tailStep[a];
         margin[a].threshold <== threshold[a];
-        packed += margin[a].tier * 2 ** (32 + 2 * a);
+        packed += margin[a].tier * 2 ** (40 + 2 * a);
     }
     packedResult === packed;
 

@@ -1,36 +1,51 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {AggregatorV3Interface} from "./interfaces/AggregatorV3Interface.sol";
 import {IMarginVerifier} from "./interfaces/IMarginVerifier.sol";
 import {ModelSignals} from "./interfaces/IModelVerifiers.sol";
 import {Groth16Call} from "./Groth16Call.sol";
 
-/// @title MarginRegistry (v2)
+/// @title MarginRegistry (v3)
 /// @notice Records zero-knowledge proven portfolio-margin health per account and gates
 ///         liquidations and withdrawals on it, without ever seeing a portfolio. The model the
 ///         margins are proven against is itself proven: one GARCH step per UTC day from the
 ///         oracle rounds that close the day, intraday revaluations at fresh prices, and the
 ///         option revaluation in chained parts (docs/PROVING.md sections 5 and 6).
-/// @dev Roles: governance (parameters, verifiers, feeds, roles), venues (accounts root,
-///      registration), keepers (proofs). Model data:
+/// @dev Governance (docs/CHAIN.md, issue 13 M2), with OpenZeppelin AccessControl and Pausable:
+///        - DEFAULT_ADMIN_ROLE: parameters, verifiers, feeds, roles, unpause. The deployer
+///          holds it during the genesis phase, then `finalizeGenesis(timelock)` hands it to an
+///          OpenZeppelin TimelockController and renounces it: every admin call after genesis
+///          waits out the timelock's delay. `setModelState` is genesis-only; later model
+///          changes go through `upgradeModel`.
+///        - VENUE_ROLE: the accounts root and account registration.
+///        - KEEPER_ROLE: proof submissions; anyone may submit (same checks) once no keeper
+///          submission has landed for `keeperStall` blocks (issue 13 liveness).
+///        - GUARDIAN_ROLE: `pause()` only (never unpause, never a parameter).
+///      Model data:
 ///        - the state (`stateCommitment`, UTC `day` of the close it holds) moves only by
 ///          `submitModelStep`, exactly one day at a time, from each feed's first round dated
 ///          at or after 00:00 UTC of day + 2 (the close of day + 1);
-///        - `linCommitment` (linear P&L at some prices, current state) is set by the step
-///          (at the close) and by `submitModelReval` (at the latest fresh answers);
-///        - `optCommitment` (option P&L) is the end of a chain of `nParts` option-part proofs
-///          at one state and one set of prices, recorded with that state and the prices' time.
-///      A model version is (state, linCommitment, optCommitment); it gets a new number
-///      (`modelVersion`) whenever any of the three changes. Margin batches are proven against
-///      the current version, which must have its optCommitment for the current state and at
-///      most `optionMaxAge` seconds old (when the structure has options); a record speaks for
-///      an account only under the model version it was proven under (issue 13 M1).
-///      Replays are rejected by the record key (group, block, root version, model version):
-///      Groth16 proofs are malleable, so a proof hash would not stop a replay. docs/CHAIN.md.
-contract MarginRegistry {
+///        - `linCommitment` is set by the step (at the close) and by `submitModelReval`;
+///        - `optCommitment` is the end of a chain of `nParts` option-part proofs.
+///      A model version number (`modelVersion`) is bumped whenever the state, a commitment, the
+///      parameter hash or a verifier changes. A record (one word per group) is valid iff it was
+///      proven under the current model version AND the current accounts-root version AND the
+///      block is at most its own expiry (block + maxAge at write time) AND the registry is not
+///      paused (issue 13 M1, L3, L4, A6). Replays are rejected by the record key (group, block,
+///      root version, model version): Groth16 proofs are malleable, so a proof hash would not
+///      stop a replay.
+contract MarginRegistry is AccessControl, Pausable {
     // ---------------------------------------------------------------- constants
 
+    /// @notice The venue role: posts accounts roots and registers accounts.
+    bytes32 public constant VENUE_ROLE = keccak256("VENUE_ROLE");
+    /// @notice The keeper role: submits proofs (always; others only after a keeper stall).
+    bytes32 public constant KEEPER_ROLE = keccak256("KEEPER_ROLE");
+    /// @notice The guardian role: may pause, nothing else.
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
     /// @notice BN254 scalar field order: every public signal must be below it.
     uint256 public constant SNARK_SCALAR_FIELD =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
@@ -40,8 +55,12 @@ contract MarginRegistry {
     uint256 public constant MAX_GROUP_SIZE = 64;
     /// @notice Margin batch public signals: accountsRoot, linCommitment, optCommitment, context, packedResult.
     uint256 public constant MARGIN_SIGNALS = 5;
+    /// @notice Largest maxAge (blocks): a record stores its own maxAge in 16 bits.
+    uint256 public constant MAX_MAX_AGE = type(uint16).max;
 
     uint256 private constant GROUP_BITS = 32;
+    uint256 private constant SHAPE_BITS = 8;
+    uint256 private constant TIERS_SHIFT = GROUP_BITS + SHAPE_BITS;
     uint256 private constant MAX_FEED_DECIMALS = 36;
     uint256 private constant TIER_LIQUIDATABLE = 3;
     uint256 private constant TIER_MAX_WITHDRAW = 1;
@@ -63,12 +82,10 @@ contract MarginRegistry {
 
     // ---------------------------------------------------------------- storage
 
-    /// @notice The governance address.
+    /// @notice The admin: the deployer during genesis, the TimelockController after it.
     address public governance;
-    /// @notice Whether an address holds the venue role.
-    mapping(address => bool) public isVenue;
-    /// @notice Whether an address holds the keeper role.
-    mapping(address => bool) public isKeeper;
+    /// @notice The TimelockController holding DEFAULT_ADMIN_ROLE (zero during genesis).
+    address public timelock;
 
     /// @notice The margin batch verifier (generated, 5 signals).
     IMarginVerifier public marginVerifier;
@@ -95,17 +112,19 @@ contract MarginRegistry {
     /// @dev Model counters read together: one storage slot.
     struct ModelClock {
         uint64 day;          // UTC day number of the close in the state
-        uint32 version;      // model version number (bumped on every change of the triple)
+        uint32 version;      // model version number (bumped on every change of the model)
         uint64 versionBlock; // block at which the current version was set
         uint64 optPricesAt;  // oldest updatedAt of the prices optCommitment was proven at
     }
 
-    /// @dev Accounts and freshness counters read together by every margin batch: one slot.
+    /// @dev Accounts, freshness and liveness counters read by every submission: one slot.
     struct Clock {
-        uint32 rootVersion;   // bumped by every postAccountsRoot
-        uint64 maxAge;        // blocks a record stays fresh
-        uint64 maxPriceAge;   // seconds a feed answer stays usable (revaluations, option part 0)
-        uint64 optionMaxAge;  // seconds an option commitment stays usable for margin batches
+        uint32 rootVersion;     // bumped by every postAccountsRoot
+        uint16 maxAge;          // blocks a record written now stays fresh
+        uint64 maxPriceAge;     // seconds a feed answer stays usable (revaluations, option part 0)
+        uint64 optionMaxAge;    // seconds an option commitment stays usable for margin batches
+        uint48 lastKeeperBlock; // block of the latest keeper-role submission (or of genesis end)
+        uint32 keeperStall;     // blocks without a keeper submission after which anyone may submit
     }
 
     /// @dev The option revaluation in progress (parts land in order).
@@ -121,51 +140,53 @@ contract MarginRegistry {
     PendingOptions private _pending;
     uint256[] private _pendingPrices;
 
-    /// @dev Feed address and its decimals, one slot per asset.
+    /// @dev Feed address, its decimals and the last round id a model proof used: one slot per asset.
     struct Feed {
         AggregatorV3Interface feed;
         uint8 decimals;
+        uint80 lastRound;
     }
 
     Feed[] private _feeds;
 
-    /// @notice Root version at which each leaf last changed.
-    mapping(uint256 leaf => uint32) public lastChangedVersion;
-    /// @dev leaf + 1 of each registered owner (0: not registered).
-    mapping(address owner => uint256) private _leafPlusOne;
+    /// @dev Per registered owner: leaf + 1 (bits 0..63; 0: not registered) and the first root
+    ///      version a record must have to speak for it (bits 64..95: the root version after
+    ///      the one current at registration).
+    mapping(address owner => uint256) private _accounts;
     /// @notice Owner registered at each leaf (zero: free).
     mapping(uint256 leaf => address) public ownerOf;
     /// @dev One packed word per group: tiers (bits 0..127, 2 bits per leaf, leaf a at 2a),
-    ///      block (bits 128..191), root version (bits 192..223), model version (bits 224..255).
+    ///      block (bits 128..175), maxAge at write time (176..191; expiry = block + maxAge),
+    ///      root version (192..223), model version (224..255).
     mapping(uint256 group => uint256) private _records;
 
     // ---------------------------------------------------------------- events
 
-    /// @notice Governance moved to a new address.
-    event GovernanceTransferred(address indexed previous, address indexed next);
-    /// @notice The venue role of `account` was granted (`enabled`) or revoked.
-    event VenueSet(address indexed account, bool enabled);
-    /// @notice The keeper role of `account` was granted (`enabled`) or revoked.
-    event KeeperSet(address indexed account, bool enabled);
-    /// @notice The model-parameter hash changed.
-    event ParamHashSet(uint256 paramHash);
-    /// @notice Governance set the model state (genesis or reset): no linear commitment until
-    ///         the next step or revaluation, so margin batches wait for one.
+    /// @notice Genesis ended: DEFAULT_ADMIN_ROLE moved to `timelock`, the deployer renounced it.
+    event GenesisFinalized(address indexed timelock, address indexed deployer);
+    /// @notice The model-parameter hash changed (a new model version starts).
+    event ParamHashSet(uint256 paramHash, uint32 modelVersion);
+    /// @notice Genesis set the model state: no linear commitment until the next step or
+    ///         revaluation, so margin batches wait for one.
     event ModelStateSet(uint256 stateCommitment, uint64 day, uint32 modelVersion);
-    /// @notice The margin verifier changed.
-    event MarginVerifierSet(address verifier);
-    /// @notice The three model verifiers changed.
-    event ModelVerifiersSet(address step, address reval, address option);
+    /// @notice Governance upgraded the model (parameter hash, state, day) through the timelock.
+    event ModelUpgraded(uint256 paramHash, uint256 stateCommitment, uint64 day, uint32 modelVersion);
+    /// @notice The margin verifier changed (a new model version starts).
+    event MarginVerifierSet(address verifier, uint32 modelVersion);
+    /// @notice The three model verifiers changed (a new model version starts).
+    event ModelVerifiersSet(address step, address reval, address option, uint32 modelVersion);
     /// @notice The price feeds changed (one per asset, in the model's asset order).
     event PriceFeedsSet(address[] feeds);
-    /// @notice The freshness window of records changed.
+    /// @notice The freshness window of records written from now on changed.
     event MaxAgeSet(uint64 blocks);
     /// @notice The maximum feed answer age changed.
     event MaxPriceAgeSet(uint64 secondsOld);
     /// @notice The maximum age of an option commitment usable by margin batches changed.
     event OptionMaxAgeSet(uint64 secondsOld);
-    /// @notice The venue posted a new accounts root.
-    event AccountsRootPosted(uint256 root, uint32 indexed rootVersion, uint32[] changedLeaves);
+    /// @notice The keeper stall (blocks without a keeper submission before anyone may submit) changed.
+    event KeeperStallSet(uint32 blocks);
+    /// @notice The venue posted a new accounts root: every record of an older root is invalid.
+    event AccountsRootPosted(uint256 root, uint32 indexed rootVersion);
     /// @notice The venue registered `owner` at `leaf` of the accounts tree.
     event AccountRegistered(address indexed owner, uint32 leaf);
     /// @notice One daily GARCH step: the state moved to `day` (the close of that day is
@@ -200,27 +221,31 @@ contract MarginRegistry {
                            address indexed keeper);
     /// @notice The last option part landed: `optCommitment` holds for `state`.
     event OptionsRevalued(uint256 indexed state, uint256 optCommitment, uint32 modelVersion, uint64 pricesAt);
-    /// @notice A margin batch was proven: `tiers` packs 2 bits per leaf of `group`.
+    /// @notice A margin batch was proven: `tiers` packs 2 bits per leaf of `group`; the record
+    ///         is valid until block `expiry` (while root and model versions stay current).
     event MarginBatchRecorded(
         uint256 indexed blockNo,
         uint256 indexed group,
         uint32 rootVersion,
         uint32 modelVersion,
         uint256 tiers,
+        uint256 expiry,
         address indexed keeper
     );
 
     // ---------------------------------------------------------------- errors
 
-    /// @notice The caller is not governance.
-    error MarginRegistry__NotGovernance(address caller);
-    /// @notice The caller does not hold the venue role.
-    error MarginRegistry__NotVenue(address caller);
-    /// @notice The caller does not hold the keeper role.
-    error MarginRegistry__NotKeeper(address caller);
+    /// @notice A genesis-only call after `finalizeGenesis` (use the timelock and `upgradeModel`).
+    error MarginRegistry__GenesisOver();
+    /// @notice A non-keeper submission while the keeper is live: open to anyone from block `openAt`.
+    error MarginRegistry__KeeperActive(uint256 lastKeeperBlock, uint256 openAt);
+    /// @notice packedResult encodes batch size `n`, but the registry's groupSize is `groupSize` (L1).
+    error MarginRegistry__WrongShape(uint256 n, uint256 groupSize);
+    /// @notice An oracle round older than the last one a model proof used for this asset.
+    error MarginRegistry__RoundTooOld(uint256 asset, uint80 roundId, uint80 lastRoundId);
     /// @notice A zero address where an account or contract is required.
     error MarginRegistry__ZeroAddress();
-    /// @notice Bad constructor or feed configuration (group size, nAssets, feed decimals).
+    /// @notice Bad constructor or configuration value (group size, nAssets, feed decimals, maxAge).
     error MarginRegistry__BadConfig();
     /// @notice A value meant as a public signal is not below the scalar field order.
     error MarginRegistry__NotInField(uint256 value);
@@ -228,7 +253,8 @@ contract MarginRegistry {
     error MarginRegistry__StaleBlock(uint256 blockNo, uint256 versionBlock, uint256 currentBlock);
     /// @notice The proof's block is after the current block.
     error MarginRegistry__FutureBlock(uint256 blockNo, uint256 currentBlock);
-    /// @notice This group is already recorded for this block, root version and model version.
+    /// @notice This group already has a record at this root and model version from this block
+    ///         or a later one.
     error MarginRegistry__AlreadyRecorded(uint256 group, uint256 blockNo, uint32 rootVersion, uint32 modelVersion);
     /// @notice The group encoded in packedResult is not the group submitted.
     error MarginRegistry__GroupMismatch(uint256 group, uint256 packedGroup);
@@ -276,34 +302,36 @@ contract MarginRegistry {
 
     // ---------------------------------------------------------------- modifiers
 
-    modifier onlyGovernance() {
-        if (msg.sender != governance) revert MarginRegistry__NotGovernance(msg.sender);
+    /// @dev Genesis-only calls.
+    modifier inGenesis() {
+        if (timelock != address(0)) revert MarginRegistry__GenesisOver();
         _;
     }
 
-    modifier onlyVenue() {
-        if (!isVenue[msg.sender]) revert MarginRegistry__NotVenue(msg.sender);
-        _;
-    }
-
-    modifier onlyKeeper() {
-        if (!isKeeper[msg.sender]) revert MarginRegistry__NotKeeper(msg.sender);
+    /// @dev Proof submissions: not paused; a KEEPER_ROLE sender (its block is recorded), or
+    ///      anyone once `keeperStall` blocks have passed since the last keeper submission.
+    modifier onlySubmitter() {
+        _requireNotPaused();
+        _checkSubmitter();
         _;
     }
 
     // ---------------------------------------------------------------- setup
 
-    /// @notice Deploy a registry; the deployer becomes governance.
+    /// @notice Deploy a registry; the deployer holds DEFAULT_ADMIN_ROLE for the genesis phase.
     /// @param groupSize_ Accounts per margin batch (the margin circuit's N): a power of two, <= 64.
     /// @param nAssets_ Number of priced assets (one feed each).
     /// @param nParts_ Option-part proofs per option revaluation (n_opt * C; 0 without options).
-    /// @param maxAge_ Blocks a record (and a proof's context block) stays fresh.
+    /// @param maxAge_ Blocks a record (and a proof's context block) stays fresh (<= 65535).
     /// @param maxPriceAge_ Seconds a feed answer stays usable for a revaluation.
     /// @param optionMaxAge_ Seconds an option commitment stays usable for margin batches.
+    /// @param keeperStall_ Blocks without a keeper submission after which anyone may submit.
     constructor(uint256 groupSize_, uint256 nAssets_, uint256 nParts_, uint64 maxAge_, uint64 maxPriceAge_,
-                uint64 optionMaxAge_) {
+                uint64 optionMaxAge_, uint32 keeperStall_) {
         if (groupSize_ == 0 || groupSize_ > MAX_GROUP_SIZE || groupSize_ & (groupSize_ - 1) != 0
-            || nAssets_ == 0 || nParts_ > type(uint32).max) revert MarginRegistry__BadConfig();
+            || nAssets_ == 0 || nParts_ > type(uint32).max || maxAge_ > MAX_MAX_AGE) {
+            revert MarginRegistry__BadConfig();
+        }
         groupSize = groupSize_;
         nAssets = nAssets_;
         nParts = nParts_;
@@ -312,84 +340,86 @@ contract MarginRegistry {
         revalSelector = Groth16Call.selectorFor(ModelSignals.REVAL_FIXED + k);
         optionSelector = Groth16Call.selectorFor(ModelSignals.OPTION_FIXED + k);
         governance = msg.sender;
-        _clock.maxAge = maxAge_;
+        _grantRole(DEFAULT_ADMIN_ROLE, msg.sender);
+        _clock.maxAge = uint16(maxAge_);
         _clock.maxPriceAge = maxPriceAge_;
         _clock.optionMaxAge = optionMaxAge_;
-        emit GovernanceTransferred(address(0), msg.sender);
+        _clock.keeperStall = keeperStall_;
+        _clock.lastKeeperBlock = uint48(block.number);
         emit MaxAgeSet(maxAge_);
         emit MaxPriceAgeSet(maxPriceAge_);
         emit OptionMaxAgeSet(optionMaxAge_);
+        emit KeeperStallSet(keeperStall_);
     }
 
     // ---------------------------------------------------------------- governance
 
-    /// @notice Hand governance to `next`.
-    /// @param next The new governance address (non-zero).
-    function transferGovernance(address next) external onlyGovernance {
-        if (next == address(0)) revert MarginRegistry__ZeroAddress();
-        emit GovernanceTransferred(governance, next);
-        governance = next;
+    /// @notice End the genesis phase: grant DEFAULT_ADMIN_ROLE to `timelock_` (an OpenZeppelin
+    ///         TimelockController) and renounce the caller's. Every admin call after this
+    ///         waits out the timelock's delay; `setModelState` is no longer available.
+    /// @param timelock_ The TimelockController (a contract).
+    function finalizeGenesis(address timelock_) external onlyRole(DEFAULT_ADMIN_ROLE) inGenesis {
+        if (timelock_.code.length == 0) revert MarginRegistry__ZeroAddress();
+        timelock = timelock_;
+        governance = timelock_;
+        _grantRole(DEFAULT_ADMIN_ROLE, timelock_);
+        _revokeRole(DEFAULT_ADMIN_ROLE, msg.sender);
+        _clock.lastKeeperBlock = uint48(block.number);
+        emit GenesisFinalized(timelock_, msg.sender);
     }
 
-    /// @notice Grant or revoke the venue role.
-    function setVenue(address account, bool enabled) external onlyGovernance {
-        if (account == address(0)) revert MarginRegistry__ZeroAddress();
-        isVenue[account] = enabled;
-        emit VenueSet(account, enabled);
-    }
-
-    /// @notice Grant or revoke the keeper role.
-    function setKeeper(address account, bool enabled) external onlyGovernance {
-        if (account == address(0)) revert MarginRegistry__ZeroAddress();
-        isKeeper[account] = enabled;
-        emit KeeperSet(account, enabled);
-    }
-
-    /// @notice Publish the hash of the public model parameters.
+    /// @notice Publish the hash of the public model parameters. Prospective: a new model version
+    ///         starts, the linear and option commitments (proven under the old hash) are
+    ///         cleared, so no record or commitment of the old parameters stays usable.
     /// @param paramHash_ The hash (a field element).
-    function setParamHash(uint256 paramHash_) external onlyGovernance {
-        if (paramHash_ >= SNARK_SCALAR_FIELD) revert MarginRegistry__NotInField(paramHash_);
-        paramHash = paramHash_;
-        emit ParamHashSet(paramHash_);
+    function setParamHash(uint256 paramHash_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setParamHash(paramHash_);
+        emit ParamHashSet(paramHash_, _model.version);
     }
 
-    /// @notice Set the model state (genesis, or a reset): the state commitment and the UTC day
-    ///         of the close it holds. Clears the linear commitment and the pending option chain;
-    ///         the next step starts from this state with the close of `day + 1`.
+    /// @notice Genesis only: set the model state commitment and the UTC day of the close it
+    ///         holds. Clears the commitments and the pending option chain; the next step
+    ///         starts from this state with the close of `day + 1`.
     /// @param state The state commitment (a field element).
-    /// @param day The UTC day number (updatedAt / 86400) of the state's close.
-    function setModelState(uint256 state, uint64 day) external onlyGovernance {
-        if (state >= SNARK_SCALAR_FIELD) revert MarginRegistry__NotInField(state);
-        stateCommitment = state;
-        linCommitment = 0;
-        delete _pending;
-        ModelClock memory m = _model;
-        m.day = day;
-        _bumpVersion(m);
-        emit ModelStateSet(state, day, m.version);
+    /// @param day_ The UTC day number (updatedAt / 86400) of the state's close.
+    function setModelState(uint256 state, uint64 day_) external onlyRole(DEFAULT_ADMIN_ROLE) inGenesis {
+        _setModelState(state, day_);
+        emit ModelStateSet(state, day_, _model.version);
     }
 
-    /// @notice Set the margin batch verifier.
-    function setMarginVerifier(address verifier) external onlyGovernance {
+    /// @notice Versioned model upgrade (through the timelock after genesis): a new parameter
+    ///         hash, state and day in one call; a new model version starts, so every record
+    ///         and commitment of the old version expires (issue 13 M1, M2).
+    function upgradeModel(uint256 paramHash_, uint256 state, uint64 day_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setParamHash(paramHash_);
+        _setModelState(state, day_);
+        emit ModelUpgraded(paramHash_, state, day_, _model.version);
+    }
+
+    /// @notice Set the margin batch verifier (a new model version starts).
+    function setMarginVerifier(address verifier) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (verifier == address(0)) revert MarginRegistry__ZeroAddress();
         marginVerifier = IMarginVerifier(verifier);
-        emit MarginVerifierSet(verifier);
+        _bumpVersion(_model);
+        emit MarginVerifierSet(verifier, _model.version);
     }
 
-    /// @notice Set the three model verifiers (the option verifier may be zero when nParts = 0).
-    function setModelVerifiers(address step, address reval, address option) external onlyGovernance {
+    /// @notice Set the three model verifiers (the option verifier may be zero when nParts = 0);
+    ///         a new model version starts.
+    function setModelVerifiers(address step, address reval, address option) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (step == address(0) || reval == address(0) || (nParts != 0 && option == address(0))) {
             revert MarginRegistry__ZeroAddress();
         }
         stepVerifier = step;
         revalVerifier = reval;
         optionVerifier = option;
-        emit ModelVerifiersSet(step, reval, option);
+        _bumpVersion(_model);
+        emit ModelVerifiersSet(step, reval, option, _model.version);
     }
 
     /// @notice Set the price feeds, one per asset in the model's asset order.
     /// @param feeds Exactly nAssets AggregatorV3 feeds.
-    function setPriceFeeds(address[] calldata feeds) external onlyGovernance {
+    function setPriceFeeds(address[] calldata feeds) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (feeds.length != nAssets) revert MarginRegistry__WrongFeedCount(feeds.length, nAssets);
         delete _feeds;
         for (uint256 i = 0; i < feeds.length; ++i) {
@@ -397,55 +427,71 @@ contract MarginRegistry {
             AggregatorV3Interface f = AggregatorV3Interface(feeds[i]);
             uint8 decimals = f.decimals();
             if (decimals > MAX_FEED_DECIMALS) revert MarginRegistry__BadConfig();
-            _feeds.push(Feed(f, decimals));
+            _feeds.push(Feed(f, decimals, 0));
         }
         emit PriceFeedsSet(feeds);
     }
 
-    /// @notice Set how many blocks a record stays fresh.
-    function setMaxAge(uint64 blocks) external onlyGovernance {
-        _clock.maxAge = blocks;
+    /// @notice Set how many blocks a record written from now on stays fresh (prospective: a
+    ///         record keeps the expiry it was written with).
+    function setMaxAge(uint64 blocks) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (blocks > MAX_MAX_AGE) revert MarginRegistry__BadConfig();
+        _clock.maxAge = uint16(blocks);
         emit MaxAgeSet(blocks);
     }
 
     /// @notice Set the maximum age (seconds) of a feed answer a revaluation accepts.
-    function setMaxPriceAge(uint64 secondsOld) external onlyGovernance {
+    function setMaxPriceAge(uint64 secondsOld) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _clock.maxPriceAge = secondsOld;
         emit MaxPriceAgeSet(secondsOld);
     }
 
     /// @notice Set the maximum age (seconds, from the oldest price it was proven at) of an
     ///         option commitment that margin batches may use.
-    function setOptionMaxAge(uint64 secondsOld) external onlyGovernance {
+    function setOptionMaxAge(uint64 secondsOld) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _clock.optionMaxAge = secondsOld;
         emit OptionMaxAgeSet(secondsOld);
     }
 
+    /// @notice Set the keeper stall: blocks without a keeper submission after which anyone may submit.
+    function setKeeperStall(uint32 blocks) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _clock.keeperStall = blocks;
+        emit KeeperStallSet(blocks);
+    }
+
+    /// @notice Guardian: stop proof submissions and root posts; gating views fail safe
+    ///         (withdraw, add risk and liquidate all false) until the admin unpauses.
+    function pause() external onlyRole(GUARDIAN_ROLE) {
+        _pause();
+    }
+
+    /// @notice Admin (the timelock after genesis): resume.
+    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _unpause();
+    }
+
     // ---------------------------------------------------------------- venue
 
-    /// @notice Post a new accounts root; every changed leaf invalidates its older records.
+    /// @notice Post a new accounts root: O(1) gas. Every record proven against an older root
+    ///         is invalid from now on (issue 13 A6, L4: no changed-leaf list is trusted).
     /// @param root The new Poseidon Merkle root of the account commitments.
-    /// @param changedLeaves The leaves whose commitment changed.
-    function postAccountsRoot(uint256 root, uint32[] calldata changedLeaves) external onlyVenue {
+    function postAccountsRoot(uint256 root) external onlyRole(VENUE_ROLE) whenNotPaused {
         if (root >= SNARK_SCALAR_FIELD) revert MarginRegistry__NotInField(root);
         uint32 version = _clock.rootVersion + 1;
         _clock.rootVersion = version;
         accountsRoot = root;
-        for (uint256 i = 0; i < changedLeaves.length; ++i) {
-            lastChangedVersion[changedLeaves[i]] = version;
-        }
-        emit AccountsRootPosted(root, version, changedLeaves);
+        emit AccountsRootPosted(root, version);
     }
 
-    /// @notice Register `owner` as the account at `leaf` of the accounts tree (marks the leaf
-    ///         changed at the next root version, so no older record speaks for it).
-    function registerAccount(address owner, uint32 leaf) external onlyVenue {
+    /// @notice Register `owner` as the account at `leaf` of the accounts tree. No record of a
+    ///         root posted before this speaks for `owner`: its record becomes valid once a
+    ///         batch is proven against a later root.
+    function registerAccount(address owner, uint32 leaf) external onlyRole(VENUE_ROLE) {
         if (owner == address(0)) revert MarginRegistry__ZeroAddress();
-        if (_leafPlusOne[owner] != 0) revert MarginRegistry__AlreadyRegistered(owner);
+        if (_accounts[owner] != 0) revert MarginRegistry__AlreadyRegistered(owner);
         if (ownerOf[leaf] != address(0)) revert MarginRegistry__LeafTaken(leaf);
-        _leafPlusOne[owner] = uint256(leaf) + 1;
+        _accounts[owner] = (uint256(leaf) + 1) | (uint256(_clock.rootVersion + 1) << 64);
         ownerOf[leaf] = owner;
-        lastChangedVersion[leaf] = _clock.rootVersion + 1;
         emit AccountRegistered(owner, leaf);
     }
 
@@ -469,7 +515,7 @@ contract MarginRegistry {
         uint80[] calldata rounds,
         uint256 newState,
         uint256 newLinCommitment
-    ) external onlyKeeper {
+    ) external onlySubmitter {
         address verifier = stepVerifier;
         if (verifier == address(0)) revert MarginRegistry__NotConfigured("stepVerifier");
         _checkContextBlock(blockNo);
@@ -482,6 +528,7 @@ contract MarginRegistry {
         uint256[] memory prices = _closePrices(rounds, boundary);
         uint256 prev = stateCommitment;
         _verifyStep(proof, verifier, [prev, newState, newLinCommitment, contextOf(blockNo)], prices);
+        _useRounds(rounds);
         stateCommitment = newState;
         linCommitment = newLinCommitment;
         m.day += 1;
@@ -518,7 +565,7 @@ contract MarginRegistry {
     /// @param newLinCommitment The linear P&L commitment at the latest prices.
     function submitModelReval(Groth16Call.Proof calldata proof, uint256 blockNo, uint256 newLinCommitment)
         external
-        onlyKeeper
+        onlySubmitter
     {
         address verifier = revalVerifier;
         if (verifier == address(0)) revert MarginRegistry__NotConfigured("revalVerifier");
@@ -534,6 +581,7 @@ contract MarginRegistry {
         signals[3] = contextOf(blockNo);
         _copy(signals, ModelSignals.REVAL_FIXED, packed);
         if (!Groth16Call.verify(verifier, revalSelector, proof, signals)) revert MarginRegistry__InvalidProof();
+        _useRounds(rounds);
         linCommitment = newLinCommitment;
         ModelClock memory m = _model;
         _bumpVersion(m);
@@ -551,7 +599,7 @@ contract MarginRegistry {
     /// @param nextOptSponge The sponge state after this part.
     function submitOptionPart(Groth16Call.Proof calldata proof, uint256 part, uint256 nextOptSponge)
         external
-        onlyKeeper
+        onlySubmitter
     {
         uint256 total = nParts;
         if (total == 0) revert MarginRegistry__NoOptions();
@@ -598,7 +646,8 @@ contract MarginRegistry {
     // ---------------------------------------------------------------- keepers: margins
 
     /// @notice Record the tiers of one aligned group of N leaves, proven against the current
-    ///         model version and accounts root, with its context bound to `blockNo`.
+    ///         model version and accounts root, with its context bound to `blockNo`. The record
+    ///         expires at block `blockNo + maxAge` (maxAge as of now).
     /// @dev Public signals: [accountsRoot, linCommitment, optCommitment, context(blockNo),
     ///      packedResult], all but packedResult from storage. The model version must be usable:
     ///      a linear commitment set, and (with options) the option commitment for the current
@@ -608,37 +657,62 @@ contract MarginRegistry {
     ///        the block at which the current model version was set.
     /// @param version The model version the proof was made for (must be current).
     /// @param group The group index: leaves [group * N, (group + 1) * N).
-    /// @param packedResult group + 2**32 * sum_a tier[a] * 4**a, as the circuit outputs it.
+    /// @param packedResult group + 2**32 * N + 2**40 * sum_a tier[a] * 4**a, as the circuit
+    ///        outputs it (N binds the circuit's batch size to groupSize, issue 13 L1).
     function submitMarginBatch(
         Groth16Call.Proof calldata proof,
         uint256 blockNo,
         uint32 version,
         uint256 group,
         uint256 packedResult
-    ) external onlyKeeper {
-        (uint256 lin, uint256 opt) = _usableModel(blockNo, version);
+    ) external onlySubmitter {
+        (uint256 lin, uint256 opt, Clock memory clock) = _usableModel(blockNo, version);
+        uint256 tiers = _tiersOf(group, packedResult);
+        _checkReplay(group, blockNo, clock.rootVersion, version);
+        _verifyMargin(proof, [accountsRoot, lin, opt, contextOf(blockNo), packedResult]);
+        _record(group, tiers, blockNo, clock, version);
+    }
+
+    /// @dev A record of the same root and model version from `blockNo` or later blocks the
+    ///      submission: a replay (or an older proof) never overwrites a fresher record.
+    function _checkReplay(uint256 group, uint256 blockNo, uint32 rootV, uint32 version) private view {
+        uint256 old = _records[group];
+        if (uint48(old >> 128) >= blockNo && uint32(old >> 192) == rootV && uint32(old >> 224) == version) {
+            revert MarginRegistry__AlreadyRecorded(group, blockNo, rootV, version);
+        }
+    }
+
+    /// @dev Stores a group's record (expiry = blockNo + maxAge now) and emits MarginBatchRecorded.
+    function _record(uint256 group, uint256 tiers, uint256 blockNo, Clock memory clock, uint32 version) private {
+        _records[group] = tiers | (blockNo << 128) | (uint256(clock.maxAge) << 176)
+            | (uint256(clock.rootVersion) << 192) | (uint256(version) << 224);
+        emit MarginBatchRecorded(blockNo, group, clock.rootVersion, version, tiers, blockNo + clock.maxAge,
+                                 msg.sender);
+    }
+
+    /// @dev The tiers of packedResult = group + 2**32 * N + 2**40 * tiers, after checking it is
+    ///      a field element, names `group`, N == groupSize (L1) and no bit above the N tiers.
+    function _tiersOf(uint256 group, uint256 packedResult) private view returns (uint256 tiers) {
         if (packedResult >= SNARK_SCALAR_FIELD) revert MarginRegistry__NotInField(packedResult);
         uint256 packedGroup = packedResult & ((1 << GROUP_BITS) - 1);
         if (packedGroup != group) revert MarginRegistry__GroupMismatch(group, packedGroup);
-        uint256 tiers = packedResult >> GROUP_BITS;
-        if (tiers >> (2 * groupSize) != 0) revert MarginRegistry__ResultOutOfRange(packedResult);
-        uint32 rootV = _clock.rootVersion;
-        uint256 old = _records[group];
-        if (uint64(old >> 128) == blockNo && uint32(old >> 192) == rootV && uint32(old >> 224) == version) {
-            revert MarginRegistry__AlreadyRecorded(group, blockNo, rootV, version);
-        }
-        _verifyMargin(proof, [accountsRoot, lin, opt, contextOf(blockNo), packedResult]);
-        _records[group] = tiers | (blockNo << 128) | (uint256(rootV) << 192) | (uint256(version) << 224);
-        emit MarginBatchRecorded(blockNo, group, rootV, version, tiers, msg.sender);
+        uint256 n = (packedResult >> GROUP_BITS) & ((1 << SHAPE_BITS) - 1);
+        if (n != groupSize) revert MarginRegistry__WrongShape(n, groupSize);
+        tiers = packedResult >> TIERS_SHIFT;
+        if (tiers >> (2 * n) != 0) revert MarginRegistry__ResultOutOfRange(packedResult);
     }
 
     /// @dev The commitments of the current model version, after checking that `version` is it,
     ///      that it is usable (linear commitment set; option commitment for the current state
     ///      and at most optionMaxAge old) and that `blockNo` is a fresh context block not
     ///      before the version was set.
-    function _usableModel(uint256 blockNo, uint32 version) private view returns (uint256 lin, uint256 opt) {
+    function _usableModel(uint256 blockNo, uint32 version)
+        private
+        view
+        returns (uint256 lin, uint256 opt, Clock memory clock)
+    {
         ModelClock memory m = _model;
-        Clock memory clock = _clock;
+        clock = _clock;
         if (version != m.version) revert MarginRegistry__StaleModel(version, m.version);
         if (blockNo > block.number) revert MarginRegistry__FutureBlock(blockNo, block.number);
         if (block.number - blockNo > clock.maxAge || blockNo < m.versionBlock) {
@@ -757,8 +831,38 @@ contract MarginRegistry {
 
     /// @notice The leaf of a registered owner.
     function leafOf(address owner) external view returns (bool registered, uint32 leaf) {
-        uint256 p = _leafPlusOne[owner];
+        uint256 p = uint64(_accounts[owner]);
         return (p != 0, p == 0 ? 0 : uint32(p - 1));
+    }
+
+    /// @notice Blocks without a keeper submission after which anyone may submit.
+    function keeperStall() external view returns (uint32) {
+        return _clock.keeperStall;
+    }
+
+    /// @notice The block of the latest keeper-role submission (or of the end of genesis).
+    function lastKeeperBlock() external view returns (uint48) {
+        return _clock.lastKeeperBlock;
+    }
+
+    /// @notice The first block at which anyone (not only a keeper) may submit proofs.
+    function openSubmissionBlock() public view returns (uint256) {
+        return uint256(_clock.lastKeeperBlock) + _clock.keeperStall;
+    }
+
+    /// @notice Whether `account` holds the venue role.
+    function isVenue(address account) external view returns (bool) {
+        return hasRole(VENUE_ROLE, account);
+    }
+
+    /// @notice Whether `account` holds the keeper role.
+    function isKeeper(address account) external view returns (bool) {
+        return hasRole(KEEPER_ROLE, account);
+    }
+
+    /// @notice Whether genesis is over (admin calls go through the timelock).
+    function genesisOver() external view returns (bool) {
+        return timelock != address(0);
     }
 
     /// @notice The stored record of a group.
@@ -772,38 +876,63 @@ contract MarginRegistry {
         returns (uint256 tiers, uint64 blockNo, uint32 version, uint32 modelVersion_)
     {
         uint256 r = _records[group];
-        return (r & type(uint128).max, uint64(r >> 128), uint32(r >> 192), uint32(r >> 224));
+        return (r & type(uint128).max, uint48(r >> 128), uint32(r >> 192), uint32(r >> 224));
+    }
+
+    /// @notice The last block at which a group's record can be valid (its block + the maxAge
+    ///         in force when it was written; 0 when never recorded).
+    function expiryOf(uint256 group) external view returns (uint256) {
+        uint256 r = _records[group];
+        return r == 0 ? 0 : uint256(uint48(r >> 128)) + uint16(r >> 176);
     }
 
     /// @notice The latest proven health of an account.
     /// @return tier 0 healthy, 1 warning, 2 no new risk, 3 liquidatable (0 when none proven).
     /// @return provenBlock The block the tier was proven for (0 when none).
-    /// @return valid True when the record was proven under the current model version, is at most
-    ///         maxAge blocks old, and the leaf has not changed since its root version.
+    /// @return valid True iff the record was proven under the current model version and the
+    ///         current accounts-root version (a root posted after the owner registered), the
+    ///         block is at most its expiry, and the registry is not paused.
     function healthOf(address owner) public view returns (uint8 tier, uint64 provenBlock, bool valid) {
-        uint256 p = _leafPlusOne[owner];
+        uint256 acct = _accounts[owner];
+        uint256 p = uint64(acct);
         if (p == 0) return (0, 0, false);
         uint256 leaf = p - 1;
         uint256 r = _records[leaf / groupSize];
-        provenBlock = uint64(r >> 128);
+        provenBlock = uint48(r >> 128);
         if (provenBlock == 0) return (0, 0, false);
         tier = uint8((r >> (2 * (leaf % groupSize))) & 3);
-        valid = uint32(r >> 192) >= lastChangedVersion[leaf]
+        uint32 rootV = uint32(r >> 192);
+        valid = rootV == _clock.rootVersion && rootV >= uint32(acct >> 64)
             && uint32(r >> 224) == _model.version
-            && block.number <= uint256(provenBlock) + _clock.maxAge;
+            && block.number <= uint256(provenBlock) + uint16(r >> 176)
+            && !paused();
     }
 
-    /// @notice Whether the account is proven liquidatable (tier 3 in a valid record).
+    /// @notice Whether the account is proven liquidatable: tier 3 in a valid record (a
+    ///         liquidation needs a fresh proof; false when stale, missing or paused).
     function isLiquidatable(address owner) external view returns (bool) {
         (uint8 tier,, bool valid) = healthOf(owner);
         return valid && tier == TIER_LIQUIDATABLE;
     }
 
-    /// @notice Whether the account may withdraw: a valid record (current model version) proves
-    ///         equity >= IM (tier <= 1).
+    /// @notice Whether the account may withdraw: a valid record proves equity >= IM (tier <= 1).
+    ///         Fails safe: false when the record is stale, missing or the registry paused.
     function canWithdraw(address owner) external view returns (bool) {
         (uint8 tier,, bool valid) = healthOf(owner);
         return valid && tier <= TIER_MAX_WITHDRAW;
+    }
+
+    /// @notice Whether the account may take a trade that adds risk: as canWithdraw (tier <= 1
+    ///         in a valid record), false when stale, missing or paused.
+    function canIncreaseRisk(address owner) external view returns (bool) {
+        (uint8 tier,, bool valid) = healthOf(owner);
+        return valid && tier <= TIER_MAX_WITHDRAW;
+    }
+
+    /// @notice Risk-reducing trades (and deposits) are never gated: always true, even when the
+    ///         records are stale or the registry is paused, so traders are never locked in.
+    function canReduceRisk(address) external pure returns (bool) {
+        return true;
     }
 
     // ---------------------------------------------------------------- internals
@@ -813,6 +942,47 @@ contract MarginRegistry {
         if (blockNo > block.number) revert MarginRegistry__FutureBlock(blockNo, block.number);
         if (block.number - blockNo > _clock.maxAge) {
             revert MarginRegistry__StaleBlock(blockNo, _model.versionBlock, block.number);
+        }
+    }
+
+    /// @dev A KEEPER_ROLE sender records its block; anyone else needs keeperStall blocks
+    ///      since the last keeper submission (docs/CHAIN.md, liveness).
+    function _checkSubmitter() private {
+        if (hasRole(KEEPER_ROLE, msg.sender)) {
+            if (_clock.lastKeeperBlock != block.number) _clock.lastKeeperBlock = uint48(block.number);
+            return;
+        }
+        uint256 openAt = openSubmissionBlock();
+        if (block.number < openAt) revert MarginRegistry__KeeperActive(_clock.lastKeeperBlock, openAt);
+    }
+
+    /// @dev Sets the parameter hash; clears the commitments proven under the old one and the
+    ///      pending option chain; starts a new model version.
+    function _setParamHash(uint256 paramHash_) private {
+        if (paramHash_ >= SNARK_SCALAR_FIELD) revert MarginRegistry__NotInField(paramHash_);
+        paramHash = paramHash_;
+        linCommitment = 0;
+        optCommitment = 0;
+        delete _pending;
+        _bumpVersion(_model);
+    }
+
+    /// @dev Sets the state and its day; clears the linear commitment and the pending option
+    ///      chain; starts a new model version.
+    function _setModelState(uint256 state, uint64 day_) private {
+        if (state >= SNARK_SCALAR_FIELD) revert MarginRegistry__NotInField(state);
+        stateCommitment = state;
+        linCommitment = 0;
+        delete _pending;
+        ModelClock memory m = _model;
+        m.day = day_;
+        _bumpVersion(m);
+    }
+
+    /// @dev Records each asset's round as the last used (rounds were checked not older).
+    function _useRounds(uint80[] memory rounds) private {
+        for (uint256 i = 0; i < rounds.length; ++i) {
+            if (_feeds[i].lastRound != rounds[i]) _feeds[i].lastRound = rounds[i];
         }
     }
 
@@ -843,6 +1013,7 @@ contract MarginRegistry {
             uint80 id = rounds[i];
             (bool ok, int256 answer, uint256 updatedAt, uint80 answeredIn) = _round(f.feed, id);
             if (!ok) revert MarginRegistry__NoSuchRound(i, id);
+            if (id < f.lastRound) revert MarginRegistry__RoundTooOld(i, id, f.lastRound);
             if (updatedAt < boundary) revert MarginRegistry__RoundBeforeBoundary(i, id, updatedAt, boundary);
             if (updatedAt > block.timestamp) revert MarginRegistry__StalePrice(i, updatedAt);
             if (answeredIn < id) revert MarginRegistry__IncompleteRound(i, id, answeredIn);
@@ -873,6 +1044,7 @@ contract MarginRegistry {
                 revert MarginRegistry__StalePrice(i, updatedAt);
             }
             if (answeredIn < id) revert MarginRegistry__IncompleteRound(i, id, answeredIn);
+            if (id < f.lastRound) revert MarginRegistry__RoundTooOld(i, id, f.lastRound);
             if (updatedAt < boundary) allPast = false;
             if (updatedAt < oldest) oldest = uint64(updatedAt);
             rounds[i] = id;

@@ -21,6 +21,9 @@ GENESIS = 0x6E6E51
 MAX_AGE = 16
 N_PARTS = 3
 GROUP_SIZE = 2
+#: Timelock delay of the test worlds (seconds): short, so governance calls after genesis
+#: (governance.enact) barely move the model's clock.
+TIMELOCK_DELAY = 60
 DAY = encoding.DAY
 #: Placeholder tags: a distinct circuit (and keys) per verifier, even at equal arity.
 TAGS = {"margin": 1, "step": 2, "reval": 3, "option": 4}
@@ -31,13 +34,20 @@ def answer(usd: float) -> int:
 
 
 class World:
-    """A deployed v2 registry (genesis state at day ``d0``, the chain at 01:00 of ``d0 + 1``),
-    four registered accounts in two groups of two, and the root posted."""
+    """A deployed v3 registry (genesis state at day ``d0``, the chain at 01:00 of ``d0 + 1``;
+    genesis finalized to a timelock of TIMELOCK_DELAY seconds), four registered accounts in
+    two groups of two, and the root posted. Roles: account 0 governs (the timelock's
+    proposer and executor), 1 venue, 2 keeper, 3 outsider, 4..7 owners, 8 guardian."""
 
-    def __init__(self, w3, builds: dict, arts: dict, n_parts: int = N_PARTS):
+    def __init__(self, w3, builds: dict, arts: dict, n_parts: int = N_PARTS, genesis=None,
+                 finalize: bool = True):
+        """``genesis``: the genesis state commitment as a function of ``d0`` (default GENESIS);
+        ``finalize``: end genesis at deployment (else the deployer stays admin)."""
         self.w3, self.builds, self.arts, self.n_parts = w3, builds, arts, n_parts
+        self.finalize = finalize
+        self.genesis = genesis or (lambda d0: GENESIS)
         acc = w3.eth.accounts
-        self.roles = Roles(acc[0], acc[1], (acc[2],))
+        self.roles = Roles(acc[0], acc[1], (acc[2],), guardian=acc[8])
         self.outsider = acc[3]
         self.owners = acc[4:8]
         self._snap = None
@@ -52,15 +62,16 @@ class World:
         self.reg, self.dep = deploy(
             self.w3, self.arts["margin"], model_verifiers=mv, n_parts=self.n_parts,
             n_assets=N_ASSETS, group_size=GROUP_SIZE, roles=self.roles, initial_prices=PRICES,
-            prices_at=t + 60, param_hash=PARAM_HASH, genesis_state=GENESIS,
-            genesis_day=self.d0, max_age=MAX_AGE)
+            prices_at=t + 60, param_hash=PARAM_HASH, genesis_state=self.genesis(self.d0),
+            genesis_day=self.d0, max_age=MAX_AGE, timelock_delay=TIMELOCK_DELAY,
+            finalize=self.finalize)
         from calcm.chain.contracts import PRICE_FEED, compile_registry
         feed_abi = compile_registry()[PRICE_FEED].abi
         self.feeds = [self.w3.eth.contract(address=a, abi=feed_abi) for a in self.dep.price_feeds]
         for leaf, owner in enumerate(self.owners):
             self.reg.register_account(owner, leaf)
         self.root = 0xA11CE
-        self.reg.post_accounts_root(self.root, list(range(len(self.owners))))
+        self.reg.post_accounts_root(self.root)
         return self
 
     # feeds

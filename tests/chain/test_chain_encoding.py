@@ -35,7 +35,7 @@ def price_registry(w3, arts):
         addr, _ = deploy_contract(w3, arts["MockPriceFeed"], gov, d, f"D{d}")
         feeds.append(w3.eth.contract(address=addr, abi=arts["MockPriceFeed"].abi))
     reg_addr, _ = deploy_contract(w3, arts["MarginRegistry"], gov, 2, len(DECIMALS), 0, 32, 10**9,
-                                  3600)
+                                  3600, 50)
     reg = Registry(w3, reg_addr, arts["MarginRegistry"].abi, _roles(w3))
     reg.set_price_feeds([f.address for f in feeds])
     # the state's day is today: a revaluation (packedPrices) is not refused as StepDue
@@ -76,9 +76,12 @@ def test_price_conversion_rounds_down(price_registry):
 def test_pack_result_roundtrip(group, tiers):
     packed = encoding.pack_result(group, tiers)
     assert encoding.unpack_result(packed, len(tiers)) == (group, tiers)
-    assert packed < 2**(32 + 128) < FIELD_PRIME
-    with pytest.raises(ValueError):
-        encoding.unpack_result(packed | (1 << (32 + 2 * len(tiers))), len(tiers))
+    assert (packed >> 32) & 0xFF == len(tiers)                       # N binds the batch size
+    assert packed < 2**(40 + 128) < FIELD_PRIME
+    with pytest.raises(ValueError):                                  # bits above the N tiers
+        encoding.unpack_result(packed | (1 << (40 + 2 * len(tiers))), len(tiers))
+    with pytest.raises(ValueError):                                  # another batch size
+        encoding.unpack_result(packed, len(tiers) + 1)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -93,7 +96,7 @@ def test_context_matches_python(price_registry, w3, block):
 @pytest.mark.parametrize("n_assets", [1, 5, 6, 11])
 def test_model_selectors_match_signal_counts(w3, arts, n_assets):
     gov = w3.eth.accounts[0]
-    addr, _ = deploy_contract(w3, arts["MarginRegistry"], gov, 1, n_assets, 0, 32, 60, 60)
+    addr, _ = deploy_contract(w3, arts["MarginRegistry"], gov, 1, n_assets, 0, 32, 60, 60, 50)
     f = w3.eth.contract(address=addr, abi=arts["MarginRegistry"].abi).functions
     k = -(-n_assets // 5)
     assert (encoding.step_signal_count(n_assets), encoding.reval_signal_count(n_assets),
@@ -108,14 +111,14 @@ def test_constructor_rejects_bad_config(w3, arts, group_size, n_assets):
     art = arts["MarginRegistry"]
     c = w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
     with pytest.raises(RegistryRevert, match="^MarginRegistry__BadConfig"):
-        Transactor(w3, art.abi).send(c.constructor(group_size, n_assets, 0, 32, 60, 60),
+        Transactor(w3, art.abi).send(c.constructor(group_size, n_assets, 0, 32, 60, 60, 50),
                                      w3.eth.accounts[0])
 
 
 @pytest.mark.parametrize("group_size", [1, 64])
 def test_constructor_accepts_group_size_bounds(w3, arts, group_size):
     addr, _ = deploy_contract(w3, arts["MarginRegistry"], w3.eth.accounts[0], group_size, 1, 0, 32,
-                              60, 60)
+                              60, 60, 50)
     reg = w3.eth.contract(address=addr, abi=arts["MarginRegistry"].abi)
     assert reg.functions.groupSize().call() == group_size
 
@@ -123,7 +126,7 @@ def test_constructor_accepts_group_size_bounds(w3, arts, group_size):
 def test_feed_decimals_bound(w3, arts):
     gov = w3.eth.accounts[0]
     addrs = [deploy_contract(w3, arts["MockPriceFeed"], gov, d, "x")[0] for d in (36, 37)]
-    reg_addr, _ = deploy_contract(w3, arts["MarginRegistry"], gov, 1, 1, 0, 32, 60, 60)
+    reg_addr, _ = deploy_contract(w3, arts["MarginRegistry"], gov, 1, 1, 0, 32, 60, 60, 50)
     reg = Registry(w3, reg_addr, arts["MarginRegistry"].abi, _roles(w3))
     reg.set_price_feeds([addrs[0]])
     with pytest.raises(RegistryRevert, match="MarginRegistry__BadConfig"):

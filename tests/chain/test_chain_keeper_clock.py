@@ -1,4 +1,4 @@
-"""The keeper's model clock against the v2 registry on anvil (PLACEHOLDER proofs through the
+"""The keeper's model clock against the v3 registry on anvil (PLACEHOLDER proofs through the
 keeper's proving interface): steps only from each day's first round after midnight, missed
 days in order, refusals before any transaction, refreshes that never move the state."""
 from __future__ import annotations
@@ -19,9 +19,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def clock(w3, v2_placeholders):
-    wd = World(w3, *v2_placeholders, n_parts=0).setup()
-    genesis = StandInState(wd.d0, tuple(feed_price_fx(answer(p), 8) for p in PRICES))
-    wd.reg.set_model_state(genesis.commitment, wd.d0)
+    prices = tuple(feed_price_fx(answer(p), 8) for p in PRICES)
+    wd = World(w3, *v2_placeholders, n_parts=0,
+               genesis=lambda d0: StandInState(d0, prices).commitment).setup()
+    genesis = StandInState(wd.d0, prices)
     reader = FeedReader(w3, wd.dep.price_feeds, ["BTC", "ETH", "USDC"],
                         compile_registry()[PRICE_FEED].abi, max_age=3600)
     lines = []

@@ -1,17 +1,17 @@
-"""Margin batches and records on the v2 registry, each rejection at its boundary (anvil, real
+"""Margin batches and records on the v3 registry, each rejection at its boundary (anvil, real
 PLACEHOLDER proofs with the margin batch's 5 public signals)."""
 from __future__ import annotations
 
 import pytest
 
-from calcm.chain import encoding
+from calcm.chain import encoding, governance
 from calcm.chain.contracts import REGISTRY, compile_registry
 from calcm.chain.evm import mine_blocks
 from calcm.chain.registry import RegistryRevert
 from calcm.chain.transact import deploy_contract
 from calcm.fixedpoint import FIELD_PRIME
 
-from .helpers import MAX_AGE, PRICES
+from .helpers import MAX_AGE, PARAM_HASH, PRICES
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +53,7 @@ def test_packed_result_checks(ready):
     proof, block, version, group, packed = wd.batch(1, [1, 1])
     with _rejects(r"GroupMismatch\(0, 1\)"):
         wd.reg.submit_margin_batch(proof, block, version, 0, packed)
-    top = encoding.pack_result(1, [0, 0]) + (1 << (encoding.GROUP_BITS + 2 * 2))
+    top = encoding.pack_result(1, [0, 0]) + (1 << (encoding.GROUP_BITS + encoding.SHAPE_BITS + 2 * 2))
     with _rejects("ResultOutOfRange"):
         wd.reg.submit_margin_batch(proof, block, version, 1, top)
     with _rejects("NotInField"):
@@ -62,25 +62,40 @@ def test_packed_result_checks(ready):
     assert wd.reg.record(1)["tiers"] == [1, 1]
 
 
-def test_changed_leaf_invalidates_only_itself(ready):
+@pytest.mark.parametrize("n", [1, 4, 64])
+def test_wrong_batch_size_reverts_wrong_shape(ready, n):
+    """L1: packedResult encodes the circuit's N; only N == groupSize (2) is accepted."""
+    wd = ready
+    proof, block, version, _, _ = wd.batch(0, [0, 0])
+    with _rejects(rf"WrongShape\({n}, 2\)"):
+        wd.reg.submit_margin_batch(proof, block, version, 0, encoding.pack_result(0, [0] * n))
+
+
+def test_new_root_invalidates_every_older_record(ready):
+    """A6 + L4: a new accounts root invalidates all records of older roots (no leaf list)."""
     wd = ready
     wd.submit(wd.batch(0, [0, 0]))
-    wd.reg.post_accounts_root(wd.root + 1, [1])
-    assert [wd.reg.health(o)["valid"] for o in wd.owners[:2]] == [True, False]
+    wd.submit(wd.batch(1, [0, 0]))
+    assert all(wd.reg.health(o)["valid"] for o in wd.owners)
+    wd.reg.post_accounts_root(wd.root + 1)
+    assert not any(wd.reg.health(o)["valid"] for o in wd.owners)
+    assert not any(wd.reg.f.canWithdraw(o).call() for o in wd.owners)
+    with _rejects("InvalidProof"):            # the old proof binds the old root
+        wd.submit(wd.batch(0, [0, 0]))
 
 
-def test_no_linear_commitment_after_a_state_reset(ready):
+def test_no_linear_commitment_after_a_model_upgrade(ready):
     wd = ready
-    wd.reg.set_model_state(0x77, wd.d0)
+    governance.enact(wd.reg, wd.reg.f.upgradeModel(PARAM_HASH, 0x77, wd.d0))
     with _rejects(r'NotConfigured\(.linCommitment.'):
         wd.submit(wd.batch(0, [0, 0]))
 
 
 def test_roles_and_registration(ready):
     wd = ready
-    with _rejects("NotVenue"):
-        wd.reg.post_accounts_root(1, [], sender=wd.outsider)
-    with _rejects("NotKeeper"):
+    with pytest.raises(RegistryRevert, match="^AccessControlUnauthorizedAccount"):
+        wd.reg.post_accounts_root(1, sender=wd.outsider)
+    with _rejects("KeeperActive"):
         wd.submit(wd.batch(0, [0, 0]), sender=wd.outsider)
     with _rejects("AlreadyRegistered"):
         wd.reg.register_account(wd.owners[0], 9)
@@ -88,13 +103,14 @@ def test_roles_and_registration(ready):
         wd.reg.register_account(wd.outsider, 1)
 
 
-@pytest.mark.parametrize("group_size, n_assets", [(0, 1), (3, 1), (128, 1), (2, 0)])
-def test_constructor_rejects_bad_config(w3, group_size, n_assets):
+@pytest.mark.parametrize("group_size, n_assets, max_age", [(0, 1, 16), (3, 1, 16), (128, 1, 16),
+                                                           (2, 0, 16), (2, 1, 2**16)])
+def test_constructor_rejects_bad_config(w3, group_size, n_assets, max_age):
     from eth_utils import function_signature_to_4byte_selector as sel
     from web3.exceptions import ContractCustomError
     art = compile_registry()[REGISTRY]
     with pytest.raises(ContractCustomError) as exc:
-        deploy_contract(w3, art, w3.eth.accounts[0], group_size, n_assets, 0, 16, 3600, 3600)
+        deploy_contract(w3, art, w3.eth.accounts[0], group_size, n_assets, 0, max_age, 3600, 3600, 50)
     assert exc.value.data == "0x" + sel("MarginRegistry__BadConfig()").hex()
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from calcm.chain import governance
 from calcm.chain.evm import warp
 from calcm.chain.registry import RegistryRevert
 
-from .helpers import DAY, GENESIS, PRICES, World, answer, rerandomize
+from .helpers import DAY, GENESIS, PARAM_HASH, PRICES, World, answer, rerandomize
 
 pytestmark = pytest.mark.slow
 
@@ -323,12 +324,15 @@ def test_roles_and_no_attested_path(fresh):
     wd = fresh
     names = {i["name"] for i in wd.reg.contract.abi if i.get("type") == "function"}
     assert not any("attest" in n.lower() for n in names)            # issue 13 A5
-    with _rejects("NotKeeper"):
+    with _rejects("KeeperActive"):
         wd.reg.submit_model_reval({"pi_a": [0, 0], "pi_b": [[0, 0], [0, 0]], "pi_c": [0, 0]},
                                   0, 1, sender=wd.outsider)
-    with _rejects("NotGovernance"):
-        wd.reg.set_model_state(1, 1, sender=wd.outsider)
-    r = wd.reg.set_model_state(GENESIS + 5, wd.d0 + 1)
+    with pytest.raises(RegistryRevert, match="^AccessControlUnauthorizedAccount"):
+        wd.reg.set_model_state(1, 1)                                # the admin is the timelock
+    with _rejects("GenesisOver"):                                    # and setModelState is genesis only
+        governance.enact(wd.reg, wd.reg.f.setModelState(1, 1))
+    r = governance.enact(wd.reg, wd.reg.f.upgradeModel(PARAM_HASH, GENESIS + 5, wd.d0 + 1))
     m = wd.reg.model()
     assert (m.state, m.day, m.lin_commitment, m.usable) == (GENESIS + 5, wd.d0 + 1, 0, False)
-    assert _event(wd, r, "ModelStateSet")["day"] == wd.d0 + 1
+    ev = wd.reg.contract.events.ModelUpgraded().process_receipt(r)[0]["args"]
+    assert (ev["day"], ev["modelVersion"]) == (wd.d0 + 1, m.version)

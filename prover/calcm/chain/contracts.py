@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from .. import atomic
-from ..paths import CONTRACTS, NODE_BIN
+from ..paths import CONTRACTS, NODE_BIN, NODE_MODULES
 from .solc import Artifact, compile_sources
 
 GENERATED = CONTRACTS / "generated"
@@ -26,15 +26,25 @@ class VerifierGenerationError(RuntimeError):
     """snarkjs could not export a verifier from a zkey."""
 
 
+#: The OpenZeppelin timelock that holds the registry's admin role after genesis (compiled
+#: from ``node_modules/@openzeppelin/contracts``, 5.7.0).
+TIMELOCK = "TimelockController"
+TIMELOCK_UNIT = "@openzeppelin/contracts/governance/TimelockController.sol"
+
+
 def hand_written_sources(root: Path = CONTRACTS) -> dict[str, str]:
-    """All hand-written ``.sol`` units under ``root`` (unit name = path relative to root)."""
-    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*.sol"))
-            if "generated" not in p.relative_to(root).parts}
+    """The hand-written ``.sol`` units deployed by calcm: ``root/*.sol`` and
+    ``root/interfaces/*.sol`` (unit name = path relative to root). ``generated/`` (verifiers,
+    compiled one by one) and ``test/`` (forge tests) are not part of it."""
+    files = sorted(root.glob("*.sol")) + sorted((root / "interfaces").glob("*.sol"))
+    return {str(p.relative_to(root)): p.read_text() for p in files}
 
 
 def compile_registry(root: Path = CONTRACTS) -> dict[str, Artifact]:
-    """Compile the registry, the price feed and their interfaces."""
-    return compile_sources(hand_written_sources(root))
+    """Compile the registry, the price feed, their interfaces and the OpenZeppelin
+    ``TimelockController`` (OpenZeppelin imports resolve from node_modules)."""
+    timelock = (NODE_MODULES / TIMELOCK_UNIT).read_text()
+    return compile_sources({**hand_written_sources(root), TIMELOCK_UNIT: timelock})
 
 
 def export_verifier_source(zkey: Path) -> bytes:

@@ -1,10 +1,13 @@
-"""Deploy the v2 registry with its verifiers and feeds; the deployment file; attach to it.
+"""Deploy the v3 registry with its verifiers, feeds and timelock; the deployment file; attach.
 
 - :func:`deploy`: the margin verifier, the three model verifiers (step, reval, option part;
-  :class:`ModelVerifiers`), ``MarginRegistry`` and one ``MockPriceFeed`` per asset (or
-  existing feeds), configured by governance; returns the :class:`~calcm.chain.registry.Registry`
-  and a :class:`Deployment` (addresses, ABI hashes, settings) that :func:`write_deployment`
-  stores as JSON.
+  :class:`ModelVerifiers`), ``MarginRegistry``, one ``MockPriceFeed`` per asset (or
+  existing feeds) and an OpenZeppelin ``TimelockController`` (``minDelay`` =
+  ``timelock_delay`` seconds; proposer and executor = ``roles.governance``; no admin). The
+  deployer configures everything during genesis (verifiers, feeds, roles, parameter hash,
+  model state), then ``finalizeGenesis`` hands the admin role to the timelock. Returns the
+  :class:`~calcm.chain.registry.Registry` and a :class:`Deployment` (addresses, ABI hashes,
+  settings) that :func:`write_deployment` stores as JSON.
 - There is no attested model path: a registry takes model proofs only (issue 13 A5).
 """
 from __future__ import annotations
@@ -18,9 +21,9 @@ from web3 import Web3
 from .. import atomic
 from ..errors import InputError
 from . import encoding
-from .contracts import PRICE_FEED, REGISTRY, compile_registry, verifier_signal_count
+from .contracts import PRICE_FEED, REGISTRY, TIMELOCK, compile_registry, verifier_signal_count
 from .evm import node_name
-from .registry import Registry, Roles
+from .registry import ZERO_ADDRESS, Registry, Roles
 from .solc import EVM_VERSION, SOLC_VERSION, Artifact
 from .transact import Transactor, deploy_contract
 
@@ -29,6 +32,10 @@ from .transact import Transactor, deploy_contract
 DEFAULT_MAX_AGE = 32
 DEFAULT_MAX_PRICE_AGE = 3600
 DEFAULT_OPTION_MAX_AGE = 3600
+#: Timelock delay after genesis (seconds; OpenZeppelin TimelockController minDelay).
+DEFAULT_TIMELOCK_DELAY = 86400
+#: Blocks without a keeper submission after which anyone may submit proofs.
+DEFAULT_KEEPER_STALL = 50
 #: Feed decimals of the local MockPriceFeeds (Chainlink's USD feeds use 8).
 FEED_DECIMALS = 8
 
@@ -63,6 +70,10 @@ class Deployment:
     roles: dict
     deploy_block: int
     abi_sha256: dict
+    timelock: str | None = None
+    timelock_delay: int = DEFAULT_TIMELOCK_DELAY
+    keeper_stall: int = DEFAULT_KEEPER_STALL
+    genesis_over: bool = True
     solc: str = SOLC_VERSION
     evm_version: str = EVM_VERSION
     builds: dict = field(default_factory=dict)
@@ -112,7 +123,7 @@ def attach(w3: Web3, dep: Deployment, artifacts: dict[str, Artifact] | None = No
                          "anvil that has exited?)")
     r = dep.roles
     return Registry(w3, dep.registry, art.abi,
-                    Roles(r["governance"], r["venue"], tuple(r["keepers"])))
+                    Roles(r["governance"], r["venue"], tuple(r["keepers"]), r.get("guardian")))
 
 
 def deploy_price_feeds(w3: Web3, owner: str, prices: list[float], names: list[str] | None = None,
@@ -148,8 +159,16 @@ def deploy(w3: Web3, margin_verifier: Artifact, *, n_assets: int, group_size: in
            param_hash: int = 0, genesis_state: int = 0, genesis_day: int | None = None,
            max_age: int = DEFAULT_MAX_AGE, max_price_age: int = DEFAULT_MAX_PRICE_AGE,
            option_max_age: int = DEFAULT_OPTION_MAX_AGE, rpc: str | None = None,
-           embedded: bool = False, builds: dict | None = None) -> tuple[Registry, Deployment]:
+           embedded: bool = False, builds: dict | None = None,
+           timelock_delay: int = DEFAULT_TIMELOCK_DELAY, keeper_stall: int = DEFAULT_KEEPER_STALL,
+           finalize: bool = True) -> tuple[Registry, Deployment]:
     """Deploy and configure everything; returns the registry and its :class:`Deployment`.
+
+    Genesis: ``roles.governance`` deploys and configures (verifiers, feeds, venue, keepers,
+    guardian = ``roles.pauser``, parameter hash, model state); with ``finalize`` it then calls
+    ``finalizeGenesis(timelock)``, after which admin calls go through the timelock
+    (:mod:`calcm.chain.governance`); without it the deployer stays admin until
+    ``reg.finalize_genesis(dep.timelock)``.
 
     ``feeds``: existing AggregatorV3 feeds (one per asset), else MockPriceFeeds are deployed
     with ``initial_prices`` (default 100 USD each) dated ``prices_at`` (default: now).
@@ -180,7 +199,10 @@ def deploy(w3: Web3, margin_verifier: Artifact, *, n_assets: int, group_size: in
             if art is not None:
                 model_addrs[name], gas[f"{name}_verifier"] = deploy_contract(w3, art, gov)
     reg_addr, gas["registry"] = deploy_contract(w3, arts[REGISTRY], gov, group_size, n_assets,
-                                                n_parts, max_age, max_price_age, option_max_age)
+                                                n_parts, max_age, max_price_age, option_max_age,
+                                                keeper_stall)
+    tl_addr, gas["timelock"] = deploy_contract(w3, arts[TIMELOCK], gov, timelock_delay, [gov],
+                                               [gov], ZERO_ADDRESS)
     if feeds is None:
         feeds, gas["price_feeds"] = deploy_price_feeds(
             w3, gov, initial_prices or [100.0] * n_assets, updated_at=prices_at, artifacts=arts)
@@ -188,6 +210,7 @@ def deploy(w3: Web3, margin_verifier: Artifact, *, n_assets: int, group_size: in
     receipts = [reg.set_margin_verifier(mv_addr), reg.set_price_feeds(feeds),
                 reg.set_venue(roles.venue)]
     receipts += [reg.set_keeper(k) for k in roles.keepers]
+    receipts.append(reg.set_guardian(roles.pauser))
     if model_addrs:
         receipts.append(reg.set_model_verifiers(model_addrs["step"], model_addrs["reval"],
                                                 model_addrs.get("option")))
@@ -198,7 +221,10 @@ def deploy(w3: Web3, margin_verifier: Artifact, *, n_assets: int, group_size: in
             genesis_day = w3.eth.get_block("latest").timestamp // encoding.DAY
         receipts.append(reg.set_model_state(genesis_state, genesis_day))
     gas["configure"] = sum(r.gasUsed for r in receipts)
+    if finalize:
+        gas["finalize_genesis"] = reg.finalize_genesis(tl_addr).gasUsed
     abi_sha = {REGISTRY: arts[REGISTRY].abi_hash, PRICE_FEED: arts[PRICE_FEED].abi_hash,
+               TIMELOCK: arts[TIMELOCK].abi_hash,
                "MarginVerifier": margin_verifier.abi_hash}
     dep = Deployment(
         chain_id=w3.eth.chain_id, node=node_name(w3), rpc=rpc, embedded=embedded,
@@ -206,6 +232,8 @@ def deploy(w3: Web3, margin_verifier: Artifact, *, n_assets: int, group_size: in
         price_feeds=list(feeds), group_size=group_size, n_assets=n_assets, n_parts=n_parts,
         max_age=max_age, max_price_age=max_price_age, option_max_age=option_max_age,
         roles={"governance": roles.governance, "venue": roles.venue,
-               "keepers": list(roles.keepers)},
-        deploy_block=w3.eth.block_number, abi_sha256=abi_sha, builds=builds or {}, gas=gas)
+               "keepers": list(roles.keepers), "guardian": roles.pauser},
+        deploy_block=w3.eth.block_number, abi_sha256=abi_sha, builds=builds or {}, gas=gas,
+        timelock=tl_addr, timelock_delay=timelock_delay, keeper_stall=keeper_stall,
+        genesis_over=finalize)
     return reg, dep

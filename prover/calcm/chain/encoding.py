@@ -3,8 +3,8 @@
 
 - :func:`batch_context` (from :mod:`calcm.zk.context`): the ``context`` public signal,
   ``uint256(keccak256(abi.encodePacked(uint256 chainid, address registry, uint256 block))) >> 3``;
-- :func:`pack_result` (from :mod:`calcm.zk.witness`) / :func:`unpack_result`: the margin
-  batch's ``packedResult``, ``group + 2**32 * sum_a tier[a] * 4**a``;
+- :func:`pack_result` / :func:`unpack_result` (both from :mod:`calcm.zk.witness`): the margin
+  batch's ``packedResult``, ``group + 2**32 * N + 2**40 * sum_a tier[a] * 4**a``;
 - :func:`feed_price_fx` and :func:`pack_prices`: feed answers to ``PRICE_SCALE`` fixed point
   (rounded down), each ``1 <= price < 2**48`` (the circuits' price bound,
   ``fixedpoint.PRICE_BITS``), and 5 prices per field element at 50-bit lanes,
@@ -19,7 +19,8 @@ from __future__ import annotations
 from ..fixedpoint import FIELD_PRIME, PRICE_BITS, PRICE_SCALE
 # Written once in Python, in the zk stage (the witness needs them first); re-exported here.
 from ..zk.context import batch_context  # noqa: F401
-from ..zk.witness import pack_result  # noqa: F401
+from ..zk.witness import (RESULT_SHAPE_BITS as SHAPE_BITS, pack_result,  # noqa: F401
+                          unpack_result)
 from ..zk.model_circuit import (PRICE_LANE_BITS, PRICES_PER_FIELD as PRICES_PER_SIGNAL,  # noqa: F401
                                 pack_prices, unpack_prices)
 
@@ -40,15 +41,6 @@ OPTION_FIXED_SIGNALS = 5
 MODEL_FIXED_SIGNALS = STEP_FIXED_SIGNALS
 #: Seconds per UTC day: a day number is ``updatedAt // DAY``.
 DAY = 86400
-
-
-def unpack_result(packed: int, n: int) -> tuple[int, list[int]]:
-    """Inverse of :func:`pack_result` for a group of ``n`` leaves: ``(group, tiers)``."""
-    group = packed & (2**GROUP_BITS - 1)
-    rest = packed >> GROUP_BITS
-    if rest >> (TIER_BITS * n):
-        raise ValueError(f"packedResult has bits above {n} tiers")
-    return group, [(rest >> (TIER_BITS * a)) & 3 for a in range(n)]
 
 
 def feed_price_fx(answer: int, decimals: int) -> int:

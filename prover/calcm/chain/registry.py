@@ -1,7 +1,9 @@
-"""Drive and read a deployed ``MarginRegistry`` (v2) with web3.py (anvil, py-evm, any node).
+"""Drive and read a deployed ``MarginRegistry`` (v3) with web3.py (anvil, py-evm, any node).
 
-:class:`Registry` has one method per contract function: governance setters, the venue's
-root and registration, the keepers' submissions (``submitModelStep``, ``submitModelReval``,
+:class:`Registry` has one method per contract function: admin setters (sent directly: they
+work during genesis; after ``finalizeGenesis`` the admin is the timelock, so use
+:mod:`calcm.chain.governance` to schedule and execute them), role grants, the guardian's
+pause, the venue's root and registration, the submissions (``submitModelStep``, ``submitModelReval``,
 ``submitOptionPart``, ``submitMarginBatch``) and the views. A revert raises
 :class:`~calcm.chain.transact.RegistryRevert` carrying the custom error's name and
 arguments. Submissions are checked with an ``eth_call`` from the sender first (the estimate
@@ -24,11 +26,18 @@ ZERO_ADDRESS = "0x" + "00" * 20
 
 @dataclass(frozen=True)
 class Roles:
-    """Who holds which role (addresses)."""
+    """Who holds which role (addresses). ``governance`` deploys, configures during genesis
+    and is the timelock's proposer and executor afterwards; ``guardian`` may only pause
+    (default: ``governance``)."""
 
     governance: str
     venue: str
     keepers: tuple[str, ...]
+    guardian: str | None = None
+
+    @property
+    def pauser(self) -> str:
+        return self.guardian or self.governance
 
     @classmethod
     def dev_accounts(cls, w3: Web3) -> "Roles":
@@ -68,13 +77,17 @@ class Registry:
     def _gov(self, fn, sender):
         return self.tx.send(fn, sender or self.roles.governance)
 
-    # governance
+    # admin (direct: genesis only; afterwards through calcm.chain.governance)
     def set_param_hash(self, h: int, sender: str | None = None):
         return self._gov(self.f.setParamHash(h), sender)
 
     def set_model_state(self, state: int, day: int, sender: str | None = None):
-        """Genesis (or reset): the state commitment and the UTC day of its close."""
+        """Genesis only: the state commitment and the UTC day of its close."""
         return self._gov(self.f.setModelState(state, day), sender)
+
+    def upgrade_model(self, param_hash: int, state: int, day: int, sender: str | None = None):
+        """Versioned model upgrade (the timelock's call after genesis)."""
+        return self._gov(self.f.upgradeModel(param_hash, state, day), sender)
 
     def set_margin_verifier(self, addr: str, sender: str | None = None):
         return self._gov(self.f.setMarginVerifier(addr), sender)
@@ -86,11 +99,25 @@ class Registry:
     def set_price_feeds(self, feeds: list[str], sender: str | None = None):
         return self._gov(self.f.setPriceFeeds(feeds), sender)
 
+    def role(self, name: str) -> bytes:
+        """The role id of ``"venue"``, ``"keeper"``, ``"guardian"`` or ``"admin"``."""
+        if name == "admin":
+            return b"\x00" * 32
+        return getattr(self.f, f"{name.upper()}_ROLE")().call()
+
+    def set_role(self, name: str, account: str, enabled: bool = True, sender: str | None = None):
+        """Grant (``enabled``) or revoke role ``name`` (OpenZeppelin AccessControl)."""
+        fn = self.f.grantRole if enabled else self.f.revokeRole
+        return self._gov(fn(self.role(name), Web3.to_checksum_address(account)), sender)
+
     def set_venue(self, account: str, enabled: bool = True, sender: str | None = None):
-        return self._gov(self.f.setVenue(account, enabled), sender)
+        return self.set_role("venue", account, enabled, sender)
 
     def set_keeper(self, account: str, enabled: bool = True, sender: str | None = None):
-        return self._gov(self.f.setKeeper(account, enabled), sender)
+        return self.set_role("keeper", account, enabled, sender)
+
+    def set_guardian(self, account: str, enabled: bool = True, sender: str | None = None):
+        return self.set_role("guardian", account, enabled, sender)
 
     def set_max_age(self, blocks: int, sender: str | None = None):
         return self._gov(self.f.setMaxAge(blocks), sender)
@@ -101,10 +128,25 @@ class Registry:
     def set_option_max_age(self, secs: int, sender: str | None = None):
         return self._gov(self.f.setOptionMaxAge(secs), sender)
 
+    def set_keeper_stall(self, blocks: int, sender: str | None = None):
+        return self._gov(self.f.setKeeperStall(blocks), sender)
+
+    def finalize_genesis(self, timelock: str, sender: str | None = None):
+        """Hand the admin role to ``timelock`` and renounce the sender's (end of genesis)."""
+        return self._gov(self.f.finalizeGenesis(Web3.to_checksum_address(timelock)), sender)
+
+    def unpause(self, sender: str | None = None):
+        return self._gov(self.f.unpause(), sender)
+
+    # guardian
+    def pause(self, sender: str | None = None):
+        """Stop submissions and root posts; gating fails safe (the guardian's only power)."""
+        return self.tx.send(self.f.pause(), sender or self.roles.pauser)
+
     # venue
-    def post_accounts_root(self, root: int, changed_leaves: list[int], sender: str | None = None):
-        return self.tx.send(self.f.postAccountsRoot(root, list(changed_leaves)),
-                            sender or self.roles.venue)
+    def post_accounts_root(self, root: int, sender: str | None = None):
+        """Post a new accounts root (O(1) gas): records of older roots become invalid."""
+        return self.tx.send(self.f.postAccountsRoot(root), sender or self.roles.venue)
 
     def register_account(self, owner: str, leaf: int, sender: str | None = None):
         return self.tx.send(self.f.registerAccount(owner, leaf), sender or self.roles.venue)
@@ -186,7 +228,7 @@ class Registry:
         tiers, block, version, model_version = self.f.recordOf(group).call()
         n = self.f.groupSize().call()
         return {"group": group, "block": block, "root_version": version,
-                "model_version": model_version,
+                "model_version": model_version, "expiry": self.f.expiryOf(group).call(),
                 "tiers": [(tiers >> (2 * a)) & 3 for a in range(n)]}
 
     def health(self, owner: str) -> dict:
@@ -196,7 +238,9 @@ class Registry:
         return {"account": owner, "registered": registered, "leaf": leaf if registered else None,
                 "tier": tier, "proven_block": block, "valid": valid,
                 "liquidatable": self.f.isLiquidatable(owner).call(),
-                "can_withdraw": self.f.canWithdraw(owner).call()}
+                "can_withdraw": self.f.canWithdraw(owner).call(),
+                "can_increase_risk": self.f.canIncreaseRisk(owner).call(),
+                "can_reduce_risk": self.f.canReduceRisk(owner).call()}
 
     def state(self) -> dict:
         """The registry's chain-level state."""
@@ -204,6 +248,9 @@ class Registry:
         m = self.model()
         return {"registry": self.address, "chain_id": self.w3.eth.chain_id,
                 "block": self.w3.eth.block_number, "governance": f.governance().call(),
+                "timelock": f.timelock().call(), "genesis_over": f.genesisOver().call(),
+                "paused": f.paused().call(), "keeper_stall": f.keeperStall().call(),
+                "last_keeper_block": f.lastKeeperBlock().call(),
                 "group_size": f.groupSize().call(), "n_assets": f.nAssets().call(),
                 "n_parts": f.nParts().call(),
                 "accounts_root": f.accountsRoot().call(), "root_version": f.rootVersion().call(),

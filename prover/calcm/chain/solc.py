@@ -10,6 +10,11 @@ native solc. Settings are fixed here and nowhere else:
   added no opcode that solc emits). Pinned because solc 0.8.37 would otherwise target a
   newer EVM by default.
 
+Imports of ``@openzeppelin/...`` (and any other npm package path) are resolved from
+``node_modules`` before compiling (:func:`with_imports`): every imported file becomes a source
+unit named by its import path, so solcjs needs no import callback and the cache key covers
+the library code too.
+
 A compile is cached under :func:`calcm.paths.cache_dir` by the SHA-256 of the standard
 JSON input (sources + settings + compiler version), since the WASM compiler takes seconds.
 """
@@ -17,6 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +70,34 @@ class Artifact:
                                          separators=(",", ":")).encode()).hexdigest()
 
 
+_IMPORT = re.compile(r'^\s*import\s+(?:[^"\';]*?\sfrom\s+)?["\']([^"\']+)["\']', re.M)
+
+
+def with_imports(sources: dict[str, str], node_modules: Path = NODE_MODULES) -> dict[str, str]:
+    """``sources`` plus every file they import, transitively (unit name -> Solidity text).
+
+    A relative import (``./x.sol``, ``../y.sol``) resolves against the importing unit's
+    directory; any other path (``@openzeppelin/contracts/...``) is a unit already given or a
+    file under ``node_modules``. Raises :class:`CompileError` for an import found nowhere.
+    """
+    out = dict(sources)
+    todo = list(sources)
+    while todo:
+        unit = todo.pop()
+        for imp in _IMPORT.findall(out[unit]):
+            name = (posixpath.normpath(posixpath.join(posixpath.dirname(unit), imp))
+                    if imp.startswith(".") else imp)
+            if name in out:
+                continue
+            path = Path(node_modules) / name
+            if not path.is_file():
+                raise CompileError(f"{unit}: import {imp!r} not found (as {name}, nor under "
+                                   f"{node_modules})")
+            out[name] = path.read_text()
+            todo.append(name)
+    return out
+
+
 def standard_input(sources: dict[str, str]) -> dict:
     """The standard JSON input for ``sources`` (unit name -> Solidity text)."""
     return {
@@ -92,7 +127,7 @@ def compile_sources(sources: dict[str, str]) -> dict[str, Artifact]:
     Contract names must be unique across the units (raises :class:`CompileError`
     otherwise), so callers refer to contracts by name alone.
     """
-    std_in = standard_input(sources)
+    std_in = standard_input(with_imports(sources))
     key = hashlib.sha256(json.dumps([SOLC_VERSION, std_in], sort_keys=True).encode()).hexdigest()
     cached = cache_dir() / "solc" / f"{key}.json"
     if cached.exists():

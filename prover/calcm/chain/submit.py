@@ -108,9 +108,11 @@ def submit_proof_dir(reg: Registry, path: Path, block: int | None = None) -> dic
         if not st["model_usable"]:
             raise SubmissionError(f"{path}: model version {st['model_version']} is not usable "
                                   "(no linear commitment, or options stale)")
-        group = packed & (2**encoding.GROUP_BITS - 1)
+        try:
+            group, tiers = encoding.unpack_result(packed, st["group_size"])
+        except ValueError as exc:           # the registry would revert WrongShape / ResultOutOfRange
+            raise SubmissionError(f"{path}: {exc} (registry groupSize {st['group_size']})") from None
         receipt = reg.submit_margin_batch(pd.proof, block, st["model_version"], group, packed)
-        _, tiers = encoding.unpack_result(packed, st["group_size"])
         return {"kind": "margin", "block": block, "group": group, "tiers": tiers,
                 "model_version": st["model_version"],
                 "tx": receipt.transactionHash.hex(), "gas_used": receipt.gasUsed}

@@ -60,18 +60,41 @@ class BatchExpected:
         return dict(zip(PUBLIC_SIGNALS, self.public))
 
 
+#: packedResult layout (docs/PROVING.md section 6; MarginRegistry checks the same):
+#: group in bits [0, 32), the batch size N in bits [32, 40), tier a in bits [40 + 2a, 42 + 2a).
+RESULT_GROUP_BITS = 32
+RESULT_SHAPE_BITS = 8
+RESULT_TIERS_SHIFT = RESULT_GROUP_BITS + RESULT_SHAPE_BITS
+
+
 def pack_result(group: int, tiers: Sequence[int]) -> int:
-    """``group + 2**32 * sum_a tier[a] * 4**a`` (docs/ARCHITECTURE.md)."""
-    if not 0 <= group < 2**32:
-        raise ValueError(f"group {group} does not fit 32 bits")
+    """``group + 2**32 * N + 2**40 * sum_a tier[a] * 4**a`` with ``N = len(tiers)`` (the batch
+    size binds the proof to the registry's groupSize, issue 13 L1). The one implementation:
+    :mod:`calcm.chain.encoding` re-exports it."""
+    if not 0 <= group < 2**RESULT_GROUP_BITS:
+        raise ValueError(f"group {group} does not fit {RESULT_GROUP_BITS} bits")
+    if not 0 < len(tiers) < 2**RESULT_SHAPE_BITS:
+        raise ValueError(f"batch size {len(tiers)} does not fit {RESULT_SHAPE_BITS} bits")
     if any(t not in (0, 1, 2, 3) for t in tiers):
         raise ValueError(f"tiers must be 0..3, got {tiers}")
-    return group + 2**32 * sum(t * 4**a for a, t in enumerate(tiers))
+    return (group + 2**RESULT_GROUP_BITS * len(tiers)
+            + 2**RESULT_TIERS_SHIFT * sum(t * 4**a for a, t in enumerate(tiers)))
 
 
-def unpack_result(packed: int, n_accounts: int) -> tuple[int, tuple[int, ...]]:
-    """Inverse of :func:`pack_result`: ``(group, tiers)``."""
-    return packed % 2**32, tuple((packed >> (32 + 2 * a)) & 3 for a in range(n_accounts))
+def unpack_result(packed: int, n_accounts: int) -> tuple[int, list[int]]:
+    """Inverse of :func:`pack_result` for a batch of ``n_accounts``: ``(group, tiers)``.
+
+    Raises ValueError where the registry reverts: an encoded N other than ``n_accounts``
+    (``WrongShape``) or bits above the N tiers (``ResultOutOfRange``).
+    """
+    group = packed % 2**RESULT_GROUP_BITS
+    n = (packed >> RESULT_GROUP_BITS) % 2**RESULT_SHAPE_BITS
+    if n != n_accounts:
+        raise ValueError(f"packedResult encodes batch size {n}, expected {n_accounts}")
+    rest = packed >> RESULT_TIERS_SHIFT
+    if rest >> (2 * n_accounts):
+        raise ValueError(f"packedResult has bits above {n_accounts} tiers")
+    return group, [(rest >> (2 * a)) & 3 for a in range(n_accounts)]
 
 
 def check_model_shape(model: MarginModelFx, config: CircuitConfig) -> None:
