@@ -45,7 +45,7 @@ library Groth16Call {
 
     function _decimal(uint256 v) private pure returns (bytes memory s) {
         if (v == 0) return "0";
-        uint256 len;
+        uint256 len = 0;
         for (uint256 t = v; t != 0; t /= 10) len++;
         s = new bytes(len);
         for (; v != 0; v /= 10) s[--len] = bytes1(uint8(48 + (v % 10)));

@@ -172,9 +172,9 @@ contract MarginRegistry is AccessControl, Pausable {
     /// @notice Governance upgraded the model (parameter hash, state, day) through the timelock.
     event ModelUpgraded(uint256 paramHash, uint256 stateCommitment, uint64 day, uint32 modelVersion);
     /// @notice The margin verifier changed (a new model version starts).
-    event MarginVerifierSet(address verifier, uint32 modelVersion);
+    event MarginVerifierSet(address indexed verifier, uint32 modelVersion);
     /// @notice The three model verifiers changed (a new model version starts).
-    event ModelVerifiersSet(address step, address reval, address option, uint32 modelVersion);
+    event ModelVerifiersSet(address indexed step, address indexed reval, address indexed option, uint32 modelVersion);
     /// @notice The price feeds changed (one per asset, in the model's asset order).
     event PriceFeedsSet(address[] feeds);
     /// @notice The freshness window of records written from now on changed.
@@ -1039,7 +1039,7 @@ contract MarginRegistry is AccessControl, Pausable {
         oldest = type(uint64).max;
         for (uint256 i = 0; i < n; ++i) {
             Feed memory f = _feeds[i];
-            (uint80 id, int256 answer,, uint256 updatedAt, uint80 answeredIn) = f.feed.latestRoundData();
+            (uint80 id, int256 answer, uint256 updatedAt, uint80 answeredIn) = _latest(f.feed);
             if (updatedAt == 0 || updatedAt > block.timestamp || block.timestamp - updatedAt > maxPriceAge_) {
                 revert MarginRegistry__StalePrice(i, updatedAt);
             }
@@ -1051,6 +1051,20 @@ contract MarginRegistry is AccessControl, Pausable {
             prices[i] = _scale(i, f.decimals, answer);
         }
         if (allPast) revert MarginRegistry__StepDue(_model.day);
+    }
+
+    /// @dev latestRoundData without reverting: a feed that reverts reads as never updated
+    ///      (updatedAt 0), so the caller reverts StalePrice(asset, 0) instead of bubbling the feed's error.
+    function _latest(AggregatorV3Interface feed)
+        private
+        view
+        returns (uint80 id, int256 answer, uint256 updatedAt, uint80 answeredIn)
+    {
+        try feed.latestRoundData() returns (uint80 rid, int256 a, uint256, uint256 u, uint80 air) {
+            return (rid, a, u, air);
+        } catch {
+            return (0, 0, 0, 0);
+        }
     }
 
     /// @dev getRoundData without reverting: ok is false when the feed reverts or answers for another round.
