@@ -43,10 +43,11 @@ def chain():
 
 def _register_all() -> None:
     from . import (audit_cmd, bench_cmd, chain_cmd, keeper_cmd, liquidation_cmd, model_cmd,
-                   risk_cmd, zk_cmd)
+                   risk_cmd, serve_cmd, trader_cmd, zk_cmd)
     for mod in (risk_cmd, liquidation_cmd, zk_cmd, model_cmd, chain_cmd, audit_cmd, keeper_cmd,
-                bench_cmd):
+                bench_cmd, trader_cmd, serve_cmd):
         mod.register(main, bench, chain)
+    __import__(f"{__name__}.cascade_cmd", fromlist=["register"]).register(main, bench, chain)
 
 
 _register_all()
