@@ -1,4 +1,4 @@
-"""Fixtures of the keeper tests: small v2 demo worlds on a real anvil (dated at the replay's
+"""Fixtures of the keeper tests: small demo worlds (v3 registry) on a real anvil (dated at the replay's
 calendar), real builds of the four v2 circuits (cached by source hash), a real dask cluster.
 
 The test book is the bundled book cut to two underlyings (BTC, ETH: spot, perps and one BTC
@@ -8,34 +8,25 @@ scenario chunks, so an option revaluation is a chain of two parts.
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-from calcm import atomic
-from calcm.chain.deployment import write_deployment
-from calcm.keeper.demo import DemoSettings, Profile, build_world
+from calcm.keeper.crash_run import SMALL_PROFILE, keeper_inputs, small_book
+from calcm.keeper.demo import DemoSettings, build_world
 from calcm.keeper.log import EventLog
 from calcm.keeper.loop import Keeper, KeeperConfig
 from calcm.keeper.prover_pool import ProverPool
 from calcm.keeper.store import Store
-from calcm.paths import DEFAULT_BOOK
-from calcm.risk.book import Book, book_to_json, load_book
 
-TEST_INSTRUMENTS = ("BTC", "ETH", "BTC-PERP", "ETH-PERP", "BTC-C-31000-30D")
-TEST_COLLATERAL = ("USDC", "BTC")
-#: A directional account, one liquidatable at once, and a covered call.
-TEST_ACCOUNTS = ("long_btc", "near_liq_long", "covered_call")
-TEST_PROFILE = Profile("keeper-tests", n_fhs=4, chunks=2, n_extreme=1)  # S = 12
+TEST_PROFILE = SMALL_PROFILE  # S = 12, two option parts
+#: The files `calcm keeper` reads: deployment (with the builds), model file, venue book.
+write_keeper_inputs = keeper_inputs
 
 
 @pytest.fixture(scope="session")
 def test_book():
-    book = load_book(DEFAULT_BOOK)
-    return Book(tuple(i for i in book.instruments if i.id in TEST_INSTRUMENTS),
-                tuple(c for c in book.collateral if c.asset in TEST_COLLATERAL),
-                tuple(a for a in book.accounts if a.id in TEST_ACCOUNTS), book.source)
+    """A directional account, one liquidatable at once, and a covered call (BTC, ETH: spot,
+    perps and one BTC call; USDC and BTC collateral)."""
+    return small_book()
 
 
 @pytest.fixture(scope="session")
@@ -74,18 +65,6 @@ def make_keeper(tmp_path, pool):
     yield make
     for s in stores:
         s.close()
-
-
-def write_keeper_inputs(world, d: Path) -> dict[str, Path]:
-    """The files `calcm keeper` reads: deployment (with the builds), model file, venue book."""
-    paths = {"deployment": d / "deployment.json", "model": d / "model.json", "book": d / "book.json"}
-    write_deployment(paths["deployment"], world.deployment)
-    atomic.write_json(paths["model"], world.model.to_json())
-    snap = world.venue.snapshot()
-    book = book_to_json(world.book)
-    book["owners"] = dict(zip(snap.names, snap.owners))
-    paths["book"].write_text(json.dumps(book))
-    return paths
 
 
 def keeper_events(w3, reg, from_block: int = 0) -> dict:

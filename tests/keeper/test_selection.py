@@ -1,5 +1,5 @@
-"""Selection rules (calcm.keeper.selection, v2): a group is proven when its record is not
-at the current model version, misses a leaf change, or is due for a refresh."""
+"""Selection rules (calcm.keeper.selection, v3): a group is proven when its record is not
+at the current model version or the current accounts-root version, or is due for a refresh."""
 from __future__ import annotations
 
 from hypothesis import given, settings
@@ -25,24 +25,24 @@ def test_unproven_groups_are_selected():
 
 def test_a_current_record_is_not_selected_whatever_the_labels():
     leaves = [LeafState(0, tier=3, equity=1, mm=100, withdrawal=True)]
-    assert select(leaves, {0: rec(0, 10)}, N, 12, 5, POLICY).group_ids == []
+    assert select(leaves, {0: rec(0, 10)}, N, 12, 5, POLICY, root_version=1).group_ids == []
 
 
 def test_each_trigger_alone():
     r = rec(0, 10)
-    assert leaf_reasons(LeafState(0, **HEALTHY), r, 11, 5, POLICY) == ()
-    assert leaf_reasons(LeafState(0, **HEALTHY), r, 11, 6, POLICY) == ("model_version",)
-    assert leaf_reasons(LeafState(0, **HEALTHY, last_changed_version=2), r, 11, 5, POLICY) == \
-        ("positions_changed",)
-    assert leaf_reasons(LeafState(0, **HEALTHY), r, 18, 5, POLICY) == ("refresh",)
+    assert leaf_reasons(LeafState(0, **HEALTHY), r, 11, 5, POLICY, root_version=1) == ()
+    assert leaf_reasons(LeafState(0, **HEALTHY), r, 11, 6, POLICY, root_version=1) == ("model_version",)
+    assert leaf_reasons(LeafState(0, **HEALTHY), r, 11, 5, POLICY, root_version=2) == \
+        ("root_version",)
+    assert leaf_reasons(LeafState(0, **HEALTHY), r, 18, 5, POLICY, root_version=1) == ("refresh",)
 
 
 def test_labels_ride_along_with_a_trigger():
-    leaves = [LeafState(0, tier=3, equity=100, mm=100, last_changed_version=2, withdrawal=True),
+    leaves = [LeafState(0, tier=3, equity=100, mm=100, withdrawal=True),
               LeafState(1, **HEALTHY)]
-    sel = select(leaves, {0: rec(0, 10)}, N, 11, 5, POLICY)
-    assert sel.groups == {0: {0: ("positions_changed", "withdrawal", "near_mm")}}
-    assert sel.reasons() == {"positions_changed": 1, "withdrawal": 1, "near_mm": 1}
+    sel = select(leaves, {0: rec(0, 10)}, N, 11, 5, POLICY, root_version=2)
+    assert sel.groups == {0: {0: ("root_version", "withdrawal", "near_mm"), 1: ("root_version",)}}
+    assert sel.reasons() == {"root_version": 2, "withdrawal": 1, "near_mm": 1}
 
 
 @settings(max_examples=200, deadline=None)
@@ -50,13 +50,13 @@ def test_labels_ride_along_with_a_trigger():
                           st.booleans()), min_size=1, max_size=8, unique_by=lambda t: t[0]),
        st.dictionaries(st.integers(0, 3), st.tuples(st.integers(1, 30), st.integers(0, 3),
                                                     st.integers(3, 6)), max_size=4),
-       st.integers(30, 40), st.integers(3, 6))
-def test_selected_iff_the_record_is_not_valid_now(leaves, recs, head, version):
-    ls = [LeafState(leaf, tier, 1_000, 100, changed, wd) for leaf, tier, changed, wd in leaves]
+       st.integers(30, 40), st.integers(3, 6), st.integers(0, 3))
+def test_selected_iff_the_record_is_not_valid_now(leaves, recs, head, version, root_version):
+    ls = [LeafState(leaf, tier, 1_000, 100, wd) for leaf, tier, _, wd in leaves]
     records = {g: rec(g, b, rv, mv) for g, (b, rv, mv) in recs.items()}
-    sel = select(ls, records, N, head, version, POLICY)
+    sel = select(ls, records, N, head, version, POLICY, root_version)
     for g in {leaf.leaf // N for leaf in ls}:
         r = records.get(g)
-        valid = r is not None and r.model_version == version and head - r.block < 8 and all(
-            leaf.last_changed_version <= r.root_version for leaf in ls if leaf.leaf // N == g)
+        valid = r is not None and r.model_version == version and head - r.block < 8 and \
+            r.root_version == root_version
         assert (g in sel.groups) == (not valid)

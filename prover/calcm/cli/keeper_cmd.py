@@ -17,8 +17,26 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
     return tuple(v.strip() for v in value.split(",") if v.strip()) if value else None
 
 
-def _registry(w3, registry: str | None, deployment: Path | None):
-    """The Registry from a deployment file (roles from it) or an address (roles from chain)."""
+def _has_function(abi: list, name: str) -> bool:
+    return any(i.get("type") == "function" and i.get("name") == name for i in abi)
+
+
+def _is_keeper(contract, abi: list, address: str) -> bool:
+    """``address`` may submit as a keeper: ``hasRole(KEEPER_ROLE)`` (v3, AccessControl) or
+    ``isKeeper`` (v2)."""
+    f = contract.functions
+    if _has_function(abi, "KEEPER_ROLE"):
+        return bool(f.hasRole(f.KEEPER_ROLE().call(), address).call())
+    return bool(f.isKeeper(address).call())
+
+
+def _registry(w3, registry: str | None, deployment: Path | None, signer: str | None = None):
+    """The Registry from a deployment file (roles from it) or an address (roles from chain).
+
+    ``signer``: the keeper address of a local signer (``--keystore`` / ``CALCM_KEEPER_KEY``);
+    it replaces the deployment's keeper and must hold the keeper role."""
+    from dataclasses import replace
+
     from web3 import Web3
 
     from ..chain import registry as regmod
@@ -29,7 +47,13 @@ def _registry(w3, registry: str | None, deployment: Path | None):
                 Web3.to_checksum_address(dep.registry):
             raise InputError(str(deployment), "registry", "-",
                              f"--registry {registry} is not the deployment's {dep.registry}")
-        return regmod.attach(w3, dep), dep
+        reg = regmod.attach(w3, dep)
+        if signer is not None:
+            if not _is_keeper(reg.contract, reg.contract.abi, signer):
+                raise InputError("registry", reg.address, "keepers",
+                                 f"the signer {signer} does not hold the keeper role")
+            reg.roles = replace(reg.roles, keepers=(signer,))
+        return reg, dep
     if registry is None:
         raise InputError("command line", "--registry/--deployment", "-", "give one of them")
     if not Web3.is_address(registry):
@@ -39,11 +63,28 @@ def _registry(w3, registry: str | None, deployment: Path | None):
     if not w3.eth.get_code(addr):
         raise InputError("command line", "--registry", "-", f"no contract at {addr}")
     c = w3.eth.contract(address=addr, abi=abi)
-    keepers = tuple(a for a in w3.eth.accounts if c.functions.isKeeper(a).call())
+    candidates = (signer,) if signer is not None else tuple(w3.eth.accounts)
+    keepers = tuple(a for a in candidates if _is_keeper(c, abi, a))
     if not keepers:
-        raise InputError("registry", addr, "keepers", "no unlocked account of this node is a keeper")
-    gov = c.functions.governance().call()
+        who = f"the signer {signer}" if signer else "no unlocked account of this node"
+        raise InputError("registry", addr, "keepers", f"{who} is not a keeper")
+    gov = c.functions.governance().call() if _has_function(abi, "governance") else keepers[0]
     return regmod.Registry(w3, addr, abi, regmod.Roles(gov, gov, keepers)), None
+
+
+def _keeper_account(keystore: Path | None):
+    """The keeper's local signer (``--keystore`` with ``CALCM_KEYSTORE_PASSWORD`` or a hidden
+    prompt on a terminal; else ``CALCM_KEEPER_KEY``), or None (the node's unlocked accounts:
+    dev nodes). Read before anything else starts, so a bad key fails in one line."""
+    import sys
+
+    from ..chain.signer import keeper_signer
+
+    def prompt():
+        if not sys.stdin.isatty():
+            return None
+        return click.prompt(f"passphrase of {keystore}", hide_input=True)
+    return keeper_signer(keystore, prompt=prompt)
 
 
 def _provers(dep, builds: Path | None, params, backend: str):
@@ -77,7 +118,11 @@ def register(main, bench, chain) -> None:
     """Attach this stage's commands to the root, `bench` and `chain` groups."""
 
     @main.command("keeper")
-    @click.option("--rpc", required=True, metavar="URL", help="JSON-RPC node (keys of the keeper unlocked)")
+    @click.option("--rpc", required=True, metavar="URL", help="JSON-RPC node")
+    @click.option("--keystore", type=click.Path(path_type=Path), default=None,
+                  help="encrypted keystore (v3 JSON) of the keeper key; passphrase from "
+                       "CALCM_KEYSTORE_PASSWORD or a prompt (else CALCM_KEEPER_KEY, else the "
+                       "node's unlocked accounts: dev only)")
     @click.option("--registry", default=None, metavar="ADDR", help="MarginRegistry address")
     @click.option("--deployment", type=click.Path(path_type=Path), default=None,
                   help="deployment file of `calcm chain deploy` / `calcm demo`")
@@ -112,12 +157,13 @@ def register(main, bench, chain) -> None:
     @click.option("--metrics-port", type=int, default=None,
                   help="serve Prometheus metrics on 127.0.0.1:PORT/metrics")
     @click.option("--json", "as_json", is_flag=True, help="structured JSON logs (one event a line)")
-    def keeper_cmd(rpc, registry, deployment, model_file, book, builds, backend, scheduler,
+    def keeper_cmd(rpc, keystore, registry, deployment, model_file, book, builds, backend, scheduler,
                    workers, threads, state, max_price_age, refresh_blocks, near_mm_buffer,
                    poll, blocks, idle_exit, metrics_file, metrics_port, as_json):
         """Follow the chain block by block: daily steps, revaluations, option parts, margins."""
         from ..chain.anvil import rpc_ready
         from ..chain.evm import http_web3
+        from ..chain.signer import install as install_signer
         from ..keeper.log import EventLog
         from ..keeper.loop import Keeper, KeeperConfig
         from ..keeper.metrics import Metrics
@@ -133,11 +179,13 @@ def register(main, bench, chain) -> None:
             raise InputError("command line", "options", "-", str(exc)) from None
         if workers < 1:
             raise InputError("command line", "--workers", "-", "must be >= 1")
+        account = _keeper_account(keystore)
         mf = load_model(model_file)
         if not rpc_ready(rpc, timeout=5):
             raise InputError("--rpc", rpc, "-", "node does not answer JSON-RPC")
         w3 = http_web3(rpc)
-        reg, dep = _registry(w3, registry, deployment)
+        signer = None if account is None else install_signer(w3, account)
+        reg, dep = _registry(w3, registry, deployment, signer)
         provers = _provers(dep, builds, mf.params, backend)
         venue = BookFileVenue(book, mf.params, provers.margin_config)
         venue.snapshot()  # a bad book fails now, with one line, before anything starts
@@ -183,6 +231,7 @@ def register(main, bench, chain) -> None:
                  no_venue_actions, out_dir, as_json):
         """Local chain + keeper through a stress episode; ends with a short report."""
         from ..keeper.demo import DEFAULT_OUT, DemoSettings, run_demo
+        from .demo_output import SetupProgress, print_demo_report, wide_console
         from ..keeper.log import EventLog
         if days is not None and days < 1:
             raise InputError("command line", "--days", "-", "must be >= 1")
@@ -192,7 +241,7 @@ def register(main, bench, chain) -> None:
                          intraday=intraday, workers=workers, processes=not threads,
                          scheduler=scheduler, venue_actions=not no_venue_actions,
                          out_dir=out_dir or DEFAULT_OUT)
-        out = _wide_console()
+        out = wide_console()
         say = (lambda m: None) if as_json else (lambda m: out.print(f"[cyan]{m}[/]"))
         try:
             with SetupProgress(out, enabled=not as_json, profile=profile) as progress:
@@ -209,9 +258,16 @@ def register(main, bench, chain) -> None:
     @click.option("--blocks", type=int, default=3, show_default=True, help="replayed blocks per run")
     @click.option("--scheduler", default=None, metavar="ADDRESS", help="existing dask scheduler")
     @click.option("--threads", is_flag=True, help="embedded workers as threads")
+    @click.option("--kills", type=int, default=None,
+                  help="instead: the kill -9 schedule, this many seeded SIGKILLs of a keeper "
+                       "subprocess over --blocks blocks (checks 0 lost / 0 duplicated)")
+    @click.option("--seed", type=int, default=2026, show_default=True, help="--kills: schedule seed")
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
-    def bench_keeper_cmd(workers, blocks, scheduler, threads, as_json):
-        """Accounts proven per block-second with 1 and 2 workers; block-to-mined latency."""
+    def bench_keeper_cmd(workers, blocks, scheduler, threads, kills, seed, as_json):
+        """Accounts proven per block-second with 1 and 2 workers; block-to-mined latency.
+        With --kills: the seeded kill -9 robustness run."""
+        if kills is not None:
+            return _bench_kills(blocks, kills, seed, as_json)
         from ..keeper.bench import bench_keeper
         try:
             ws = [int(w) for w in _csv(workers) or ()]
@@ -233,111 +289,23 @@ def register(main, bench, chain) -> None:
             console.print(n)
 
 
-def _liquidations(plans: list[dict]) -> str:
-    """``2 partial, 10,433 USD sold, ratio 0.37 -> 1.10`` (first ratio before, last after)."""
-    if not plans:
-        return "-"
-    kinds = ", ".join(f"{sum(1 for p in plans if p['status'] == k)} {k}"
-                      for k in ("partial", "full") if any(p["status"] == k for p in plans))
-    notional = sum(p["notional"] for p in plans)
-    return (f"{kinds}, {notional:,.0f} USD sold, ratio {plans[0]['ratio_before']} -> "
-            f"{plans[-1]['ratio_after']}")
-
-
-def _wide_console():
-    """The shared console on a terminal; 160 columns off one (logs, pipes), not 80."""
-    from rich.console import Console
-    return console if console.is_terminal else Console(width=160)
-
-
-#: Setup seconds (compile + dev setup) per circuit kind and profile, for the progress
-#: estimate of a build that is not cached yet. ``fast``: measured on this machine (2 cores
-#: shared with other compiles, load ~8). ``published``: step measured (1,846 s at nice 15),
-#: option and margin from bench/README.md, reval ESTIMATED as the step (docs/KEEPER.md).
-SETUP_ESTIMATE = {"fast": {"step": 125, "reval": 120, "option": 145, "margin": 295},
-                  "published": {"step": 1850, "reval": 1850, "option": 250, "margin": 575}}
-
-
-class SetupProgress:
-    """Rich progress of the circuit setup (``progress(kind, phase)`` callback) with an
-    estimate per circuit; a cached build finishes at once."""
-
-    def __init__(self, out, enabled: bool = True, profile: str = "fast"):
-        self.out, self.enabled, self.profile = out, enabled, profile
-        self.progress = None
-        self.tasks = {}
-
-    def __enter__(self):
-        if self.enabled:
-            from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                     TimeElapsedColumn(), TextColumn("estimate"),
-                                     TimeRemainingColumn(), console=self.out, transient=False)
-            self.progress.start()
-        return self
-
-    def __call__(self, kind: str, phase: str) -> None:
-        if self.progress is None:
-            return
-        import threading
-        import time
-        if phase == "start":
-            est = SETUP_ESTIMATE.get(self.profile, SETUP_ESTIMATE["fast"]).get(kind, 60)
-            tid = self.progress.add_task(f"setting up the {kind} circuit (est. {est} s if not cached)",
-                                         total=est)
-            self.tasks[kind] = tid
-            t0 = time.monotonic()
-
-            def tick():
-                while kind in self.tasks:
-                    self.progress.update(tid, completed=min(time.monotonic() - t0, est * 0.99))
-                    time.sleep(0.5)
-            threading.Thread(target=tick, daemon=True).start()
-        else:
-            tid = self.tasks.pop(kind, None)
-            if tid is not None:
-                self.progress.update(tid, completed=self.progress.tasks[tid].total)
-
-    def __exit__(self, *exc):
-        self.tasks.clear()
-        if self.progress is not None:
-            self.progress.stop()
-
-
-def print_demo_report(rep: dict) -> None:
-    """The demo's closing report as rich tables."""
-    out = _wide_console()
-    tier = {0: "0", 1: "1", 2: "2", 3: "L", None: "-"}
-    b, p, t = rep["blocks"], rep["proofs_verified_on_chain"], rep["time"]
-    pa = rep["parameters"]
-    gas = rep["gas_anvil"]
-    table(f"calcm demo: {rep['history']} history, {rep['window']['days']} days from "
-          f"{rep['window']['start']}, profile {rep['profile']} (S={pa['S']}, k={pa['k']}, "
-          f"{pa['option_parts']} option parts), {rep['workers']} workers",
-          ["what", "value"],
-          [["blocks processed / skipped / coalesced", f"{b['processed']} / {b['skipped']} / {b['coalesced']}"],
-           ["daily steps verified on-chain", p["daily_steps"]],
-           ["intraday revaluations verified on-chain", p["intraday_revaluations"]],
-           ["option revaluations (parts) verified on-chain", f"{p['option_revaluations']} ({p['option_parts']})"],
-           ["margin batches verified on-chain", f"{p['margin_batches']} ({p['accounts_covered']} account proofs)"],
-           ["gating checks (isLiquidatable, canWithdraw vs Python)",
-            f"{rep['gating']['checks']} checks, {len(rep['gating']['failures'])} failures"],
-           ["float vs fixed-point tier mismatches", rep["float_vs_fixed_tier_mismatches"]],
-           ["time per block with proofs (mean / max)", f"{t['per_block_mean_seconds']} s / {t['per_block_max_seconds']} s"],
-           ["setup / replay / total", f"{t['setup_seconds']} s / {t['replay_seconds']} s / {t['total_seconds']} s"],
-           ["gas per step / reval / option part / margin batch (anvil)",
-            " / ".join(f"{gas[k]['mean']:,}" if gas[k]["mean"] else "-"
-                       for k in ("step", "reval", "option", "margin"))]], out)
-    table("accounts (tier at each daily close: 0 healthy, 1 warning, 2 no new risk, L liquidatable)",
-          ["account", "kind", "tiers", "became liquidatable", "gated ok", "liquidation"],
-          [[a["account"], a["kind"], " ".join(tier[x] for x in a["tiers"]),
-            f"{a['became_liquidatable']['date']} (block {a['became_liquidatable']['block']})"
-            if a["became_liquidatable"] else "-", "yes" if a["gated"] else "NO",
-            _liquidations(a["liquidations"])] for a in rep["accounts"]], out)
-    if rep["withdrawals"]:
-        table("withdrawal requests", ["account", "date", "fraction", "tier after", "canWithdraw", "outcome"],
-              [[w["account"], w["date"], w["fraction"], w["tier_after"], w["can_withdraw"], w["outcome"]]
-               for w in rep["withdrawals"]], out)
-    for n in rep["notes"]:
-        out.print(f"[dim]{n}[/]")
+def _bench_kills(blocks: int, kills: int, seed: int, as_json: bool) -> None:
+    from ..keeper.crash_run import bench_kills
+    if kills < 0 or blocks < 3:
+        raise InputError("command line", "--kills/--blocks", "-", "kills >= 0 and blocks >= 3")
+    res = bench_kills(blocks, kills, seed, log=(lambda m: None) if as_json else console.print)
+    if as_json:
+        emit_json(res)
+    else:
+        out = res["outcome"]
+        table("calcm bench keeper --kills", ["what", "value"],
+              [["blocks / kills / seed", f"{blocks} / {kills} / {seed}"],
+               ["rounds", res["rounds"]], ["keeper starts", res["keeper_starts"]],
+               ["kills fired after a mined send", sum(k["status"] == "fired" for k in res["kill_log"])],
+               ["submissions expected / landed / reverted",
+                f"{out['expected']} / {out['landed']} / {out['reverted']}"],
+               ["lost / duplicated", f"{len(out['lost'])} / {len(out['duplicated'])}"],
+               ["exact", out["exact"]],
+               ["world setup / run seconds", f"{res['world_seconds']} / {res['run_seconds']}"]])
+    if not res["outcome"]["exact"]:
+        raise SystemExit(1)

@@ -1,4 +1,4 @@
-"""The keeper: follows a chain block by block, proves what matters, submits it (v2 registry).
+"""The keeper: follows a chain block by block, proves what matters, submits it (v3 registry).
 
 One pass of :class:`~calcm.keeper.loop.Keeper` over the chain's head block:
 
@@ -19,6 +19,13 @@ One pass of :class:`~calcm.keeper.loop.Keeper` over the chain's head block:
 6. :mod:`.store` keeps everything durable in SQLite (idempotency keys), and
    :mod:`.metrics` exports Prometheus text.
 
-:mod:`.replay` publishes prices to the feeds (the demo's oracle), :mod:`.demo` runs the
-whole system on a local anvil and :mod:`.bench` measures it. See docs/KEEPER.md.
+The loop itself (:mod:`.loop`) is assembled from one mixin per concern: :mod:`.chain_reads`,
+:mod:`.recovery`, :mod:`.model_plan`, :mod:`.proof_jobs`, :mod:`.submission`, :mod:`.margins`
+(data types in :mod:`.config` and :mod:`.jobs`).
+
+:mod:`.replay` publishes prices to the feeds (the demo's oracle); :mod:`.demo` runs the
+whole system on a local anvil (:mod:`.demo_settings`, :mod:`.world`, :mod:`.venue_actions`,
+:mod:`.demo_report`); :mod:`.bench` measures it and :mod:`.crash_schedule` /
+:mod:`.crash_run`
+kill it on a seeded schedule. Keeper keys: :mod:`calcm.chain.signer`. See docs/KEEPER.md.
 """

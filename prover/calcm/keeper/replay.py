@@ -11,6 +11,8 @@ prices in tests).
 """
 from __future__ import annotations
 
+import math
+import random
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -19,6 +21,7 @@ from web3 import Web3
 
 from ..chain.evm import is_pyevm
 from ..chain.registry import FEED_DECIMALS
+from ..fixedpoint import VAR_FRAC
 
 
 @dataclass(frozen=True)
@@ -92,3 +95,22 @@ class PriceReplayer:
         malformed prices next to good ones); returns the block number."""
         return self._mine_together([self.feeds[i].functions.setRoundData(answer, updated_at)
                                     for i, answer, updated_at in rounds])
+
+
+def intraday_path(prev: tuple[float, ...], close: tuple[float, ...], k: int, sigma2,
+                  seed: str) -> list[tuple[float, ...]]:
+    """``k`` SYNTHETIC intraday prices between two daily closes: a Brownian bridge in log
+    price from ``prev`` to ``close`` over ``k + 1`` equal steps, each asset's step variance
+    its daily variance ``sigma2`` (2**48 scale) / (k + 1), seeded by ``seed``
+    (deterministic). The bridge is pinned at both ends, so the path ends at the close."""
+    rng = random.Random(seed)
+    out = [[0.0] * len(prev) for _ in range(k)]
+    for u, (a, b) in enumerate(zip(prev, close)):
+        sd = math.sqrt(max(sigma2[u], 0) / 2**VAR_FRAC / (k + 1))
+        w = [0.0]
+        for _ in range(k + 1):
+            w.append(w[-1] + rng.gauss(0.0, sd))
+        for j in range(1, k + 1):
+            f = j / (k + 1)
+            out[j - 1][u] = a * (b / a) ** f * math.exp(w[j] - f * w[k + 1])
+    return [tuple(x) for x in out]

@@ -7,7 +7,7 @@ with up to 25% jitter so several keepers do not hammer a recovering node in step
 ``deadline`` seconds the last error propagates (:class:`RpcUnavailable`).
 
 Sends are wrapped by the caller, not here: re-sending a transaction is only safe after
-checking the chain for its effect (see :meth:`calcm.keeper.loop.Keeper._send`).
+checking the chain for its effect (see :meth:`calcm.keeper.submission.Submitter._send`).
 """
 from __future__ import annotations
 

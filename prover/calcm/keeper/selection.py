@@ -1,17 +1,18 @@
 """Which groups to prove at a head: the selection rules, as one pure function.
 
-The v2 registry records one proof per aligned group of ``N`` leaves with the model version
-and the root version it was proven under (docs/CHAIN.md). A record is valid for a leaf
-while it was proven under the *current* model version, is at most ``maxAge`` blocks old,
-and the leaf has not changed since its root version. Every model version (a daily step, an
-intraday revaluation, a completed option revaluation) therefore invalidates every record.
+The v3 registry records one proof per aligned group of ``N`` leaves with the model version
+and the accounts-root version it was proven under (docs/CHAIN.md). A record is valid while
+it was proven under the *current* model version and the *current* root version and its
+expiry block (``blockNo + maxAge`` at write time) has not passed. Every model version (a
+daily step, an intraday revaluation, a completed option revaluation) and every new accounts
+root therefore invalidates every record: the venue's list of changed leaves is not trusted.
 
 A group holding at least one account (padding leaves never trigger anything) is selected
 when one of its leaves has a reason:
 
 ``unproven``           the group has no record yet;
 ``model_version``      the record was proven under an older model version;
-``positions_changed``  the leaf changed after the record's root version (new commitment);
+``root_version``       the record was proven under an older accounts root;
 ``refresh``            the record is ``refresh_blocks`` or more blocks old (``N < maxAge``
                        keeps records valid while the keeper runs).
 
@@ -20,14 +21,14 @@ Labels added to a selected group's leaves (never a trigger on their own): ``with
 within ``near_mm_buffer`` of MM, liquidatable accounts included).
 
 Invariants (tests/keeper/test_selection.py): a group whose record is at the current model
-version, not older than ``refresh_blocks`` and covers its leaves' last change is never
+version and the current root version, not older than ``refresh_blocks``, is never
 selected; every other group holding an account is.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-REASONS = ("unproven", "model_version", "positions_changed", "refresh", "withdrawal", "near_mm")
+REASONS = ("unproven", "model_version", "root_version", "refresh", "withdrawal", "near_mm")
 
 
 @dataclass(frozen=True)
@@ -59,14 +60,13 @@ class GroupRecord:
 
 @dataclass(frozen=True)
 class LeafState:
-    """One account leaf now: fixed-point tier, equity and MM (money ints), and what the
-    chain says about it (``last_changed_version``) and the venue asks (``withdrawal``)."""
+    """One account leaf now: fixed-point tier, equity and MM (money ints), and whether the
+    venue asks for its post-withdrawal account to be proven (``withdrawal``)."""
 
     leaf: int
     tier: int
     equity: int
     mm: int
-    last_changed_version: int = 0
     withdrawal: bool = False
 
 
@@ -91,15 +91,16 @@ class Selection:
 
 
 def leaf_reasons(leaf: LeafState, record: GroupRecord, head: int, model_version: int,
-                 policy: SelectionPolicy) -> tuple[str, ...]:
-    """The triggers leaf ``leaf`` gives for a new proof of its group."""
+                 policy: SelectionPolicy, root_version: int = 0) -> tuple[str, ...]:
+    """The triggers leaf ``leaf`` gives for a new proof of its group at ``head`` under the
+    current ``model_version`` and accounts ``root_version``."""
     if record.block == 0:
         return ("unproven",)
     out = []
     if record.model_version != model_version:
         out.append("model_version")
-    if leaf.last_changed_version > record.root_version:
-        out.append("positions_changed")
+    if record.root_version != root_version:
+        out.append("root_version")
     if head - record.block >= policy.refresh_blocks:
         out.append("refresh")
     return tuple(out)
@@ -115,8 +116,9 @@ def labels(leaf: LeafState, policy: SelectionPolicy) -> tuple[str, ...]:
 
 
 def select(leaves: list[LeafState], records: dict[int, GroupRecord], group_size: int, head: int,
-           model_version: int, policy: SelectionPolicy) -> Selection:
-    """Groups to prove at ``head`` under ``model_version`` (see the module docstring).
+           model_version: int, policy: SelectionPolicy, root_version: int = 0) -> Selection:
+    """Groups to prove at ``head`` under ``model_version`` and ``root_version`` (see the
+    module docstring).
 
     ``leaves``: the accounts (any order); ``records``: the registry's record of each group
     that holds an account (a group missing from it counts as never proven).
@@ -126,7 +128,7 @@ def select(leaves: list[LeafState], records: dict[int, GroupRecord], group_size:
     for leaf in leaves:
         g = leaf.leaf // group_size
         rec = records.get(g) or GroupRecord(g, 0, 0, 0, (0,) * group_size)
-        rs = leaf_reasons(leaf, rec, head, model_version, policy)
+        rs = leaf_reasons(leaf, rec, head, model_version, policy, root_version)
         if rs:
             triggered.add(g)
         per_leaf[leaf.leaf] = (g, rs + labels(leaf, policy))
