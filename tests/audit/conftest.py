@@ -42,3 +42,13 @@ def options_build():
 
     build, _ = build_model(ModelCircuitConfig.from_params(_model_params(), kind="option"), mode="dev")
     return build
+
+
+@pytest.fixture(scope="session")
+def step_build():
+    """The small ``ModelStep`` build (the model tests' dev build: same cache entry)."""
+    from calcm.zk.model_circuit import ModelCircuitConfig
+    from calcm.zk.model_prove import model_build as build_model
+
+    build, _ = build_model(ModelCircuitConfig.from_params(_model_params(), kind="step"), mode="dev")
+    return build

@@ -21,8 +21,7 @@ from calcm.audit import equivalence as E
 from calcm.audit import setup_integrity as SI
 from calcm.audit import mutation as M
 from calcm.audit import soundness as S
-from calcm.audit.circuit import (Circuit, build_circuit, compile_variant, explain_assert, template_lines,
-                                 tmp_parent)
+from calcm.audit.circuit import build_circuit, explain_assert, template_lines, tmp_parent
 from calcm.audit.r1cs import load_r1cs
 from calcm.audit.run import margin_probe_inputs
 from calcm.audit.wasm import calculate_many, nonfatal_asserts
@@ -70,6 +69,8 @@ def test_audit_passes_on_the_projects_own_builds(margin_build, model_build, tmp_
     assert meq["counts"]["mismatches"] == 0 and meq["counts"]["witnesses"] >= 6
     tail = checks[f"tail hint alternatives ({margin})"]
     assert tail["status"] == "PASS" and tail["counts"]["alternatives"] >= 5 and tail["counts"]["accepted"] == 0
+    alias = checks[f"index aliases ({margin})"]
+    assert alias["status"] == "PASS" and alias["counts"]["alternatives"] >= 35 and alias["counts"]["accepted"] == 0
     for label in (margin, model):
         hints = checks[f"hint mutations ({label})"]["counts"]
         assert hints["mutations"] >= hints["hints"] > 0 and hints.get("pinned", 0) >= 1
@@ -87,6 +88,24 @@ def test_audit_passes_on_the_projects_own_builds(margin_build, model_build, tmp_
     assert text.startswith("# calcm audit report") and "**Result: PASS**" in text
     for c in doc["checks"]:
         assert f"| {c['status']} | {c['name']} |" in text
+
+
+def test_audit_passes_on_the_model_step_and_option_builds(step_build, options_build, tmp_path):
+    """The other two model parts at their smallest shapes (the model tests' dev builds): 0 FAIL."""
+    res = CliRunner().invoke(main, ["audit", "--build", str(step_build.dir), "--build", str(options_build.dir),
+                                    *FAST, "--verifiers", str(tmp_path), "--json"])
+    assert res.stdout.strip(), res.stderr[-2000:]
+    doc = json.loads(res.stdout)
+    failed = [(c["name"], c["summary"], c["details"][:3]) for c in doc["checks"] if c["status"] == "FAIL"]
+    assert res.exit_code == 0 and doc["ok"] and not failed, failed
+    kinds = sorted(b["kind"] for b in doc["builds"])
+    assert kinds == ["model-option", "model-step"]
+    checks = _checks(doc)
+    for b in doc["builds"]:
+        label = f"model {b['config']}"
+        assert checks[f"dev proving key is a key pair of this r1cs ({label})"]["status"] == "PASS"
+        assert checks[f"single-signal alterations ({label})"]["counts"]["free private wires"] == 0
+        assert checks[f"hint mutations ({label})"]["counts"]["mutations"] >= 1
 
 
 def test_a_dev_build_is_audited_as_insecure_dev(tmp_path):
@@ -137,27 +156,54 @@ DEFECTS = {
                             "tail hint alternatives"),
     "scale constant changed": ("circuits/initial_margin.circom", "var BPS = 10000;", "var BPS = 1000;",
                                "margin circuit vs Python fixed point"),
+    # Kinds an outside red team plants (issue 13, item 5).
+    "range check narrowed": ("circuits/health_tier.circom", "component belowMm = SignedLessThan(64);",
+                             "component belowMm = SignedLessThan(32);", "margin circuit vs Python fixed point"),
+    "public output from the wrong comparator": ("circuits/health_tier.circom",
+                                                "tier <== belowMm.lt + belowIm.lt + belowWarn.lt;",
+                                                "tier <== belowMm.lt + belowMm.lt + belowWarn.lt;",
+                                                "margin circuit vs Python fixed point"),
+    "IM multiplier changed": ("circuits/initial_margin.circom", "scaled <== mm * (BPS + imBufferBps);",
+                              "scaled <== mm * (BPS + imBufferBps - 1);", "margin circuit vs Python fixed point"),
+    "tail count off by one": ("circuits/account_margin.circom", "TailSum(S, k, 64)", "TailSum(S, k - 1, 64)",
+                              "margin circuit vs Python fixed point"),
+    "sign flipped in P&L aggregation": ("circuits/losses.circom", "loss[s] <== -acc;", "loss[s] <== acc;",
+                                        "margin circuit vs Python fixed point"),
+    "input dropped from the account commitment": ("circuits/account_commitment.circom",
+                                                  "sponge.in[1 + n + j] <== collateral[j];",
+                                                  "sponge.in[1 + n + j] <== 0;",
+                                                  "margin circuit vs Python fixed point"),
+    "Merkle path selector unconstrained": ("circuits/accounts_tree.circom",
+                                           "swap[l] <== bits.out[l] * (siblings[l] - cur[l]);",
+                                           "swap[l] <-- bits.out[l] * (siblings[l] - cur[l]);",
+                                           "hint mutations"),
+    "group index range widened": ("circuits/accounts_tree.circom", "component bits = Num2Bits(levels);",
+                                  "component bits = Num2Bits(levels + 1);", "index aliases"),
 }
 
 
 @pytest.mark.parametrize("defect", list(DEFECTS))
-def test_audit_fails_every_planted_defect(margin_build, variant_dir, defect):
-    """Each defect, planted alone in a copy of the sources of the SMALL margin build, makes the
-    audit FAIL for its own reason (and the audit runs to a report: nothing raises)."""
+def test_audit_fails_every_planted_defect(variant_dir, defect):
+    """Each defect, planted alone in a copy of the sources of the SMALL margin circuit, makes the
+    audit FAIL for its own reason (and the audit runs to a report: nothing raises). The variant
+    is compiled once per source hash (calcm.audit.harness: no setup, only r1cs, wasm and sym)."""
+    from calcm.audit.harness import compile_harness
     from calcm.audit.run import AuditOptions, audit_margin_circuit
+    from calcm.paths import CIRCUITS
+    from calcm.zk.config import SMALL
 
     file, old, new, must_fail = DEFECTS[defect]
-    base = build_circuit(margin_build, "margin small")
-    src = (base.circuits_dir / file.removeprefix("circuits/")).read_text()
+    copy = Path(shutil.copytree(CIRCUITS, variant_dir / "circuits"))
+    src = (copy / file.removeprefix("circuits/")).read_text()
     assert src.count(old) == 1, (file, old)
-    r1cs, wasm, sym = compile_variant(base, {file: src.replace(old, new)}, variant_dir)
-    variant = Circuit(f"planted: {defect}", base.main_source, variant_dir / "circuits", r1cs, wasm, sym,
-                      base.source_keys)
+    (copy / file.removeprefix("circuits/")).write_text(src.replace(old, new))
+    variant = compile_harness(f"planted: {defect}", SMALL.main_source(), copy)
     # Hint mutations recompile the circuit: only where the defect is a hint (the others are
     # caught without them, and `calcm audit` always runs them).
     opts = AuditOptions(random_cases=1, max_wires=300, max_hints=1, hint_deltas=(1,), probe_witnesses=2,
-                        tail_inputs=1, tail_accounts=1, hint_probes=must_fail == "hint mutations")
-    report = audit_margin_circuit(variant, margin_build.config, opts)
+                        tail_inputs=1, tail_accounts=1, hint_probes=must_fail == "hint mutations",
+                        cross_checks=False)
+    report = audit_margin_circuit(variant, SMALL, opts)
     assert not report.ok
     failed = [c.name for c in report.checks if c.status == "FAIL"]
     assert any(n.startswith(must_fail) for n in failed), (defect, failed)

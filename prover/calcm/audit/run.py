@@ -23,6 +23,7 @@ from . import cases as C
 from . import equivalence as E
 from . import setup_integrity as SI
 from . import mutation as MU
+from . import aliases as AL
 from . import soundness as SO
 from .circuit import build_circuit, wire_names
 from . import transparency as T
@@ -42,6 +43,8 @@ class AuditOptions:
     verifiers_dir: Path = GENERATED
     rpc: str | None = None
     addresses: Sequence[str] = ()
+    #: A MarginRegistry address: audit the verifiers it uses now (issue 13 I3; needs ``rpc``).
+    registry: str | None = None
     ptau: Path | None = None
     use_cache: bool = True
     seed: int = 0
@@ -58,6 +61,10 @@ class AuditOptions:
     #: Tail-hint alternatives on this many probe witnesses and accounts each (None: all probes, 2 accounts).
     tail_inputs: int | None = None
     tail_accounts: int = 2
+    #: The external cross-checks (snarkjs wtns calculate / wtns check against the Python evaluator,
+    #: circom --inspect). Off only in the planted-defect tests, which run the audit's own probes on
+    #: many variants; `calcm audit` always runs them.
+    cross_checks: bool = True
     jobs: int = 2
     progress: object = field(default=None, repr=False)   # callable(str) or None
 
@@ -147,7 +154,7 @@ def margin_equivalence_checks(report: AuditReport, config, wasm, sym, label: str
     random_cases = C.random_margin_cases(config, opts.random_cases, opts.seed)
     edge = C.edge_margin_cases(config, opts.seed)
     report.add(E.margin_equivalence(config, wasm, sym, fixture + random_cases + edge,
-                                    label=label, cross_check=True))
+                                    label=label, cross_check=opts.cross_checks))
     return margin_probe_inputs(config, fixture, random_cases, edge, opts.probe_witnesses)
 
 
@@ -192,9 +199,12 @@ def soundness_checks(report: AuditReport, circuit, label: str, inputs: list[dict
     check, samples = SO.single_signal_check(r1cs, honest, names, label, opts.seed, opts.max_wires, circuit.r1cs)
     report.add(check)
     if honest:
-        report.add(SO.wtns_check_sample(r1cs, circuit.r1cs, honest[0], samples, names, label))
+        if opts.cross_checks:
+            report.add(SO.wtns_check_sample(r1cs, circuit.r1cs, honest[0], samples, names, label))
         n = opts.tail_inputs
         report.add(MU.tail_hint_check(circuit, clean_inputs[:n], honest[:n], label, opts.tail_accounts))
+        if "group" in clean_inputs[0]:
+            report.add(AL.index_alias_check(circuit, clean_inputs[:n], honest[:n], label))
     scan_check, sites = SO.source_scan_check(circuit)
     report.add(scan_check)
     sites = select_hints(sites, opts.max_hints, opts.seed)
@@ -205,7 +215,8 @@ def soundness_checks(report: AuditReport, circuit, label: str, inputs: list[dict
                                           use_cache=opts.use_cache, jobs=opts.jobs))
     elif not opts.hint_probes:
         report.add(Check("soundness", f"hint mutations ({label})", SKIP, "disabled (--no-hint-probes)"))
-    report.add(SO.inspect_check(circuit))
+    if opts.cross_checks:
+        report.add(SO.inspect_check(circuit))
 
 
 def audit_margin_circuit(circuit, config, opts: AuditOptions) -> AuditReport:
@@ -247,13 +258,19 @@ def run_audit(opts: AuditOptions) -> AuditReport:
         raise InputError(str(default_build_dir()), "-", "manifest.json",
                          "no build to audit: run `calcm setup` (and `calcm model-setup`) or pass --build DIR")
     builds = [Build.load(d) for d in dirs]
+    # Read the chain first: a dead node fails in a second (SI.RpcUnavailable), before any probe.
+    in_use = SI.registry_verifiers(opts.rpc, opts.registry) if opts.rpc and opts.registry else None
+    if opts.rpc and in_use is None:
+        SI.connect(opts.rpc)
     report = AuditReport([_describe(b) for b in builds])
     expected_code: dict[str, bytes] = {}
+    kinds: dict[str, str] = {}
     for build in builds:
         label = f"{'model' if is_model(build) else 'margin'} {build.manifest['config']['name']}"
         source = _guarded(report, f"setup integrity ({label})", _setup_checks, report, build, label, opts)
-        if opts.rpc and opts.addresses and source is not None:
+        if opts.rpc and (opts.addresses or opts.registry) and source is not None:
             expected_code[label] = SI.expected_runtime(build, source)
+            kinds[label] = _describe(build)["kind"]
         inputs = _guarded(report, f"equivalence ({label})",
                           _model_build if is_model(build) else _margin_build, report, build, label, opts,
                           default=[])
@@ -277,7 +294,11 @@ def run_audit(opts: AuditOptions) -> AuditReport:
     if opts.rpc and opts.addresses:
         _say(opts, f"deployed bytecode at {len(opts.addresses)} address(es)")
         report.add(SI.deployed_check(expected_code, opts.rpc, opts.addresses))
-    else:
+    if in_use is not None:
+        _say(opts, f"the verifiers registry {opts.registry} uses")
+        report.add(SI.registry_check({lbl: (kinds[lbl], code) for lbl, code in expected_code.items()},
+                                     opts.rpc, opts.registry, in_use))
+    if not (opts.rpc and (opts.addresses or opts.registry)):
         report.add(SI.rpc_skipped())
     report.seconds = time.perf_counter() - t0
     return report

@@ -367,7 +367,105 @@ def deployed_check(expected: dict[str, bytes], rpc: str, addresses: Sequence[str
 
 
 def rpc_skipped() -> Check:
-    return Check("setup", "deployed verifier bytecode", SKIP, "no --rpc/--address given")
+    return Check("setup", "deployed verifier bytecode", SKIP, "no --rpc/--address or --registry given")
+
+
+# ------------------------------------------------------------------------- the registry's verifiers
+
+class RpcUnavailable(RuntimeError):
+    """The JSON-RPC node does not answer (``calcm audit`` exit code 4, one line)."""
+
+
+#: Registry getter -> (role, the build kind whose verifier it must be). MarginRegistry v2 and v3
+#: both have these four views.
+REGISTRY_VERIFIERS = {"marginVerifier()": ("margin", "margin"), "stepVerifier()": ("step", "model-step"),
+                      "revalVerifier()": ("reval", "model-reval"), "optionVerifier()": ("option", "model-option")}
+#: Name of the check (the CLI maps its FAIL, and that of :func:`deployed_check`, to exit code 3).
+REGISTRY_CHECK = "registry verifiers bytecode"
+
+
+def connect(rpc: str):
+    """A Web3 on ``rpc`` that answered ``eth_chainId``; :class:`RpcUnavailable` otherwise."""
+    from ..chain.evm import http_web3
+
+    w3 = http_web3(rpc, timeout=10.0)
+    try:
+        w3.eth.chain_id
+    except Exception as exc:  # noqa: BLE001 - any transport failure means the same thing here
+        raise RpcUnavailable(f"cannot reach the JSON-RPC node at {rpc}: {type(exc).__name__}") from None
+    return w3
+
+
+def registry_verifiers(rpc: str, registry: str) -> dict[str, str | None]:
+    """``{getter: address or None}`` as the registry at ``registry`` returns them now (None: the
+    getter returns the zero address, i.e. not configured). Raises :class:`RpcUnavailable`, and
+    ValueError when ``registry`` holds no contract or a getter reverts (not a registry)."""
+    from eth_utils import keccak
+
+    w3 = connect(rpc)
+    try:
+        addr = w3.to_checksum_address(registry)
+        code = bytes(w3.eth.get_code(addr))
+    except ValueError as exc:
+        raise ValueError(f"{registry}: not an address ({exc})") from None
+    except Exception as exc:  # noqa: BLE001
+        raise RpcUnavailable(f"cannot read {registry} from {rpc}: {type(exc).__name__}") from None
+    if not code:
+        raise ValueError(f"{registry}: no contract code on {rpc}")
+    out: dict[str, str | None] = {}
+    for getter in REGISTRY_VERIFIERS:
+        try:
+            ret = bytes(w3.eth.call({"to": addr, "data": "0x" + keccak(text=getter)[:4].hex()}))
+        except Exception as exc:  # noqa: BLE001 - a revert: not a MarginRegistry
+            raise ValueError(f"{registry}: {getter} reverts ({type(exc).__name__}): not a MarginRegistry") from None
+        if len(ret) != 32:
+            raise ValueError(f"{registry}: {getter} returned {len(ret)} bytes: not a MarginRegistry")
+        v = int.from_bytes(ret[12:], "big")
+        out[getter] = w3.to_checksum_address(ret[12:]) if v else None
+    return out
+
+
+def registry_check(expected: dict[str, tuple[str, bytes]], rpc: str, registry: str,
+                   verifiers: dict[str, str | None]) -> Check:
+    """The verifiers the registry USES now (``verifiers``, from :func:`registry_verifiers`): each
+    configured one must be byte for byte the compiled verifier of an audited build of its own kind
+    (``expected``: label -> (kind, runtime code)). A configured verifier with no audited build of
+    its kind is a FAIL (it is in use and unaudited); an unset one is listed."""
+    w3 = connect(rpc)
+    with Timer() as t:
+        details, bad, used = [], 0, 0
+        for getter, addr in verifiers.items():
+            role, kind = REGISTRY_VERIFIERS[getter]
+            if addr is None:
+                details.append(f"{role} verifier ({getter}): not set (zero address)")
+                continue
+            used += 1
+            try:
+                code = bytes(w3.eth.get_code(addr))
+            except Exception as exc:  # noqa: BLE001
+                bad += 1
+                details.append(f"{role} verifier {addr}: cannot read its code from {rpc}: {type(exc).__name__}")
+                continue
+            same_kind = {lbl: want for lbl, (k, want) in expected.items() if k == kind}
+            exact = [lbl for lbl, want in same_kind.items() if code == want]
+            loose = [lbl for lbl, want in same_kind.items()
+                     if code and _strip_metadata(code) == _strip_metadata(want)]
+            other = [lbl for lbl, (k, want) in expected.items() if k != kind and code == want]
+            if exact:
+                details.append(f"{role} verifier {addr}: runtime bytecode identical to the verifier of {exact[0]}")
+            elif loose:
+                details.append(f"{role} verifier {addr}: same code as the verifier of {loose[0]} (only solc's "
+                               f"metadata hash differs)")
+            else:
+                bad += 1
+                why = (f"it is the verifier of {other[0]}, a {expected[other[0]][0]} build, not a {kind} one"
+                       if other else f"no audited {kind} build was given" if not same_kind
+                       else f"{len(code)} bytes of runtime code match no audited {kind} build"
+                       if code else "no contract code at this address")
+                details.append(f"{role} verifier {addr}: MISMATCH: {why}")
+    return Check("setup", REGISTRY_CHECK, FAIL if bad else PASS,
+                 f"registry {registry} on {rpc}: {used} verifier(s) in use, {used - bad} match an audited build",
+                 {"verifiers in use": used, "mismatches": bad}, details, t.seconds)
 
 
 def dev_setup_warning(build, label: str) -> Check | None:

@@ -36,6 +36,9 @@ def register(main, bench, chain) -> None:
     @click.option("--rpc", default=None, metavar="URL", help="JSON-RPC node holding the deployed verifier(s)")
     @click.option("--address", "addresses", multiple=True, metavar="ADDR",
                   help="deployed verifier address to check against the audited zkeys (repeatable; needs --rpc)")
+    @click.option("--registry", default=None, metavar="ADDR",
+                  help="MarginRegistry address: audit the verifiers it uses now (marginVerifier, stepVerifier, "
+                       "revalVerifier, optionVerifier) against the audited builds; needs --rpc")
     @click.option("--ptau", type=click.Path(path_type=Path), default=None,
                   help="powers-of-tau file (default: the path in each build's manifest)")
     @click.option("--verifiers", "verifiers_dir", type=click.Path(path_type=Path), default=None,
@@ -55,31 +58,47 @@ def register(main, bench, chain) -> None:
     @click.option("--no-cache", is_flag=True,
                   help="rerun ptau/zkey verification and hint mutations instead of using cached verdicts")
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
-    def audit_cmd(builds, model_states, report_path, rpc, addresses, ptau, verifiers_dir, hint_deltas,
+    def audit_cmd(builds, model_states, report_path, rpc, addresses, registry, ptau, verifiers_dir, hint_deltas,
                   no_hint_probes, jobs, max_wires, max_hints, random_cases, seed, no_cache, as_json):
-        """Audit builds: circuits = model, nothing under-constrained, setup and verifier belong to them."""
+        """Audit builds: circuits = model, nothing under-constrained, setup and verifier belong to them.
+
+        Exit codes: 0 all PASS; 1 a check FAILs; 2 bad input; 3 a deployed verifier (--address or
+        the --registry's) is not the audited build's; 4 the --rpc node does not answer."""
         from .. import atomic
         from ..errors import InputError
         from ..audit.run import GENERATED, AuditOptions, run_audit
 
-        if bool(rpc) != bool(addresses):
-            raise InputError("command line", "--rpc/--address", "-", "give both --rpc URL and --address ADDR")
+        if bool(rpc) != bool(addresses or registry):
+            raise InputError("command line", "--rpc/--address/--registry", "-",
+                             "give --rpc URL with --address ADDR and/or --registry ADDR")
         for d in builds:
             if not (Path(d) / "manifest.json").exists():
                 raise InputError(str(d), "-", "manifest.json", "not a build directory (run `calcm setup`)")
         opts = AuditOptions(
             builds=list(builds), model_states=list(model_states), verifiers_dir=verifiers_dir or GENERATED,
-            rpc=rpc, addresses=list(addresses), ptau=ptau, use_cache=not no_cache, seed=seed,
+            rpc=rpc, addresses=list(addresses), registry=registry, ptau=ptau, use_cache=not no_cache, seed=seed,
             random_cases=random_cases, hint_deltas=_deltas(hint_deltas), hint_probes=not no_hint_probes,
             jobs=jobs, max_wires=max_wires, max_hints=max_hints,
             progress=lambda msg: click.echo(f"calcm audit: {msg}", err=True))
-        report = run_audit(opts)
+        from ..audit.setup_integrity import REGISTRY_CHECK, RpcUnavailable
+        try:
+            report = run_audit(opts)
+        except RpcUnavailable as exc:
+            click.echo(f"calcm audit: {exc}", err=True)
+            sys.exit(4)
+        except ValueError as exc:           # --registry is not a MarginRegistry (read before any probe)
+            if registry is None or not str(exc).startswith(registry):
+                raise
+            raise InputError("command line", "--registry", registry, str(exc)) from None
         if report_path is not None:
             atomic.write_text(report_path, report.to_markdown())
         if as_json:
             emit_json({**report.to_json(), "report": str(report_path) if report_path else None})
         else:
             _print(report, report_path)
+        if any(c.status == "FAIL" and c.name in ("deployed verifier bytecode", REGISTRY_CHECK)
+               for c in report.checks):
+            sys.exit(3)
         if not report.ok:
             sys.exit(1)
 

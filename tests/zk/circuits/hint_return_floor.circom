@@ -1,0 +1,17 @@
+// Audit harness (tests/audit/test_hint_harnesses.py): ReturnFloor alone, so calcm audit's hint
+// mutations and single-signal probe cover its `<--` hints in seconds. Its outputs stay
+// private wires (no public signal): any second witness the R1CS accepts is a defect.
+// Includes resolve below circuits/ (compiled as a main of a copy of circuits/).
+pragma circom 2.1.0;
+
+include "model/asset_step.circom";
+
+template Harness() {
+    signal input p1;
+    signal input minRetBps;
+    component t = ReturnFloor(48);
+    t.p1 <== p1;
+    t.minRetBps <== minRetBps;
+}
+
+component main = Harness();
