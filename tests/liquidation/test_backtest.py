@@ -9,6 +9,7 @@ from scipy import stats
 
 from calcm.liquidation.backtest import (BacktestBook, acerbi_szekely_z2, christoffersen, es_test,
                                         kupiec, run_backtest, transition_counts, var_test, z2_null)
+from calcm.liquidation.backtest_tests import Z2Null
 
 
 def test_kupiec_by_hand():
@@ -79,6 +80,33 @@ def test_es_test_accepts_a_right_model_and_rejects_a_wrong_one():
     scen, var, es, loss = _normal_days(1000, 1000, 1.6, 2)
     bad = es_test(loss, var, es, scen, 0.01, n_sims=1000, seed=0)
     assert bad.z2 < bad.critical_5pct and bad.p_value < 0.01
+    assert bad.direction == "aggressive" and bad.p_aggressive < 0.005
+
+
+def test_es_test_is_two_sided():
+    """A model whose losses are too wide (ES too high) is rejected as conservative."""
+    scen, var, es, loss = _normal_days(1000, 1000, 0.5, 4)
+    cons = es_test(loss, var, es, scen, 0.025, n_sims=1000, seed=0)
+    assert cons.direction == "conservative"
+    assert cons.p_conservative < 0.005 and cons.p_value < 0.01 and cons.p_aggressive > 0.99
+    # Kupiec is two-sided too: 0 exceptions in 1000 days at 97.5% is rejected, as "conservative".
+    vt = var_test(loss > var, 0.025)
+    assert vt.direction == "conservative" and vt.kupiec_p < 0.01
+
+
+def test_streaming_null_matches_the_per_book_null():
+    """Z2Null over 3 books at once = z2_null run book by book with the same draws."""
+    rng = np.random.default_rng(5)
+    T, S = 60, 200
+    scen = [rng.standard_normal((3, S)) * [[1.0], [2.0], [0.5]] for _ in range(T)]
+    var = np.array([np.sort(s, axis=1)[:, -5] for s in scen])          # (T, 3)
+    es = np.array([np.sort(s, axis=1)[:, -5:].mean(axis=1) for s in scen])
+    many = Z2Null(3, 0.025, 400, seed=7)
+    for t in range(T):
+        many.add(scen[t], var[t], es[t])
+    for b in range(3):
+        one = z2_null([s[b] for s in scen], var[:, b], es[:, b], 0.025, 400, 7)
+        np.testing.assert_allclose(many.z2()[b], one, rtol=0, atol=1e-12)
 
 
 def test_z2_null_is_centred_near_zero():
@@ -96,17 +124,27 @@ def fixture_backtest(fixture_market):
 
 def test_rolling_backtest_shapes_and_margin(fixture_backtest):
     rep = fixture_backtest
+    assert rep.levels == (0.975, 0.99)
     assert [b.book.name for b in rep.books] == ["long_BTC", "pair"]
     for b in rep.books:
-        assert len(b.dates) == len(b.var) == len(b.loss) == 46
-        assert np.all(b.es >= b.var - 1e-12)
-        assert b.var_test.exceptions == int((b.loss > b.var).sum())
+        lo, hi = b.at(0.975), b.at(0.99)
+        assert len(b.dates) == len(hi.var) == len(b.loss) == 46
+        assert np.all(hi.es >= hi.var - 1e-12)
+        # The 99% quantile of the same scenario set sits at or above the 97.5% one.
+        assert np.all(hi.var >= lo.var - 1e-12) and np.all(hi.es >= lo.es - 1e-12)
+        for lv in (lo, hi):
+            assert lv.var_test.exceptions == int((b.loss > lv.var).sum())
+            assert lv.var_test.expected == pytest.approx((1 - lv.level) * 46)
+            assert lv.es_test.z2 == pytest.approx(acerbi_szekely_z2(b.loss, lv.var, lv.es, 1 - lv.level))
         s = b.summary()
-        assert 0 <= s["kupiec_p"] <= 1 and 0 <= s["es_p"] <= 1
+        for r in s["levels"].values():
+            assert 0 <= r["kupiec_p"] <= 1 and 0 <= r["es_p"] <= 1
         # The margin (stressed, 2-day ES) sits above the one-day VaR.
         ok = np.isfinite(b.margin)
-        assert np.all(b.margin[ok] >= b.var[ok])
-    assert rep.refits >= 2       # January and February refits per asset
+        assert ok.sum() >= 44 and np.all(b.margin[ok] >= hi.var[ok])
+    # January and February estimations per asset, all logged with their convergence flag.
+    assert rep.refits == 4 and {f.asset for f in rep.fits} == {"BTC", "ETH"}
+    assert rep.fit_summary()["BTC"]["estimations"] == 2
 
 
 def test_backtest_is_causal(fixture_market, fixture_backtest):
@@ -115,6 +153,7 @@ def test_backtest_is_causal(fixture_market, fixture_backtest):
     books = [b.book for b in fixture_backtest.books]
     again = run_backtest(cut, "2023-01-01", "2023-02-15", books=books, n_sims=300)
     for a, b in zip(fixture_backtest.books, again.books):
-        np.testing.assert_array_equal(a.var, b.var)
-        np.testing.assert_array_equal(a.es, b.es)
+        for lv in (0.975, 0.99):
+            np.testing.assert_array_equal(a.at(lv).var, b.at(lv).var)
+            np.testing.assert_array_equal(a.at(lv).es, b.at(lv).es)
         np.testing.assert_array_equal(a.loss, b.loss)

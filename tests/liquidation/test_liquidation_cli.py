@@ -86,7 +86,7 @@ def test_backtest_json_and_plots(runner, tmp_path):
     names = [b["book"] for b in doc["books"]]
     assert "long_BTC" in names and "diversified" in names and "btc_eth_hedge" in names
     b = doc["books"][0]
-    assert b["days"] == 19
-    for key in ("exceptions", "kupiec_p", "christoffersen_p", "es_z2", "es_p", "margin_exceedances"):
-        assert key in b
+    assert b["days"] == 19 and "margin_exceedances" in b and list(b["levels"]) == ["0.975", "0.99"]
+    for key in ("exceptions", "kupiec_p", "christoffersen_p", "es_z2", "es_p"):
+        assert key in b["levels"]["0.99"]
     assert any(p.endswith("exceedances_long_BTC.png") for p in doc["plots"])

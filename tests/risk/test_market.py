@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from calcm.errors import InputError
-from calcm.market import load_market
+from calcm.market import check_history, join_fit_test, load_market
 from calcm.paths import SHARED_DATA
 
 
@@ -46,12 +46,67 @@ def test_bad_market_names_file_record_field(fixtures_dir, name, record, field):
     assert "\n" not in str(e.value)
 
 
-def test_gaps_are_reported_not_fatal(fixtures_dir):
-    md = load_market(fixtures_dir / "market_gap.csv")
-    assert [g.days for g in md.gaps] == [4, 2]
-    # The return across a gap is the multi-day return.
-    k = int(np.flatnonzero(md.dates == md.gaps[0].before)[0])
-    assert np.allclose(md.simple_returns()[k - 1], md.closes[k] / md.closes[k - 1] - 1, equal_nan=True)
+def test_a_calendar_gap_is_an_error(fixtures_dir):
+    """market_gap.csv lacks 2021-02-20..22: the first row after the hole is named, nothing is filled."""
+    with pytest.raises(InputError) as e:
+        load_market(fixtures_dir / "market_gap.csv")
+    assert e.value.file.endswith("market_gap.csv")
+    assert e.value.record == "line 52 (2021-02-23)" and e.value.field == "date"
+    assert "3 missing day(s) after 2021-02-19" in e.value.message and "\n" not in str(e.value)
+
+
+def test_a_gap_in_one_asset_of_a_long_file_names_the_asset(tmp_path):
+    p = tmp_path / "long.csv"
+    p.write_text("date,asset,close\n2021-01-01,BTC,1\n2021-01-01,ETH,1\n2021-01-02,BTC,2\n"
+                 "2021-01-03,BTC,3\n2021-01-03,ETH,3\n")
+    with pytest.raises(InputError) as e:
+        load_market(p)
+    assert e.value.record == "line 6 (2021-01-03)" and e.value.field == "ETH" and "calendar gap" in e.value.message
+
+
+def test_check_history_names_file_date_and_column(market):
+    sol = market.index("SOL")
+    first = market.first_listed()[sol]
+    asof = market.dates[first + 250]                      # exactly 250 SOL returns
+    check_history(market, ("BTC", "SOL"), 250, asof=asof)
+    with pytest.raises(InputError) as e:
+        check_history(market, ("BTC", "SOL"), 251, asof=asof)
+    assert e.value.file == market.source and e.value.record == f"asof {asof}" and e.value.field == "SOL"
+    assert f"250 returns (first close {market.dates[first]})" in e.value.message
+    with pytest.raises(InputError, match="not an asset"):
+        check_history(market, ("XRP",), 1)
+
+
+def _cut(market, lo, hi):
+    """Rows lo..hi (inclusive indices) as a MarketData, named after the cut."""
+    from dataclasses import replace
+    return replace(market, dates=market.dates[lo:hi + 1], closes=market.closes[lo:hi + 1], volumes=None,
+                   source=f"cut{lo}-{hi}.csv")
+
+
+def test_join_fit_test(market):
+    a, b = _cut(market, 0, 399), _cut(market, 400, 499)
+    j = join_fit_test(a, b)
+    np.testing.assert_array_equal(j.closes, market.closes[:500])
+    assert j.source == "cut400-499.csv" and j.volumes is None
+    # Column order of the test file does not matter.
+    jr = join_fit_test(a, b.select(tuple(reversed(b.assets))))
+    np.testing.assert_array_equal(jr.closes, j.closes)
+
+
+@pytest.mark.parametrize("lo, hi, assets, record, field, words", [
+    (401, 499, None, "first row", "date", "gap of 1 day"),
+    (399, 499, None, "first row", "date", "overlap"),
+    (400, 499, ("BTC", "ETH"), "line 1", "SOL", "same assets"),
+])
+def test_join_fit_test_errors(market, lo, hi, assets, record, field, words):
+    a, b = _cut(market, 0, 399), _cut(market, lo, hi)
+    if assets:
+        b = b.select(assets)
+    with pytest.raises(InputError) as e:
+        join_fit_test(a, b)
+    assert e.value.file == b.source and e.value.record.startswith(record) and e.value.field == field
+    assert words in e.value.message
 
 
 @pytest.mark.parametrize("text, record, field", [
@@ -116,3 +171,16 @@ def test_real_daily_close_and_ohlcv(shared_prices):
     i = np.searchsorted(md.dates, ohlcv.dates[-1])
     assert md.closes[i, 0] == pytest.approx(ohlcv.closes[-1, btc])
     assert SHARED_DATA.exists()
+
+
+def test_short_history_in_the_model_names_file_date_and_column(fixtures_dir):
+    """Fewer than min_history returns at the model date: file, date and column in one line."""
+    from calcm.risk.book import load_book
+    from calcm.risk.model import build_risk_model
+
+    md = load_market(fixtures_dir / "market_short.csv")
+    with pytest.raises(InputError) as e:
+        build_risk_model(md, load_book(fixtures_dir / "book.json"))
+    assert e.value.file.endswith("market_short.csv")
+    assert e.value.record == f"asof {md.dates[-1]}" and e.value.field == "BTC"
+    assert "199 returns, need 250" in e.value.message

@@ -12,7 +12,8 @@ from ..errors import InputError
 from ..paths import DEFAULT_BOOK, DEFAULT_MARKET, DEFAULT_VOLUMES
 from .output import console, emit_json
 
-REGIME_CHOICES = ("static", "siloed", "calcm", "all")
+REGIME_CHOICES = ("static", "siloed", "calcm", "all") + tuple(  # model/policy (liquidation.regimes)
+    f"{m}/{p}" for m in ("calcm", "siloed", "static", "span", "deribit") for p in ("full", "partial"))
 
 
 def _volumes_for(market: Path, volumes: Path | None) -> Path | None:
@@ -174,49 +175,86 @@ def register(main, bench, chain) -> None:
 
     @main.command("backtest")
     @click.option("--prices", type=click.Path(path_type=Path), default=DEFAULT_MARKET, show_default=True,
-                  help="price history (close CSV, long CSV or OHLCV directory)")
+                  help="price history, fit and test in one file (close CSV, long CSV or OHLCV directory)")
+    @click.option("--fit-market", type=click.Path(path_type=Path), default=None,
+                  help="fit window: history the model is estimated on (with --test-market)")
+    @click.option("--test-market", type=click.Path(path_type=Path), default=None,
+                  help="test window: starts the day after --fit-market ends; every realisation is in it")
+    @click.option("--es-level", "levels", type=float, multiple=True,
+                  help="VaR/ES level, 0.5 <= x < 1; repeat for several (default: 0.975 and 0.99)")
     @click.option("--volumes", type=click.Path(path_type=Path), default=None, help="wide CSV of USD volumes")
     @click.option("--episode", default=None,
                   help="backtest the year ending with this episode (2020-03, 2021-05, 2022-06, 2022-11)")
     @click.option("--start", default=None, help="first forecast day YYYY-MM-DD")
     @click.option("--end", default=None, help="last forecast day YYYY-MM-DD")
+    @click.option("--refit", type=click.Choice(("month", "day", "once")), default="month", show_default=True,
+                  help="GARCH re-estimation: monthly, daily, or once (at the first forecast day: out of sample)")
+    @click.option("--random-books", type=int, default=0, show_default=True,
+                  help="backtest N random books drawn from the bundled instrument kinds instead of the named books")
+    @click.option("--seed", type=int, default=0, show_default=True, help="seed of the random books and Z2 draws")
     @click.option("--sims", "n_sims", type=int, default=2000, show_default=True,
-                  help="simulations for the Acerbi-Szekely critical value")
+                  help="simulations of the Acerbi-Szekely null")
     @click.option("--no-margin", is_flag=True, help="skip the margin-coverage check (faster)")
-    @click.option("--plot", "plot_dir", type=click.Path(path_type=Path), default=None,
+    @click.option("--out", "--plot", "plot_dir", type=click.Path(path_type=Path), default=None,
                   help="write figures (PNG) to this directory")
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
-    def backtest_cmd(prices, volumes, episode, start, end, n_sims, no_margin, plot_dir, as_json):
-        """Rolling 99% VaR/ES backtests: Kupiec, Christoffersen and Acerbi-Szekely."""
-        from ..liquidation.backtest import run_backtest
-        from ..market import load_market
+    def backtest_cmd(prices, fit_market, test_market, levels, volumes, episode, start, end, refit, random_books,
+                     seed, n_sims, no_margin, plot_dir, as_json):
+        """Rolling VaR/ES backtests (Kupiec, Christoffersen, Acerbi-Szekely; two-sided) at 97.5% and 99%."""
+        from ..liquidation.backtest import DEFAULT_LEVELS, check_level, eligible_assets, run_backtest
+        from ..liquidation.backtest_books import random_books as draw_books
+        from ..market import join_fit_test, load_market
+        from ..risk.model import ModelParams
 
+        levels = tuple(check_level(x) for x in levels) or DEFAULT_LEVELS
         if n_sims < 100:
             raise InputError("--sims", str(n_sims), "sims", "need at least 100 simulations")
-        md = load_market(prices, _volumes_for(prices, volumes))
-        (d0, d1), ep = _window(md, episode, start, end, 365)
-        if ep is not None and start is None:
-            d0 = ep.backtest_start
-        rep = run_backtest(md, d0, d1, n_sims=n_sims, margin=not no_margin)
+        if random_books < 0:
+            raise InputError("--random-books", str(random_books), "random_books", "must be >= 0")
+        if (fit_market is None) != (test_market is None):
+            raise InputError("--fit-market/--test-market", "-", "-", "give both files, or neither (--prices)")
+        if fit_market is not None:
+            fit, test = load_market(fit_market), load_market(test_market)
+            md = join_fit_test(fit, test)
+            d0, d1 = start or str(fit.dates[-1]), end or str(test.dates[-2] if test.n_days > 1 else test.dates[-1])
+        else:
+            md = load_market(prices, _volumes_for(prices, volumes))
+            (d0, d1), ep = _window(md, episode, start, end, 365)
+            if ep is not None and start is None:
+                d0 = ep.backtest_start
+        books = None
+        if random_books:
+            assets = eligible_assets(md, d0, ModelParams())
+            if not assets:
+                raise InputError(md.source, f"asof {d0}", "-", "no asset has enough history before the backtest start")
+            books = draw_books(assets, random_books, seed)
+        rep = run_backtest(md, d0, d1, books=books, refit=refit, n_sims=n_sims, seed=seed,
+                           margin=not no_margin, levels=levels)
         doc = rep.to_json()
+        if fit_market is not None:
+            doc["fit_market"], doc["test_market"] = str(fit_market), str(test_market)
         if plot_dir is not None:
-            from ..liquidation.plots import plot_backtest
+            from ..liquidation.backtest_plots import plot_backtest
             doc["plots"] = [str(p) for p in plot_backtest(rep, plot_dir)]
         if as_json:
             emit_json(doc)
             return
-        t = Table(title=f"calcm backtest {rep.start}..{rep.end}: {rep.level:.0%} one-day VaR/ES "
-                        f"(margin: {rep.margin_mpor_days}-day ES)")
-        for col in ("book", "days", "exceptions", "expected", "Kupiec p", "Christoffersen p", "cc p",
-                    "AS Z2", "Z2 p", "Z2 crit 5%", "margin exceed."):
-            t.add_column(col, justify="left" if col == "book" else "right")
+        t = Table(title=f"calcm backtest {rep.start}..{rep.end}: one-day VaR/ES, two-sided tests at 5% "
+                        f"(margin: {rep.margin_level:.1%} ES over {rep.margin_mpor_days} days)")
+        for col in ("book", "level", "days", "exc.", "exp.", "Kupiec p", "Christ. p", "cc p",
+                    "AS Z2", "Z2 p", "side", "margin exc."):
+            t.add_column(col, justify="left" if col in ("book", "side") else "right")
         for b in rep.books:
             s = b.summary()
-            t.add_row(s["book"], str(s["days"]), str(s["exceptions"]), f"{s['expected']:.1f}",
-                      f"{s['kupiec_p']:.3f}", f"{s['christoffersen_p']:.3f}", f"{s['conditional_coverage_p']:.3f}",
-                      f"{s['es_z2']:.2f}", f"{s['es_p']:.3f}", f"{s['es_critical_5pct']:.2f}",
-                      "-" if no_margin else str(s["margin_exceedances"]))
+            for lv, r in s["levels"].items():
+                t.add_row(s["book"], lv, str(s["days"]), str(r["exceptions"]), f"{r['expected']:.1f}",
+                          f"{r['kupiec_p']:.3f}", f"{r['christoffersen_p']:.3f}", f"{r['conditional_coverage_p']:.3f}",
+                          f"{r['es_z2']:.2f}", f"{r['es_p']:.3f}", r["es_direction"],
+                          "-" if s["margin_exceedances"] is None else str(s["margin_exceedances"]))
         out = _out()
         out.print(t)
+        bad = {a: f["not_converged"] for a, f in doc["fits"].items() if f["not_converged"]}
+        out.print(f"GARCH estimations: {rep.refits}; not converged (used as estimated, reported): "
+                  + (", ".join(f"{a} {len(d)}x" for a, d in bad.items()) or "none"))
         if plot_dir is not None:
             out.print("figures: " + ", ".join(doc["plots"]))

@@ -4,10 +4,7 @@
   with the calcm regime's liquidation notional per day as bars;
 - ``insurance_fund.png``: the insurance fund per regime over the replay;
 - ``margin_held.png``: margin held per regime over the replay;
-- ``margin_vs_loss_<book>.png``: the margin (full-model ES at the MPOR) against
-  the realised MPOR loss, per backtest book;
-- ``exceedances_<book>.png``: the one-day 99% VaR against the realised loss, with
-  the exceptions marked.
+- backtest figures: :mod:`calcm.liquidation.backtest_plots`.
 """
 from __future__ import annotations
 
@@ -69,28 +66,7 @@ def plot_simulation(market, results: dict, out_dir) -> list[Path]:
 
 
 def plot_backtest(report, out_dir) -> list[Path]:
-    """Figures of one backtest report; returns the paths."""
-    out = Path(out_dir)
-    paths = []
-    for b in report.books:
-        name = b.book.name
-        fig, ax = plt.subplots(figsize=(10, 4))
-        ax.plot(b.dates, b.loss, lw=0.7, color="grey", label="realised one-day loss")
-        ax.plot(b.dates, b.var, lw=1, label="99% VaR")
-        ax.plot(b.dates, b.es, lw=1, ls="--", label="99% ES")
-        ax.scatter(b.dates[b.exceptions], b.loss[b.exceptions], color="red", zorder=3,
-                   label=f"exceptions ({int(b.exceptions.sum())})")
-        ax.set_title(f"{name}: exceedances (Kupiec p = {b.var_test.kupiec_p:.3f})")
-        ax.legend(fontsize=7)
-        fig.autofmt_xdate()
-        paths.append(_save(fig, out / f"exceedances_{name}.png"))
-        if np.isfinite(b.margin).any():
-            fig, ax = plt.subplots(figsize=(10, 4))
-            ax.plot(b.dates, b.loss_mpor, lw=0.7, color="grey",
-                    label=f"realised {report.margin_mpor_days}-day loss")
-            ax.plot(b.dates, b.margin, lw=1, label="margin (ES, full model)")
-            ax.set_title(f"{name}: margin vs realised loss ({b.margin_exceedances} exceedances)")
-            ax.legend(fontsize=7)
-            fig.autofmt_xdate()
-            paths.append(_save(fig, out / f"margin_vs_loss_{name}.png"))
-    return paths
+    """Figures of one backtest report: see :mod:`calcm.liquidation.backtest_plots`."""
+    from .backtest_plots import plot_backtest as plot
+
+    return plot(report, out_dir)

@@ -1,4 +1,6 @@
 """Market data: daily closes (and optional volumes / highs / lows), validated."""
-from .data import Gap, MarketData, load_market, load_market_ohlcv, load_volumes
+from .data import (Gap, MarketData, check_history, join_fit_test, load_market, load_market_ohlcv,
+                   load_volumes)
 
-__all__ = ["Gap", "MarketData", "load_market", "load_market_ohlcv", "load_volumes"]
+__all__ = ["Gap", "MarketData", "check_history", "join_fit_test", "load_market", "load_market_ohlcv",
+           "load_volumes"]

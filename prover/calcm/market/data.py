@@ -23,11 +23,15 @@ Volumes for a wide close file come from a second wide file of USD volumes
 
 Validation (every error is an :class:`~calcm.errors.InputError` naming the
 file, the record -- line number and date -- and the field -- the column):
-dates parse as ISO ``YYYY-MM-DD`` and are strictly increasing; every price is
-finite and > 0; an asset once listed has a close on every later row; the file
-has at least two rows. Calendar gaps (missing days) are *reported* in
-:attr:`MarketData.gaps`, not fatal: the return across a gap is the multi-day
-return.
+dates parse as ISO ``YYYY-MM-DD`` and are strictly increasing (unsorted or
+duplicate dates are an error); every price is finite and > 0; an asset once
+listed has a close on every later row; no close moves more than x10 (or /10) in
+one day (``MAX_DAILY_RATIO``: a typo, such as a close x1000); the file has at least two rows; there
+is no **calendar gap** (a missing day between two rows): crypto trades every
+day, so a gap is missing data, and a multi-day return across it would enter
+the GARCH filter as if it were one day (nothing is filled, ever). The
+history-length rule (fewer than ``min_history`` returns for an asset) is
+checked where the model knows ``min_history``: :func:`check_history`.
 
 Returns: the model is defined on **simple returns** ``r_t = P_t / P_{t-1} - 1``
 so that the model-update circuit can prove them exactly with one division, no
@@ -66,7 +70,8 @@ class MarketData:
     closes:  (T, U) USD close; NaN before the asset's listing, finite and > 0 after.
     volumes: (T, U) USD volume per day, or None when no volume data was given.
     high, low: (T, U) USD intraday extremes, or None.
-    gaps:    calendar gaps between consecutive rows (reported, not fatal).
+    gaps:    calendar gaps between consecutive rows; always ``()`` from the loaders (a gap
+             is an input error), kept for data built in memory.
     """
 
     dates: np.ndarray
@@ -179,18 +184,31 @@ def _parse_value(file: str, line: int, date: str, col: str, raw: str, what: str,
     return x
 
 
-def _check_dates(file: str, dates: list[np.datetime64], lines: list[int]) -> tuple[Gap, ...]:
+def _check_dates(file: str, dates: list[np.datetime64], lines: list[int],
+                 column: str = "date") -> tuple[Gap, ...]:
+    """Strictly increasing, consecutive calendar days; ``column`` names the field in errors.
+
+    Returns ``()``: a gap is an error (see the module docstring); the return type is
+    kept for :attr:`MarketData.gaps`.
+    """
     if len(dates) < 2:
-        raise InputError(file, "-", "date", f"empty history: {len(dates)} data row(s), need at least 2")
-    gaps = []
-    for k in range(1, len(dates)):
-        step = (dates[k] - dates[k - 1]) / np.timedelta64(1, "D")
+        raise InputError(file, "-", column, f"empty history: {len(dates)} data row(s), need at least 2")
+    steps = [int((dates[k] - dates[k - 1]) / np.timedelta64(1, "D")) for k in range(1, len(dates))]
+    for k, step in enumerate(steps, start=1):   # order first: a swapped row also looks like a gap
         if step <= 0:
-            raise InputError(file, f"line {lines[k]} ({dates[k]})", "date",
+            raise InputError(file, f"line {lines[k]} ({dates[k]})", column,
                              f"dates must be strictly increasing (previous row {dates[k - 1]})")
+    for k, step in enumerate(steps, start=1):
         if step > 1:
-            gaps.append(Gap(dates[k - 1], dates[k]))
-    return tuple(gaps)
+            raise InputError(file, f"line {lines[k]} ({dates[k]})", column,
+                             f"calendar gap: {step - 1} missing day(s) after {dates[k - 1]} "
+                             "(daily data must have every day; nothing is filled)")
+    return ()
+
+
+#: A one-day close ratio beyond this (either way) is an input error, a mistyped close (x1000)
+#: rather than a market move: the largest in the bundled and the real 2020-2024 history is x4.9.
+MAX_DAILY_RATIO = 10.0
 
 
 def _check_listing(file: str, closes: np.ndarray, dates, lines, assets) -> None:
@@ -206,6 +224,14 @@ def _check_listing(file: str, closes: np.ndarray, dates, lines, assets) -> None:
             t = first + int(holes[0])
             raise InputError(file, f"line {lines[t]} ({dates[t]})", a,
                              "missing close after the asset's listing (no forward fill: fill or drop the row)")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = closes[1:] / closes[:-1]
+    jump = np.isfinite(ratio) & ((ratio > MAX_DAILY_RATIO) | (ratio < 1 / MAX_DAILY_RATIO))
+    if jump.any():
+        t, u = (int(x[0]) for x in np.nonzero(jump))
+        raise InputError(file, f"line {lines[t + 1]} ({dates[t + 1]})", assets[u],
+                         f"close moves x{ratio[t, u]:.4g} in one day (limit x{MAX_DAILY_RATIO} either way): "
+                         "a mistyped close?")
 
 
 def _parse_wide(path: Path, rows: list[list[str]], what: str, allow_zero: bool):
@@ -284,9 +310,9 @@ def _load_long(path: Path, rows: list[list[str]]):
         all_dates.setdefault(d, n)
     if not recs:
         raise InputError(file, "-", "date", "empty history: no data rows")
-    for r in recs.values():
-        if len(r["dates"]) > 1:  # per asset: strictly increasing, no duplicate day
-            _check_dates(file, r["dates"], r["lines"])
+    for a, r in recs.items():
+        if len(r["dates"]) > 1:  # per asset: strictly increasing, no duplicate day, no gap
+            _check_dates(file, r["dates"], r["lines"], column=a)
     dates = np.array(sorted(all_dates), dtype="datetime64[D]")
     gaps = _check_dates(file, list(dates), [all_dates[d] for d in dates])
     assets = tuple(recs)
@@ -346,6 +372,57 @@ def load_market(path: str | Path, volumes: str | Path | None = None) -> MarketDa
     if volumes is not None:
         md = replace(md, volumes=_align_volumes(md.source, md.dates, md.assets, Path(volumes)))
     return md
+
+
+def check_history(market: MarketData, assets, min_returns: int, asof=None) -> None:
+    """Each of ``assets`` has at least ``min_returns`` daily returns up to ``asof`` (default: the end).
+
+    The error names the file, the date (``asof``) and the column (the asset), with
+    the asset's first close, so a user can see how much history is missing.
+    """
+    md = market if asof is None else market.upto(asof)
+    d = md.dates[-1]
+    for a in assets:
+        if a not in md.assets:
+            raise InputError(md.source, f"asof {d}", a, "not an asset of the market data")
+        col = np.isfinite(md.closes[:, md.index(a)])
+        n = max(int(col.sum()) - 1, 0)
+        if n < min_returns:
+            first = f"first close {md.dates[int(col.argmax())]}" if col.any() else "no close"
+            raise InputError(md.source, f"asof {d}", a,
+                             f"history too short: {n} returns ({first}), need min_history = {min_returns}")
+
+
+def join_fit_test(fit: MarketData, test: MarketData) -> MarketData:
+    """One history from a fit window followed by a test window (two files).
+
+    The test file must hold the same assets (same order not required) and start
+    the day after the fit file's last date, so the joined history is gap-free;
+    an asset listed in the fit window must trade on every test day. Volumes and
+    high/low are kept only when both files have them. ``source`` is the test
+    file (forecast days and realisations come from it).
+    """
+    missing = [a for a in fit.assets if a not in test.assets]
+    extra = [a for a in test.assets if a not in fit.assets]
+    if missing or extra:
+        col = (missing or extra)[0]
+        raise InputError(test.source, "line 1", col,
+                         f"fit and test files must hold the same assets ({fit.source}: {', '.join(fit.assets)})")
+    step = int((test.dates[0] - fit.dates[-1]) / np.timedelta64(1, "D"))
+    if step != 1:
+        raise InputError(test.source, f"first row ({test.dates[0]})", "date",
+                         f"the test window must start the day after the fit window ends ({fit.dates[-1]} "
+                         f"in {fit.source}); got {'an overlap' if step <= 0 else f'a gap of {step - 1} day(s)'}")
+    t = test.select(fit.assets)
+    listed = np.isfinite(fit.closes[-1])
+    hole = listed & ~np.isfinite(t.closes[0])
+    if hole.any():
+        raise InputError(test.source, f"first row ({test.dates[0]})", fit.assets[int(np.argmax(hole))],
+                         "missing close for an asset listed in the fit window")
+    cat = lambda a, b: None if a is None or b is None else np.vstack([a, b])  # noqa: E731
+    return MarketData(np.concatenate([fit.dates, t.dates]), fit.assets, np.vstack([fit.closes, t.closes]),
+                      cat(fit.volumes, t.volumes), cat(fit.high, t.high), cat(fit.low, t.low),
+                      source=test.source)
 
 
 def load_market_ohlcv(path: str | Path, volumes: str | Path | None = None) -> MarketData:

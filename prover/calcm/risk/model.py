@@ -152,7 +152,7 @@ def _fit_all(market: MarketData, underlyings, params: ModelParams, fitter=None):
         if not ok[-1]:
             raise InputError(market.source, f"asof {market.dates[-1]}", a, "no close on the model date")
         if ok.sum() < params.min_history:
-            raise InputError(market.source, "-", a,
+            raise InputError(market.source, f"asof {market.dates[-1]}", a,
                              f"history too short: {int(ok.sum())} returns, need {params.min_history}")
         fit = fitter(a, col[ok]) if fitter is not None else vm.fit(col[ok])
         fits[a] = fit
