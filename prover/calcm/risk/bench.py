@@ -5,11 +5,16 @@ instruments linear (spot / perp), the rest options with strikes 0.7..1.3 of spot
 and 7..180 days to expiry; Student-t(4) standardised scenario shocks; sparse
 accounts (8 positions each) and 3 collateral assets.
 
-Timed (best of ``repeat``, the two alternating): (1) *full*: option revaluation into the P&L matrix,
+Timed (median and best of ``repeat``, the two alternating; wall time, and process CPU
+time as a load-robust second figure): (1) *full*: option revaluation into the P&L matrix,
 model assembly, losses, tail selection, ES, Euler contributions, add-on, IM/MM,
 collateral, tiers; (2) *matmul*: ``Q (A, n) @ P (n, S)`` alone. Peak memory of
 the full run is measured separately with tracemalloc (numpy reports its buffers).
-The fixed-point twin runs on ``fx_accounts`` accounts (accounts per second).
+The scalar fixed-point twin runs on ``fx_accounts`` accounts (accounts per second).
+
+:func:`bench_fx` times the vectorised twin (:mod:`calcm.risk.fixed_margin_batch`)
+on the same synthetic book, against the same-run matrix product, and checks it
+against the scalar :func:`~calcm.risk.fixed_margin.margin_fx` on a sample.
 """
 from __future__ import annotations
 
@@ -21,7 +26,8 @@ import tracemalloc
 import numpy as np
 
 from .book import Instrument
-from .fixed_margin import AccountFx, MarginModelFx, margins_fx
+from .fixed_margin import AccountFx, MarginModelFx, margin_fx, margins_fx
+from .fixed_margin_batch import BatchModelFx, margins_fx_arrays, margins_fx_batch
 from .instruments import InstrumentTable, value_instruments
 from .margin import MarginModel, PortfolioMargin
 from .scenarios import ScenarioSet
@@ -52,7 +58,7 @@ def synthetic_inputs(accounts: int, instruments: int, scenarios: int, underlying
     return und, price, tuple(ins), scen, q, c
 
 
-def full_margin(und, price, ins, scen, q, c, horizon: float = 2.0, chunk: int = 2048,
+def full_margin(und, price, ins, scen, q, c, horizon: float = 2.0, chunk: int = 512,
                 threads: int | None = None):
     """The whole float computation, from scenario returns to tiers."""
     table = InstrumentTable.from_instruments(ins, und)
@@ -64,16 +70,21 @@ def full_margin(und, price, ins, scen, q, c, horizon: float = 2.0, chunk: int = 
     return model, PortfolioMargin(model, chunk=chunk, threads=threads).compute(q, c)
 
 
-def _best_interleaved(fns, repeat: int) -> list[float]:
-    """Best-of-``repeat`` time of each function, run in alternation so that a load
-    change on a shared machine hits all of them alike."""
-    best = [float("inf")] * len(fns)
+def _times_interleaved(fns, repeat: int, cpu: list | None = None) -> list[list[float]]:
+    """Wall times of each function over ``repeat`` rounds, run in alternation so that a load
+    change on a shared machine hits all of them alike; ``cpu`` (if given) receives the
+    process CPU times (all threads) the same way."""
+    times = [[] for _ in fns]
+    if cpu is not None:
+        cpu[:] = [[] for _ in fns]
     for _ in range(repeat):
         for j, fn in enumerate(fns):
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             fn()
-            best[j] = min(best[j], time.perf_counter() - t0)
-    return best
+            times[j].append(time.perf_counter() - t0)
+            if cpu is not None:
+                cpu[j].append(time.process_time() - c0)
+    return times
 
 
 def _structure(model):
@@ -85,14 +96,19 @@ def _structure(model):
 
 
 def bench_risk(accounts: int = 10_000, instruments: int = 64, scenarios: int = 1_000,
-               underlyings: int = 8, repeat: int = 3, fx_accounts: int = 20, chunk: int = 2048,
+               underlyings: int = 8, repeat: int = 3, fx_accounts: int = 20, chunk: int = 512,
                threads: int | None = None) -> dict:
+    """Full float margin vs the same-run matrix product: median (the figure) and best of ``repeat``
+    alternating rounds, so a load change on a shared machine hits both alike."""
     und, price, ins, scen, q, c = synthetic_inputs(accounts, instruments, scenarios, underlyings)
     model, _ = full_margin(und, price, ins, scen, q, c, chunk=chunk, threads=threads)   # warm-up
     p_t = np.ascontiguousarray(model.pnl.T)
-    t_full, t_mm = _best_interleaved(
+    cpu: list = []
+    times = _times_interleaved(
         [lambda: full_margin(und, price, ins, scen, q, c, chunk=chunk, threads=threads),
-         lambda: q @ p_t], repeat)
+         lambda: q @ p_t], repeat, cpu)
+    (t_full, t_mm), (b_full, b_mm) = ([float(np.median(t)) for t in times], [min(t) for t in times])
+    c_full, c_mm = (float(np.median(t)) for t in cpu)
     tracemalloc.start()
     full_margin(und, price, ins, scen, q, c, chunk=chunk, threads=threads)
     _, peak = tracemalloc.get_traced_memory()
@@ -108,8 +124,69 @@ def bench_risk(accounts: int = 10_000, instruments: int = 64, scenarios: int = 1
         "threads": PortfolioMargin(model, threads=threads).threads,
         "load_average_1min": os.getloadavg()[0],
         "full_margin_s": t_full, "matmul_s": t_mm, "ratio": t_full / t_mm,
+        "best_full_margin_s": b_full, "best_matmul_s": b_mm, "best_ratio": b_full / b_mm,
+        "full_margin_cpu_s": c_full, "matmul_cpu_s": c_mm,
+        "cpu_ratio": c_full / c_mm if c_mm > 0 else float("inf"),
         "peak_traced_mib": peak / 2**20,
         "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "fixed_point_accounts": len(accs), "fixed_point_s": t_fx,
         "fixed_point_accounts_per_s": len(accs) / t_fx if t_fx > 0 else float("inf"),
+    }
+
+
+def fx_inputs(accounts: int, instruments: int, scenarios: int, underlyings: int = 8):
+    """(fixed-point model, q (A, n) int64, c (A, m) int64, float q, float P^T) of the synthetic book."""
+    und, price, ins, scen, q, c = synthetic_inputs(accounts, instruments, scenarios, underlyings)
+    model, _ = full_margin(und, price, ins, scen, q, c)
+    mfx = MarginModelFx.from_float(model, *_structure(model),
+                                   price=np.maximum(np.abs(model.exposure).max(axis=1), 1.0))
+    accs = [AccountFx.encode(q[a], c[a], 0) for a in range(accounts)]
+    qi = np.array([a.qty for a in accs], dtype=np.int64).reshape(accounts, instruments)
+    ci = np.array([a.collateral for a in accs], dtype=np.int64).reshape(accounts, 3)
+    return mfx, accs, qi, ci, q, np.ascontiguousarray(model.pnl.T)
+
+
+def bench_fx(accounts: int = 10_000, instruments: int = 64, scenarios: int = 1_000, underlyings: int = 8,
+             repeat: int = 3, check: int = 20) -> dict:
+    """Throughput of the vectorised fixed-point twin (median of ``repeat``) and its same-run matmul.
+
+    Timed: :func:`margins_fx_arrays` on int64 arrays (the accounts already encoded);
+    ``from_account_objects_s`` is one :func:`margins_fx_batch` call from the
+    :class:`AccountFx` list (adds the tuple-to-array conversion);
+    ``prepare_model_s`` is the one-off :class:`BatchModelFx` build.
+
+    ``check`` accounts (spread over the book) are also run through the scalar
+    :func:`margin_fx`: ``matches_scalar`` is true when every field agrees, and
+    ``scalar_accounts_per_s`` is that run's rate.
+    """
+    mfx, accs, qi, ci, qf, p_t = fx_inputs(accounts, instruments, scenarios, underlyings)
+    t0 = time.perf_counter()
+    bm = BatchModelFx(mfx)
+    t_prep = time.perf_counter() - t0
+    margins_fx_arrays(bm, qi[:64], ci[:64])                                    # warm-up
+    out = []
+    cpu: list = []
+    t_fx, t_mm = [float(np.median(t)) for t in _times_interleaved(
+        [lambda: out.append(margins_fx_arrays(bm, qi, ci)), lambda: qf @ p_t], repeat, cpu)]
+    c_fx, c_mm = (float(np.median(t)) for t in cpu)
+    res = out[-1]
+    t0 = time.perf_counter()
+    margins_fx_batch(bm, accs)                                                 # from AccountFx objects
+    t_objects = time.perf_counter() - t0
+    sample = sorted(set(np.linspace(0, accounts - 1, min(check, accounts)).astype(int).tolist()))
+    t0 = time.perf_counter()
+    scalar = [margin_fx(mfx, accs[a]) for a in sample]
+    t_scalar = time.perf_counter() - t0
+    return {
+        "accounts": accounts, "instruments": instruments, "scenarios": scenarios,
+        "underlyings": underlyings, "k_tail": mfx.k_tail, "repeat": repeat,
+        "load_average_1min": os.getloadavg()[0],
+        "batch_s": t_fx, "accounts_per_s": accounts / t_fx if t_fx > 0 else float("inf"),
+        "cpu_s": c_fx, "matmul_cpu_s": c_mm,
+        "cpu_accounts_per_s": accounts / c_fx if c_fx > 0 else float("inf"),
+        "prepare_model_s": t_prep, "from_account_objects_s": t_objects, "matmul_s": t_mm, "ratio_to_matmul": t_fx / t_mm,
+        "fallback_accounts": int(res.fallback.sum()),
+        "checked_accounts": len(sample),
+        "matches_scalar": all(res.result(a) == r for a, r in zip(sample, scalar)),
+        "scalar_accounts_per_s": len(sample) / t_scalar if t_scalar > 0 else float("inf"),
     }

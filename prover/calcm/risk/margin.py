@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 
 class Tier(IntEnum):
@@ -163,147 +164,183 @@ def top_k_reference(loss: np.ndarray, k: int) -> np.ndarray:
 
 
 def top_k(loss: np.ndarray, k: int) -> np.ndarray:
-    """(A, k) indices of the k largest entries of each row (unordered); fast twin of
-    :func:`top_k_reference` (same multiset of values; ties may pick other indices).
+    """(A, k) indices of the k largest entries of each row of ``loss`` (A, S), in tail order.
 
-    Per-row ``argpartition`` costs a C call per row, which dominates for S ~ 1000;
-    both paths below work on whole columns of rows at a time instead.
+    Tail order is the published tie rule (docs/PROVING.md §2): loss descending, then
+    scenario index ascending, so ``idx[:, -1]`` is the threshold scenario. Exact for
+    float and integer arrays (comparisons only); equal to
+    ``np.argsort(-loss, kind="stable")[:, :k]`` (:func:`top_k_sorted_reference`).
+
+    Method (a threshold prefilter, vectorised over rows; no per-row Python or C calls):
+
+    1. the first ``b * nb`` columns are cut into ``nb >= k`` strided blocks
+       ``{j, j + nb, j + 2 nb, ...}``; ``t0`` = the k-th largest block maximum. Those
+       k blocks hold k distinct entries ``>= t0``, so the row's k-th largest value is
+       ``>= t0`` and every tail entry (including ties) is a *candidate* ``loss >= t0``;
+    2. the candidates (about k + k/4 per row on smooth data) are packed, in column
+       order, into an (A, 2k) matrix padded with the lowest value, and each row is
+       stable-sorted by loss descending; rows with more than 2k candidates (plateaus
+       of equal losses) take a stable sort of all their candidates instead.
     """
     A, S = loss.shape
-    b = _block_size(S, k)
-    if b:
-        return _top_k_tournament(loss, k, b)
-    return _top_k_prefilter(loss, k)
-
-
-def _block_size(S: int, k: int) -> int:
-    """A block size b ~ 25 dividing S with at least 2k blocks, or 0 if there is none."""
-    for b in (25, 20, 40, 16, 32, 30, 24, 15, 12, 10, 8, 6, 5, 4):
-        if S % b == 0 and S // b >= 2 * k:
-            return b
-    return 0
-
-
-def _top_k_tournament(loss: np.ndarray, k: int, b: int) -> np.ndarray:
-    """k rounds of "take the largest remaining value", vectorised over rows.
-
-    Columns form ``nb = S / b`` contiguous blocks whose maxima are kept up to date:
-    each round takes the best block, the best entry in it, masks that entry with
-    -inf and refreshes that block's maximum, touching ``nb + 3b`` values per row
-    instead of S. ``loss`` is masked in place during the call and restored before
-    it returns.
-    """
-    A, S = loss.shape
-    nb = S // b
-    blocks = loss.reshape(A, nb, b)
-    rows = np.arange(A)
-    block_max = blocks.max(axis=2)                            # (A, nb)
-    idx = np.empty((A, k), dtype=np.intp)
-    val = np.empty((A, k))
-    for t in range(k):
-        j = block_max.argmax(axis=1)                          # best block of each row
-        val[:, t] = block_max[rows, j]
-        blk = blocks[rows, j, :]                              # (A, b) copy of it
-        w = blk.argmax(axis=1)
-        idx[:, t] = j * b + w
-        blk[rows, w] = -np.inf
-        blocks[rows, j, w] = -np.inf
-        block_max[rows, j] = blk.max(axis=1)
-    np.put_along_axis(loss, idx, val, axis=1)                 # undo the masking
+    if not 1 <= k <= S:
+        raise ValueError(f"k={k} not in [1, {S}]")
+    nb = min(S, max(40, 4 * k))
+    b = S // nb
+    block_max = loss[:, : b * nb].reshape(A, b, nb).max(axis=1)                 # (A, nb)
+    t0 = np.partition(block_max, nb - k, axis=1)[:, nb - k]
+    flat = np.flatnonzero(loss >= t0[:, None])                                    # row-major
+    rows = flat // S
+    counts = np.bincount(rows, minlength=A)                                       # >= k each
+    first = np.cumsum(counts) - counts
+    W = min(S, 2 * k)
+    pos = np.arange(len(flat)) - first[rows]                                      # rank in its row
+    fit = pos < W
+    low = -np.inf if loss.dtype.kind == "f" else np.iinfo(loss.dtype).min
+    packed = np.full((A, W), low, dtype=loss.dtype)
+    cols = np.full((A, W), S, dtype=np.intp)
+    r, p, f = rows[fit], pos[fit], flat[fit]
+    packed[r, p] = loss.ravel()[f]
+    cols[r, p] = f - r * S
+    order = np.argsort(_descending_key(packed), axis=1, kind="stable")[:, :k]   # ties: column order
+    idx = np.take_along_axis(cols, order, axis=1)
+    wide = np.flatnonzero(counts > W)
+    if wide.size:
+        idx[wide] = _top_k_candidates(loss[wide], k, t0[wide])
     return idx
 
 
-def _top_k_prefilter(loss: np.ndarray, k: int, block: int = 20) -> np.ndarray:
-    """Block-maximum prefilter, then argpartition on the candidates only.
-
-    Columns ``[0, b*nb)`` are split into ``nb = S // b`` interleaved blocks; the
-    remaining ``S - b*nb`` columns are always candidates. If ``x`` is among the k
-    largest of its row, fewer than k blocks hold an element larger than ``x``, so
-    ``x``'s block is among the k blocks with the largest maxima: the k largest of
-    those ``k*b`` candidates (plus the remainder) are the k largest of the row.
-    """
+def _top_k_candidates(loss: np.ndarray, k: int, t0: np.ndarray) -> np.ndarray:
+    """Tail-order top k of rows whose candidates ``loss >= t0`` are many: two stable sorts."""
     A, S = loss.shape
-    b = min(block, S // (4 * k))
-    if b < 2:
-        return top_k_reference(loss, k)
-    nb = S // b
-    main = loss[:, : b * nb].reshape(A, b, nb)
-    best = np.argpartition(main.max(axis=1), nb - k, axis=1)[:, nb - k:]          # (A, k) blocks
-    cand = np.take_along_axis(main, best[:, None, :], axis=2).reshape(A, b * k)
-    cand_col = (np.arange(b)[:, None] * nb + best[:, None, :]).reshape(A, b * k)
-    if b * nb < S:  # remainder columns join every row's candidates
-        rest = np.arange(b * nb, S)
-        cand = np.concatenate([cand, loss[:, b * nb:]], axis=1)
-        cand_col = np.concatenate([cand_col, np.broadcast_to(rest, (A, len(rest)))], axis=1)
-    c = cand.shape[1]
-    sel = np.argpartition(cand, c - k, axis=1)[:, c - k:]
-    return np.take_along_axis(cand_col, sel, axis=1)
+    flat = np.flatnonzero(loss >= t0[:, None])
+    vals = loss.ravel()[flat]
+    by_val = np.argsort(_descending_key(vals), kind="stable")                     # ties: index order
+    rows = flat // S
+    order = by_val[np.argsort(rows[by_val], kind="stable")]
+    counts = np.bincount(rows, minlength=A)
+    first = np.cumsum(counts) - counts
+    return flat[order[first[:, None] + np.arange(k)]] - (np.arange(A) * S)[:, None]
+
+
+def _descending_key(v: np.ndarray) -> np.ndarray:
+    """A key whose ascending order is ``v`` descending (``~v`` for integers: no overflow)."""
+    return np.invert(v) if np.issubdtype(v.dtype, np.integer) else np.negative(v)
+
+
+def top_k_sorted_reference(loss: np.ndarray, k: int) -> np.ndarray:
+    """(A, k) tail-order indices by a full stable sort: the reference twin of :func:`top_k`."""
+    return np.argsort(_descending_key(loss), axis=1, kind="stable")[:, :k]
+
+
+def _blas_local_threads():
+    """OpenBLAS's per-thread ``openblas_set_num_threads_local`` (OpenBLAS >= 0.3.27), or None.
+
+    Looked up in the OpenBLAS bundled with numpy's wheel (``numpy.libs``); None for
+    a system BLAS or another library, and then :func:`single_blas_thread` is a no-op.
+    """
+    import ctypes
+    import glob
+
+    here = os.path.dirname(np.__file__)
+    libs = glob.glob(os.path.join(here, "..", "numpy.libs", "*openblas*.so*"))
+    for path in libs:
+        try:
+            fn = ctypes.CDLL(path).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+        return fn
+    return None
+
+
+_SET_LOCAL = _blas_local_threads()
+
+
+def single_blas_thread(fn, *args):
+    """``fn(*args)`` with this thread's BLAS calls on one thread (others untouched).
+
+    For work already spread over a thread pool: BLAS's own threads would only
+    oversubscribe the cores and pay a hand-off on every small product. A no-op
+    where the BLAS cannot be pinned per thread; results never depend on it.
+    """
+    if _SET_LOCAL is None:
+        return fn(*args)
+    prev = _SET_LOCAL(1)
+    try:
+        return fn(*args)
+    finally:
+        _SET_LOCAL(prev)
 
 
 class PortfolioMargin:
     """Float ES portfolio margin over a :class:`MarginModel`, vectorised and chunked.
 
-    ``chunk`` bounds memory: the loss matrix of one chunk is ``chunk x S`` floats.
-    ``threads``: the per-row tail work (selection, ES, Euler contributions) of a
-    chunk runs on this many row slices at once (numpy releases the GIL there);
-    the loss product itself is left to BLAS's own threads so the two never
-    oversubscribe the cores. ``threads=1`` is fully serial; results are identical.
+    Accounts are processed in row chunks of ``chunk`` (the loss matrix of one chunk,
+    ``chunk x S`` floats, stays in cache between the product and the tail work).
+    ``threads`` workers each take whole chunks (product, tail selection, ES, Euler
+    contributions, add-on, tiers), with their BLAS calls pinned to one thread
+    (:func:`single_blas_thread`) so workers and BLAS never oversubscribe the cores
+    and no small product pays BLAS's thread hand-off. ``threads=1`` is fully serial (one
+    core, BLAS included); results are identical for any ``chunk`` / ``threads``.
     """
 
     #: Fewer rows than this run serially (a thread pool would cost more than it saves).
     MIN_PARALLEL = 256
 
-    def __init__(self, model: MarginModel, chunk: int = 2048, threads: int | None = None):
+    def __init__(self, model: MarginModel, chunk: int = 512, threads: int | None = None):
         self.model = model
         self.chunk = int(chunk)
         self.threads = max(1, min(os.cpu_count() or 1, 4) if threads is None else int(threads))
-        self._pnl_t = np.ascontiguousarray(model.pnl.T)  # (n, S): losses = -(Q @ pnl.T)
+        # Instruments with the same P&L column (spot and perps on one underlying) are netted
+        # first, as the fixed-point model does: losses = (Q @ net) @ (-distinct.T).
+        pnl, self._net = model.pnl, None
+        # Columns grouped by a random projection, then checked for exact equality.
+        probe = np.random.default_rng(0).standard_normal(pnl.shape[0]) @ pnl
+        _, first, owner = np.unique(probe, return_index=True, return_inverse=True)
+        if len(first) < pnl.shape[1] and np.array_equal(pnl[:, first[owner]], pnl):
+            self._net = np.zeros((pnl.shape[1], len(first)))
+            self._net[np.arange(pnl.shape[1]), owner] = 1.0
+            pnl = pnl[:, first]
+        self._neg_pnl_t = np.ascontiguousarray(-pnl.T)
+        self._exposure_t = np.ascontiguousarray(model.exposure.T)  # (n, U)
         self._credit = model.collateral_price * (1.0 - model.haircut)
 
     def losses(self, q: np.ndarray) -> np.ndarray:
         """Scenario losses (A, S) for positions ``q`` (A, n); positive = loss."""
-        loss = np.atleast_2d(q) @ self._pnl_t
-        return np.negative(loss, out=loss)
+        q = np.atleast_2d(q)
+        return (q if self._net is None else q @ self._net) @ self._neg_pnl_t
 
     def compute(self, q: np.ndarray, c: np.ndarray) -> MarginResult:
         """Margins for positions ``q`` (A, n) and collateral ``c`` (A, m)."""
         q, c = np.atleast_2d(np.asarray(q, float)), np.atleast_2d(np.asarray(c, float))
-        pool = ThreadPoolExecutor(self.threads) if self.threads > 1 and len(q) >= self.MIN_PARALLEL else None
-        try:
-            parts = [self._compute_chunk(q[i:i + self.chunk], c[i:i + self.chunk], pool)
-                     for i in range(0, len(q), self.chunk)] or [self._compute_chunk(q, c, None)]
-        finally:
-            if pool is not None:
-                pool.shutdown()
+        cuts = list(range(0, len(q), self.chunk)) or [0]
+        run = lambda i: self._compute_chunk(q[i:i + self.chunk], c[i:i + self.chunk])  # noqa: E731
+        if self.threads > 1 and len(q) >= self.MIN_PARALLEL and len(cuts) > 1:
+            with ThreadPoolExecutor(self.threads) as pool:
+                parts = list(pool.map(lambda i: single_blas_thread(run, i), cuts))
+        else:
+            parts = [single_blas_thread(run, i) for i in cuts]
         return MarginResult(*(np.concatenate([getattr(p, f) for p in parts])
                               for f in MarginResult.__dataclass_fields__))
 
     def _tail(self, loss: np.ndarray, q: np.ndarray):
         """(VaR, unfloored ES, Euler contributions) of the rows of ``loss`` (A, S)."""
         pnl, k = self.model.pnl, self.model.k_tail
-        tail_idx = top_k(loss, k)                               # (A, k), unordered
+        tail_idx = top_k(loss, k)                               # (A, k), tail order
         tail = np.take_along_axis(loss, tail_idx, axis=1)
-        # Euler allocation: ES = sum_i -q_i * E[pnl_i | tail]. Summing k row gathers
-        # avoids an (A, k, n) temporary.
-        tail_pnl = pnl[tail_idx[:, 0]]
-        for j in range(1, k):
-            tail_pnl += pnl[tail_idx[:, j]]
-        return tail.min(axis=1), tail.mean(axis=1), -q * (tail_pnl / k)
+        # Euler allocation: ES = sum_i -q_i * E[pnl_i | tail], E[pnl | tail] = T @ pnl with
+        # T (A, S) sparse, 1/k on each tail scenario (no (A, k, n) temporary).
+        A = len(tail_idx)
+        weights = csr_matrix((np.full(A * k, 1.0 / k), tail_idx.ravel(), np.arange(0, A * k + 1, k)),
+                             shape=(A, pnl.shape[0]))
+        return tail[:, -1], tail.mean(axis=1), -q * (weights @ pnl)
 
-    def _tails(self, loss: np.ndarray, q: np.ndarray, pool: ThreadPoolExecutor | None):
-        A = len(loss)
-        if pool is None or A < self.MIN_PARALLEL:
-            return self._tail(loss, q)
-        cuts = np.linspace(0, A, self.threads + 1).astype(int)
-        parts = list(pool.map(lambda ab: self._tail(loss[ab[0]:ab[1]], q[ab[0]:ab[1]]),
-                              zip(cuts[:-1], cuts[1:])))
-        return tuple(np.concatenate([p[j] for p in parts]) for j in range(3))
-
-    def _compute_chunk(self, q: np.ndarray, c: np.ndarray, pool: ThreadPoolExecutor | None) -> MarginResult:
+    def _compute_chunk(self, q: np.ndarray, c: np.ndarray) -> MarginResult:
         m = self.model
-        var, es_raw, contributions = self._tails(self.losses(q), q, pool)
+        var, es_raw, contributions = self._tail(self.losses(q), q)
         es = np.maximum(es_raw, 0.0)
-        x = q @ m.exposure.T                                    # (A, U)
+        x = q @ self._exposure_t                                # (A, U)
         addon = (m.liquidity_weight * x * x / m.adv).sum(axis=1)
         mm = es + addon
         im = mm * (1 + m.params.im_buffer)
