@@ -14,7 +14,8 @@ from ..fixedpoint import MONEY_SCALE
 from ..market import MarketData
 from .baselines import siloed_margin, static_margin
 from .book import Book
-from .fixed_margin import MarginModelFx, MarginResultFx, encode_book_accounts, margins_fx
+from .fixed_margin import MarginModelFx, MarginResultFx, encode_book_accounts
+from .fixed_margin_batch import margins_fx_batch
 from .fx_bound import FxBounds, fx_error_bounds
 from .margin import MarginResult, PortfolioMargin, Tier
 from .model import ModelParams, RiskModel, build_risk_model
@@ -53,7 +54,7 @@ def margin_report(market: MarketData, book: Book, params: ModelParams | None = N
     owner = InstrumentTable.from_instruments(book.instruments, risk.underlyings).underlying_index
     return MarginReport(book, risk, PortfolioMargin(m).compute(q, c), siloed_margin(m, q, c, owner),
                         static_margin(m, q, c, risk.unit_notional), model_fx,
-                        margins_fx(model_fx, accounts_fx), fx_error_bounds(m, q, c, model_fx), pub)
+                        margins_fx_batch(model_fx, accounts_fx).results(), fx_error_bounds(m, q, c, model_fx), pub)
 
 
 def tier_name(t: int) -> str:
