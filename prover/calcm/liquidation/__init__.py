@@ -4,7 +4,7 @@
 - :mod:`.engine`     partial liquidation plans (:class:`LiquidationPlan`)
 - :mod:`.insurance`  penalty split, insurance-fund waterfall, socialised loss
 - :mod:`.adl`        auto-deleveraging queue (profit ratio x effective leverage)
-- :mod:`.simulate`   day-by-day cascade replay under three margin regimes
+- :mod:`.simulate`   day-by-day cascade replay under a margin regime (model x policy)
 - :mod:`.backtest`   VaR/ES backtests (Kupiec, Christoffersen, Acerbi-Szekely)
 - :mod:`.plots`      matplotlib figures of simulations and backtests
 """

@@ -14,7 +14,7 @@ Each simulated day ``d`` (see docs/LIQUIDATION.md for the full description):
 3. At each checkpoint: perps settle their P&L into cash; the P&L matrix, marks and
    exposures are revalued at the checkpoint prices (full revaluation, same
    scenarios); every account with equity < MM under the regime is liquidated
-   (``calcm``: partial plan; ``static`` / ``siloed``: full), in account order.
+   (the regime's policy: partial plan or full; :mod:`.regimes`), in account order.
    Penalties are split between the liquidator and the insurance fund; bad debt
    runs the waterfall (fund, ADL, socialised loss).
 4. **Feedback**: the round's net liquidation flow per asset moves its impact factor

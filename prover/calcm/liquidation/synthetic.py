@@ -15,7 +15,8 @@ that date, :func:`synthetic_book` draws ``n_accounts`` accounts of three kinds
 Account equity is lognormal around ``equity_median`` (USD). Position sizes are
 ``leverage * equity`` in USD, converted to units at the start date's close.
 Collateral: USDC, and for a ``crypto_collateral`` share of accounts 30% of the
-market value in BTC or ETH. Every account is *admissible under every regime*: the
+market value in BTC or ETH. Every account is *admissible under every regime* of
+``admissible_under`` (static, siloed, calcm by default): the
 collateral is scaled so that, with each regime's requirement and haircuts, equity
 is at least ``(1 + headroom)`` times that regime's initial margin (headroom uniform
 in ``headroom``), so all regimes start from the same, fully margined book.
@@ -31,7 +32,7 @@ from ..risk.book import Book, default_haircut, parse_book
 from ..risk.instruments import InstrumentTable
 from ..risk.model import ModelParams, risk_based_haircuts
 from .causal import CausalRiskModel
-from .regimes import REGIMES
+from .regimes import regime
 
 KINDS = ("directional", "hedged", "diversified")
 
@@ -49,6 +50,7 @@ class SyntheticParams:
     lev_diversified: tuple[float, float] = (2.0, 6.0)
     crypto_collateral: float = 0.2
     headroom: tuple[float, float] = (0.05, 0.8)
+    admissible_under: tuple[str, ...] = ("static", "siloed", "calcm")   # regime names
 
     def __post_init__(self):
         if self.n_accounts < 1:
@@ -131,7 +133,7 @@ def synthetic_book(market: MarketData, asof, assets: tuple[str, ...], seed: int 
             mix[k, cidx[coin]] = 0.3 / px[coin]
     marks = q @ rm.margin_model.mark
     scale = np.zeros(len(drafts))
-    for name, reg in REGIMES.items():
+    for reg in map(regime, p.admissible_under):
         model = rm.margin_model
         if reg.risk_haircuts:
             model = replace(model, haircut=risk_based_haircuts(shell, rm.underlyings, rm.returns,
