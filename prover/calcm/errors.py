@@ -26,3 +26,29 @@ def read_json_file(path) -> object:
         raise InputError(str(path), "-", "-", "file not found") from None
     except json.JSONDecodeError as exc:
         raise InputError(str(path), f"line {exc.lineno}", "-", f"invalid JSON: {exc.msg}") from None
+
+
+class UnavailableError(RuntimeError):
+    """A toolchain or a chain the command needs is not there (exit code 4).
+
+    For example an RPC URL where nothing answers, or a missing node/circom binary.
+    ``what`` names the thing (``--rpc http://...``), ``message`` says what failed.
+    """
+
+    def __init__(self, what: str, message: str):
+        self.what, self.message = str(what), message
+        super().__init__(f"{self.what}: {message}")
+
+
+class VerificationFailed(RuntimeError):
+    """A proof, key pin or audit check did not pass (exit code 3)."""
+
+
+#: The documented exit codes (README "Exit codes"). An uncaught exception is a bug.
+EXIT_OK, EXIT_INPUT, EXIT_VERIFY, EXIT_UNAVAILABLE = 0, 2, 3, 4
+
+
+class DataFallbackWarning(UserWarning):
+    """A documented data fallback was taken (docs/MODEL.md names each one), e.g. the ADV of
+    an underlying without volumes. The CLI prints it as one ``calcm: warning:`` line on
+    stderr; ``--json`` outputs carry the matching field (``adv_source``)."""

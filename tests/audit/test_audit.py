@@ -283,10 +283,10 @@ def test_catches_a_rounding_rule_changed_in_python_only(margin_build, monkeypatc
     chk = E.margin_equivalence(config, margin_build.wasm, margin_build.sym, cases, label="floor")
     assert chk.status == "FAIL" and chk.counts["mismatches"] > 0
     assert any(" es: circuit " in d for d in chk.details) and any(" im: circuit " in d for d in chk.details)
-    # Through the command: exit code 1 and the failing check in the JSON.
+    # Through the command: exit code 3 (audit failed) and the failing check in the JSON.
     res = CliRunner().invoke(main, ["audit", "--build", str(margin_build.dir), "--no-hint-probes", *FAST,
                                     "--verifiers", str(tmp_path), "--json"])
-    assert res.exit_code == 1
+    assert res.exit_code == 3
     doc = json.loads(res.stdout)
     bad = [(c["section"], c["name"]) for c in doc["checks"] if c["status"] == "FAIL"]
     assert ("equivalence", "margin circuit vs Python fixed point (margin small)") in bad

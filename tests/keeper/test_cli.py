@@ -19,8 +19,8 @@ def runner():
     return CliRunner()
 
 
-def one_line_error(res, *needles):
-    assert res.exit_code == 2, res.output
+def one_line_error(res, *needles, code=2):
+    assert res.exit_code == code, res.output
     lines = [x for x in res.stderr.splitlines() if x.strip()]
     assert len(lines) == 1 and lines[0].startswith("calcm: error: "), res.stderr
     for n in needles:
@@ -28,6 +28,10 @@ def one_line_error(res, *needles):
 
 
 def test_keeper_bad_inputs(runner, tmp_path):
+    import shutil
+
+    from calcm.paths import DEFAULT_BOOK
+    shutil.copy(DEFAULT_BOOK, tmp_path / "book.json")       # every path exists but the one under test
     base = ["keeper", "--rpc", "http://127.0.0.1:9", "--registry", "0x" + "11" * 20,
             "--book", str(tmp_path / "book.json"), "--state", str(tmp_path / "k.sqlite")]
     res = runner.invoke(main, base + ["--model", str(tmp_path / "missing.json")])
@@ -38,7 +42,7 @@ def test_keeper_bad_inputs(runner, tmp_path):
     bad.write_text('{"kind": "something else"}')
     one_line_error(runner.invoke(main, base + ["--model", str(bad)]), "model.json", "kind")
     res = runner.invoke(main, base + ["--model", str(bad), "--refresh-blocks", "0"])
-    one_line_error(res, "refresh_blocks")
+    one_line_error(res, "--refresh-blocks")
     res = runner.invoke(main, base + ["--model", str(bad), "--workers", "0"])
     one_line_error(res, "--workers")
     assert not (tmp_path / "k.sqlite").exists()
@@ -54,7 +58,7 @@ def test_keeper_needs_a_live_node_and_a_registry(runner, tmp_path, test_book):
                   "--state", str(tmp_path / "k.sqlite")]
         res = runner.invoke(main, ["keeper", "--rpc", "http://127.0.0.1:9",
                                    "--deployment", str(files["deployment"])] + common)
-        one_line_error(res, "does not answer JSON-RPC")
+        one_line_error(res, "does not answer JSON-RPC", code=4)    # 4: chain unavailable
         res = runner.invoke(main, ["keeper", "--rpc", world.node.url,
                                    "--registry", world.reg.keeper] + common)
         one_line_error(res, "--registry", "no contract")

@@ -101,6 +101,12 @@ def read_deployment(path: Path) -> Deployment:
         raise InputError(path, "-", "-", "deployment file not found (run `calcm chain deploy`)")
     except json.JSONDecodeError as exc:
         raise InputError(path, f"line {exc.lineno}", "-", f"not JSON: {exc.msg}") from None
+    if not isinstance(obj, dict):
+        raise InputError(path, "-", "-", "expected a JSON object (a `calcm chain deploy` file)")
+    for key, kind in (("registry", str), ("margin_verifier", str), ("chain_id", int), ("group_size", int),
+                      ("abi_sha256", dict)):
+        if not isinstance(obj.get(key), kind) or isinstance(obj.get(key), bool):
+            raise InputError(path, "deployment", key, f"missing, null or not a {kind.__name__}")
     try:
         return Deployment.from_json(obj)
     except TypeError as exc:

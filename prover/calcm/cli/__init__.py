@@ -58,6 +58,9 @@ class CalcmGroup(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:   # `calcm`, `calcm chain`: the help
+            exc.show()
+            sys.exit(exc.exit_code)
         except click.UsageError as exc:
             where = " ".join(exc.ctx.command_path.split()[1:]) if exc.ctx else ""
             _fail(f"{where + ': ' if where else ''}{exc.format_message()}", EXIT_INPUT)

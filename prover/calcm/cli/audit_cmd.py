@@ -62,8 +62,8 @@ def register(main, bench, chain) -> None:
                   no_hint_probes, jobs, max_wires, max_hints, random_cases, seed, no_cache, as_json):
         """Audit builds: circuits = model, nothing under-constrained, setup and verifier belong to them.
 
-        Exit codes: 0 all PASS; 1 a check FAILs; 2 bad input; 3 a deployed verifier (--address or
-        the --registry's) is not the audited build's; 4 the --rpc node does not answer."""
+        Exit codes: 0 all PASS; 2 bad input; 3 a check FAILs (including a deployed verifier, from
+        --address or the --registry, that is not the audited build's); 4 the --rpc node does not answer."""
         from .. import atomic
         from ..errors import InputError
         from ..audit.run import GENERATED, AuditOptions, run_audit
@@ -100,7 +100,7 @@ def register(main, bench, chain) -> None:
                for c in report.checks):
             sys.exit(3)
         if not report.ok:
-            sys.exit(1)
+            sys.exit(3)                      # README: exit 3 = verification or audit failed
 
 
 def _print(report, report_path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import InputError
+from ..errors import InputError, UnavailableError
 from ..paths import REPO_ROOT, default_build_dir
 from .output import console, emit_json, table
 
@@ -47,7 +47,7 @@ def _live_web3(rpc: str | None, dep):
         raise InputError("deployment", "-", "rpc", "was made on an embedded anvil that has exited; "
                          "deploy with --rpc URL (e.g. to `calcm chain node`) or pass --rpc")
     if not rpc_ready(url, timeout=5):
-        raise InputError("--rpc", url, "-", "node does not answer JSON-RPC")
+        raise UnavailableError(f"--rpc {url}", "node does not answer JSON-RPC (start one: `calcm chain node`)")
     return http_web3(url)
 
 
@@ -170,16 +170,22 @@ def register(main, bench, chain) -> None:
     @click.option("--max-price-age", type=int, default=None, help="seconds a feed answer stays usable")
     @click.option("--option-max-age", type=int, default=None,
                   help="seconds an option revaluation stays usable")
+    @click.option("--timelock-delay", type=int, default=None,
+                  help="seconds every admin call waits after genesis (default 86400)")
+    @click.option("--keeper-stall", type=int, default=None,
+                  help="blocks without a keeper submission before anyone may submit (default 50)")
     @click.option("--verifiers-dir", type=click.Path(path_type=Path), default=None,
-                  help="where to write generated verifiers (default: verifier_contracts/generated)")
+                  help="where to write the generated verifiers (default: verifiers/ beside --out; "
+                       "never the tracked verifier_contracts/generated)")
     @json_opt
     def deploy_cmd(build, model_builds, model_file, rpc, out, n_assets, prices, feeds, param_hash,
                    genesis_state, genesis_day, n_parts, max_age, max_price_age, option_max_age,
-                   verifiers_dir, as_json):
-        """Deploy the verifiers, the v2 registry and (local) price feeds; write a deployment file."""
+                   timelock_delay, keeper_stall, verifiers_dir, as_json):
+        """Deploy the verifiers, the v3 registry, its timelock and (local) price feeds, configure
+        them in genesis, hand the admin role to the timelock; write a deployment file."""
         from ..chain import deployment as depmod
         from ..chain.anvil import Anvil
-        from ..chain.contracts import GENERATED, compile_verifier
+        from ..chain.contracts import compile_verifier
         from ..chain.evm import http_web3
         from ..fixedpoint import PRICE_SCALE
         build = build or default_build_dir() / "small"
@@ -211,20 +217,26 @@ def register(main, bench, chain) -> None:
             raise InputError("command line", "--n-parts", "-", "must be >= 0")
         if rpc:
             _live_web3(rpc, None)
-        b = _margin_build(build)
         mdirs = _model_build_dirs(model_builds)
-        gen = generate_verifiers(build, mdirs, verifiers_dir or GENERATED)
+        b = _margin_build(build)
+        gen = generate_verifiers(build, mdirs, verifiers_dir or Path(out).parent / "verifiers")
         files = {e["kind"]: Path(gen["out_dir"]) / f for f, e in gen["files"].items()}
         margin_art = compile_verifier(files["margin"])
         mv = None
         if mdirs:
             mv = depmod.ModelVerifiers(compile_verifier(files["step"]), compile_verifier(files["reval"]),
                                        compile_verifier(files["option"]) if "option" in mdirs else None)
+        if not rpc:
+            click.echo("calcm chain deploy: warning: no --rpc: deploying on an embedded anvil that exits "
+                       "with this command (a smoke test); for a deployment that lives, run `calcm chain "
+                       "node` and pass --rpc", err=True)
         node = None if rpc else Anvil().start()
         try:
             w3 = http_web3(rpc or node.url)
             kw = {k: v for k, v in (("max_age", max_age), ("max_price_age", max_price_age),
-                                    ("option_max_age", option_max_age)) if v is not None}
+                                    ("option_max_age", option_max_age),
+                                    ("timelock_delay", timelock_delay),
+                                    ("keeper_stall", keeper_stall)) if v is not None}
             _, dep = depmod.deploy(
                 w3, margin_art, model_verifiers=mv, n_parts=n_parts or 0, n_assets=n_assets,
                 group_size=b.config.N, feeds=feed_list, initial_prices=price_list,
@@ -244,7 +256,9 @@ def register(main, bench, chain) -> None:
                 ["model verifiers", ", ".join(f"{k} {v}" for k, v in mvs.items()) or
                  "none (set later by governance)"],
                 ["group size N", dep.group_size], ["assets", dep.n_assets],
-                ["option parts", dep.n_parts], ["chain id", dep.chain_id], ["node", dep.node],
+                ["option parts", dep.n_parts], ["timelock", f"{dep.timelock} ({dep.timelock_delay} s)"],
+                ["keeper stall", f"{dep.keeper_stall} blocks"],
+                ["chain id", dep.chain_id], ["node", dep.node],
                 ["rpc", dep.rpc or "embedded anvil (exited)"], ["deployment file", str(out)]]
         rows += [[f"gas: {k}", f"{v:,}"] for k, v in dep.gas.items()]
         table("calcm chain deploy", ["what", "value"], rows)
@@ -252,15 +266,15 @@ def register(main, bench, chain) -> None:
     @chain.command("post-root")
     @click.option("--book", type=click.Path(path_type=Path), required=True,
                   help="the venue's book JSON (leaf i = account i; optional \"owners\": {id: address})")
-    @click.option("--changed", default=None,
-                  help="changed leaves (a,b,..; default: every account of the book)")
     @click.option("--register", "register_owners", is_flag=True,
                   help="also register each account's owner at its leaf (first posting)")
     @deployment_opt
     @rpc_opt
     @json_opt
-    def post_root_cmd(book, changed, register_owners, deployment, rpc, as_json):
-        """The venue posts the accounts root of its book (as the margin circuit commits it)."""
+    def post_root_cmd(book, register_owners, deployment, rpc, as_json):
+        """The venue posts the accounts root of its book (as the margin circuit commits it).
+
+        O(1) gas: no changed-leaf list; every record of an older root becomes invalid."""
         from web3 import Web3
 
         from ..chain import deployment as depmod
@@ -281,12 +295,6 @@ def register(main, bench, chain) -> None:
         if len(accounts) > cfg.capacity:
             raise InputError(str(book), "-", "accounts",
                              f"{len(accounts)} accounts do not fit the tree's {cfg.capacity} leaves")
-        leaves = _csv(changed, int, "--changed")
-        leaves = list(range(len(accounts))) if leaves is None else leaves
-        for leaf in leaves:
-            if not 0 <= leaf < cfg.capacity:
-                raise InputError("command line", "--changed", f"leaf {leaf}",
-                                 f"outside the tree's {cfg.capacity} leaves")
         root = venue_tree(accounts, cfg).root
         registered = []
         if register_owners:
@@ -298,11 +306,11 @@ def register(main, bench, chain) -> None:
                     reg.register_account(owner, leaf)
                     registered.append({"account": a.id, "owner": owner, "leaf": leaf})
         try:
-            receipt = reg.post_accounts_root(root, leaves)
+            receipt = reg.post_accounts_root(root)
         except RegistryRevert as exc:
             raise InputError(str(deployment), "postAccountsRoot", "-", str(exc)) from None
         doc = {"root": str(root), "root_version": int(reg.f.rootVersion().call()),
-               "changed_leaves": leaves, "registered": registered, "gas_used": receipt.gasUsed}
+               "registered": registered, "gas_used": receipt.gasUsed}
         if as_json:
             emit_json(doc)
             return
@@ -380,7 +388,8 @@ def register(main, bench, chain) -> None:
         signal.signal(signal.SIGINT, _stop)
         with Anvil(port=port, hardfork=hardfork or DEFAULT_HARDFORK, block_time=block_time) as node:
             if as_json:
-                emit_json({"rpc": node.url, "hardfork": node.hardfork, "chain_id": node.chain_id})
+                # One line, so a script can read the URL with one readline().
+                print(json.dumps({"rpc": node.url, "hardfork": node.hardfork, "chain_id": node.chain_id}))
             else:
                 console.print(f"anvil {node.hardfork} on {node.url} (chain {node.chain_id}); Ctrl-C stops")
             sys.stdout.flush()

@@ -17,9 +17,8 @@ def _liquidations(plans: list[dict]) -> str:
 
 
 def wide_console():
-    """The shared console on a terminal; 160 columns off one (logs, pipes), not 80."""
-    from rich.console import Console
-    return console if console.is_terminal else Console(width=160)
+    """The shared console: the terminal's width, or ``output.PIPE_WIDTH`` off one (never 80)."""
+    return console
 
 
 #: Setup seconds (compile + dev setup) per circuit kind and profile, for the progress

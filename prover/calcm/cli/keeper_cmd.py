@@ -1,6 +1,7 @@
 """CLI commands of the keeper stage: ``keeper``, ``demo`` and ``bench keeper``."""
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 
@@ -91,15 +92,11 @@ def _provers(dep, builds: Path | None, params, backend: str):
     """The keeper's CircuitProvers: the build dirs of ``--builds`` (a JSON file naming
     ``step``, ``reval``, ``option``, ``margin``), else the deployment's, else set up now
     (the demo's deployment records them)."""
-    import json
 
     from ..keeper.proving import CircuitBuilds, CircuitProvers
     dirs = None
     if builds is not None:
-        try:
-            dirs = json.loads(Path(builds).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(str(builds), "-", "-", f"not a JSON builds file: {exc}") from None
+        dirs = read_builds(builds)
     elif dep is not None and {"step", "reval", "margin"} <= set(dep.builds or {}):
         dirs = dep.builds
     if dirs is not None:
@@ -112,6 +109,20 @@ def _provers(dep, builds: Path | None, params, backend: str):
                          "no builds: pass --builds FILE or a deployment made by `calcm demo` / "
                          "`calcm chain deploy --model`")
     return CircuitProvers(params, cb, backend)
+
+
+def read_builds(builds: Path) -> dict:
+    """The ``--builds`` JSON: an object naming the step, reval, margin (and option) build dirs."""
+    try:
+        dirs = json.loads(Path(builds).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(str(builds), "-", "-", f"not a JSON builds file: {exc}") from None
+    if not isinstance(dirs, dict):
+        raise InputError(str(builds), "-", "-", "expected an object of build dirs")
+    for k in ("step", "reval", "margin"):
+        if not isinstance(dirs.get(k), str) or not dirs[k]:
+            raise InputError(str(builds), "builds", k, "missing, null or not a path")
+    return dirs
 
 
 def register(main, bench, chain) -> None:
@@ -181,8 +192,15 @@ def register(main, bench, chain) -> None:
             raise InputError("command line", "--workers", "-", "must be >= 1")
         account = _keeper_account(keystore)
         mf = load_model(model_file)
+        # Every local file is checked before the chain is contacted (validate before work).
+        if deployment is not None:
+            from ..chain.deployment import read_deployment
+            read_deployment(deployment)
+        if builds is not None:
+            read_builds(builds)
         if not rpc_ready(rpc, timeout=5):
-            raise InputError("--rpc", rpc, "-", "node does not answer JSON-RPC")
+            from ..errors import UnavailableError
+            raise UnavailableError(f"--rpc {rpc}", "node does not answer JSON-RPC (start one: `calcm chain node`)")
         w3 = http_web3(rpc)
         signer = None if account is None else install_signer(w3, account)
         reg, dep = _registry(w3, registry, deployment, signer)

@@ -25,7 +25,7 @@ def _volumes_for(market: Path, volumes: Path | None) -> Path | None:
 
 def _out() -> Console:
     # Off a terminal rich assumes 80 columns and would truncate the numbers.
-    return console if console.is_terminal else Console(width=170)
+    return console  # wide when piped (output.PIPE_WIDTH)
 
 
 def _window(market, episode: str | None, start: str | None, end: str | None, default_days: int):
@@ -37,6 +37,10 @@ def _window(market, episode: str | None, start: str | None, end: str | None, def
             e = get_episode(episode)
         except ValueError as exc:
             raise InputError("--episode", episode, "episode", str(exc)) from None
+        from ..liquidation.episodes import REAL_EPISODES
+        if episode in REAL_EPISODES and Path(str(market.source)).resolve() == DEFAULT_MARKET.resolve():
+            raise InputError("--episode", episode, "--prices", "a window of the real history, but the "
+                             "prices are the bundled synthetic fixture: pass --prices of the real closes")
         return (start or e.start, end or e.end), e
     last = market.dates[-1]
     return (start or str(last - np.timedelta64(default_days - 1, "D")), end or str(last)), None
@@ -142,7 +146,9 @@ def register(main, bench, chain) -> None:
         if accounts is not None and accounts < 1:
             raise InputError("--accounts", str(accounts), "accounts", "must be >= 1")
         regimes = ("static", "siloed", "calcm") if regime == "all" else (regime,)
-        used, results = run_replay(md, d0, d1, regimes, bk, seed, accounts)
+        from .progress import enabled_for, step
+        with step(f"replaying {d0}..{d1} under {', '.join(regimes)}", enabled=enabled_for(as_json)):
+            used, results = run_replay(md, d0, d1, regimes, bk, seed, accounts)
         doc = {"prices": str(prices), "book": used.source, "seed": seed if bk is None else None,
                "accounts": len(used.accounts), "start": d0, "end": d1,
                "regimes": {r: res.to_json() for r, res in results.items()}}

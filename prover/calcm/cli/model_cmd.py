@@ -8,6 +8,8 @@ import click
 
 from ..paths import DEFAULT_BOOK, DEFAULT_MARKET, DEFAULT_VOLUMES
 from .output import console, emit_json, table
+from . import progress
+from .progress import enabled_for
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -47,7 +49,8 @@ def register(main, bench, chain) -> None:
             volumes = DEFAULT_VOLUMES
         md = load_market(market, volumes)
         bk = load_book(book)
-        rm = build_risk_model(md, bk, asof=asof)
+        with progress.step("fitting GARCH and building the scenario set", enabled=enabled_for(as_json)):
+            rm = build_risk_model(md, bk, asof=asof)
         try:
             params = params_from_risk_model(rm, bk, chunks, k_tail)
             state, first = genesis(rm, md)
@@ -88,8 +91,9 @@ def register(main, bench, chain) -> None:
         from ..zk.model_prove import load_model_file, model_build
 
         mf = load_model_file(state_file)
-        build, reused = model_build(ModelCircuitConfig.from_params(mf.params, kind=circuit), build_dir, ptau,
-                                    mode=mode, reuse=not force)
+        with progress.step(f"model-setup {circuit}: compile + Groth16 setup", enabled=enabled_for(as_json)):
+            build, reused = model_build(ModelCircuitConfig.from_params(mf.params, kind=circuit), build_dir,
+                                        ptau, mode=mode, reuse=not force)
         m = build.manifest
         out = {"build": str(build.dir), "reused": reused, "config": m["config"],
                "constraints": m["r1cs"]["constraints"], "ptau_power": (m.get("ptau") or {}).get("power"),
@@ -143,12 +147,15 @@ def register(main, bench, chain) -> None:
             parts = option_parts(mf.state, prices, mf.params)
         else:
             (step if circuit == "step" else reval)(mf.state, prices, mf.params)
-        build, _ = model_build(ModelCircuitConfig.from_params(mf.params, kind=circuit), None, ptau, mode=mode)
-        if circuit != "option":
-            res = [prove_model(build, mf, prices, out_dir, ctx, backend=backend)]
-        else:
-            res = [prove_model(build, mf, prices, Path(out_dir) / f"part-{p.part}", ctx, p.part, p.prev,
-                               backend=backend) for p in parts]
+        on = enabled_for(as_json)
+        with progress.step(f"{circuit} circuit build (cached by source hash)", enabled=on):
+            build, _ = model_build(ModelCircuitConfig.from_params(mf.params, kind=circuit), None, ptau, mode=mode)
+        with progress.step(f"proving the {circuit} circuit", enabled=on):
+            if circuit != "option":
+                res = [prove_model(build, mf, prices, out_dir, ctx, backend=backend)]
+            else:
+                res = [prove_model(build, mf, prices, Path(out_dir) / f"part-{p.part}", ctx, p.part, p.prev,
+                                   backend=backend) for p in parts]
         out = {"out": str(out_dir), "circuit": circuit, "context": ctx.to_json(),
                "security": build.manifest["security"], "backend": res[0].backend,
                "proofs": [{k: str(v) for k, v in r.expected.public_dict().items()} for r in res],
@@ -165,16 +172,28 @@ def register(main, bench, chain) -> None:
 
     @main.command("model-tables")
     @click.option("--check", is_flag=True, help="only check that the generated file is current")
-    def model_tables_cmd(check):
+    @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
+    def model_tables_cmd(check, as_json):
         """Regenerate circuits/model/tables.circom (polynomial tables, domain tags)."""
         from ..zk.model_circuit import TABLES_FILE, check_tables, write_tables
 
         if check:
-            check_tables()
+            from ..errors import VerificationFailed
+            from ..zk.model_circuit import StaleTables
+            try:
+                check_tables()
+            except StaleTables as exc:
+                raise VerificationFailed(str(exc)) from None
+            doc = {"file": str(TABLES_FILE), "current": True, "written": False}
+        else:
+            changed = write_tables()
+            doc = {"file": str(TABLES_FILE), "current": True, "written": bool(changed)}
+        if as_json:
+            emit_json(doc)
+        elif check:
             console.print(f"{TABLES_FILE} is current")
-            return
-        changed = write_tables()
-        console.print(f"{TABLES_FILE} {'written' if changed else 'already current'}")
+        else:
+            console.print(f"{TABLES_FILE} {'written' if doc['written'] else 'already current'}")
 
     @bench.command("model")
     @click.option("--chunks", type=int, default=None,

@@ -9,7 +9,35 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
+#: Off a terminal (pipes, CI logs) rich would assume 80 columns and cut table cells
+#: ("out/proofs/group-0…"); there nothing wraps: a table is as wide as its content.
+PIPE_WIDTH = 4096
+
+
+class _Console(Console):
+    """The shared console: the terminal's width on a TTY, ``PIPE_WIDTH`` otherwise."""
+
+    @property
+    def size(self):
+        from rich.console import ConsoleDimensions
+        size = super().size
+        return size if self.is_terminal else ConsoleDimensions(PIPE_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size) -> None:
+        self._width, self._height = new_size
+
+
+console = _Console()
+
+
+def fmt_number(v: float) -> str:
+    """A float for a table: 2 decimals from 1 up, 4 significant digits below (DOGE 0.004960)."""
+    if not math.isfinite(v):
+        return str(v)
+    if v == 0 or abs(v) >= 1:
+        return f"{v:,.2f}"
+    return f"{v:.4g}" if abs(v) >= 1e-4 else f"{v:.3e}"
 
 
 def _default(o: Any):
@@ -39,5 +67,5 @@ def table(title: str, columns: list[str], rows: list[list[Any]], out: Console | 
     for c in columns:
         t.add_column(c, justify="right" if c not in ("account", "id", "tier") else "left")
     for r in rows:
-        t.add_row(*[f"{v:,.2f}" if isinstance(v, float) else str(v) for v in r])
+        t.add_row(*[fmt_number(v) if isinstance(v, float) else str(v) for v in r])
     (out or console).print(t)

@@ -53,9 +53,10 @@ def register(main, bench, chain) -> None:
     @click.option("--backtest-sims", type=int, default=500, show_default=True)
     @click.option("--no-moves", is_flag=True, help="skip the tier-boundary price search in the account view")
     @click.option("--no-prefetch", is_flag=True, help="explain each account on its first request only")
+    @click.option("--json", "as_json", is_flag=True, help="one JSON line on stdout (url, api) before serving")
     def serve_cmd(host, port, market, volumes, book, profile, es_level, vol_model, store, proof_dir, rpc,
                   registry, episode, cascade_start, cascade_end, regimes, backtest_days, backtest_sims, no_moves,
-                  no_prefetch):
+                  no_prefetch, as_json):
         """Local web dashboard on http://127.0.0.1:8765 (every page also as JSON under /api/...)."""
         import uvicorn
 
@@ -75,4 +76,7 @@ def register(main, bench, chain) -> None:
                        "and shows every account's salt", err=True)
         click.echo(f"calcm serve: http://{host}:{port}/ (model warming up in the background; Ctrl-C stops)",
                    err=True)
+        if as_json:
+            import json
+            click.echo(json.dumps({"url": f"http://{host}:{port}/", "api": f"http://{host}:{port}/api/"}))
         uvicorn.run(build_app(s), host=host, port=port, log_level="warning")

@@ -15,8 +15,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ..paths import DEFAULT_BOOK, DEFAULT_MARKET
-from .output import console, emit_json
+from ..paths import DEFAULT_BOOK
+from .output import console, emit_json, fmt_number
+from .progress import step
 from .risk_cmd import _params, _volumes_for, asof_opt, es_opt, market_opt, vol_opt, volumes_opt
 
 book_opt = click.option("--book", "--portfolios", "book", type=click.Path(path_type=Path), default=DEFAULT_BOOK,
@@ -36,7 +37,7 @@ def context_opts(f):
 
 
 def _out() -> Console:
-    return console if console.is_terminal else Console(width=200)
+    return console  # wide when piped (output.PIPE_WIDTH)
 
 
 def exits(f):
@@ -77,11 +78,12 @@ def load_context(market, volumes, book, asof, es_level, vol_model, profile, mode
     if model_dir is not None:
         return load_export(model_dir, bk)
     md = load_market(market, _volumes_for(market, volumes))
-    return published_context(md, bk, _params(es_level, vol_model, profile), asof)
+    with step("fitting the published model"):
+        return published_context(md, bk, _params(es_level, vol_model, profile), asof)
 
 
 def _usd(x) -> str:
-    return f"{x:,.2f}" if isinstance(x, (int, float)) else str(x)
+    return fmt_number(float(x)) if isinstance(x, (int, float)) and not isinstance(x, bool) else str(x)
 
 
 def print_whatif(w) -> None:

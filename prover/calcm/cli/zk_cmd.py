@@ -7,6 +7,7 @@ import click
 
 from ..paths import DEFAULT_BOOK, DEFAULT_MARKET, DEFAULT_VOLUMES, REPO_ROOT, default_build_dir
 from .output import console, emit_json, table
+from .progress import enabled_for, step
 
 TIER_NAMES = {0: "healthy", 1: "warning", 2: "no-new-risk", 3: "liquidatable"}
 
@@ -47,8 +48,9 @@ def register(main, bench, chain) -> None:
         from ..zk.config import CONFIGS
         from ..zk.setup import setup
 
-        build, reused = setup(CONFIGS[config_name], build_dir or _default_build(config_name), ptau,
-                              mode=mode, contributions=tuple(contributions), reuse=not force)
+        with step(f"calcm setup {config_name}: compile + Groth16 setup", enabled=enabled_for(as_json)):
+            build, reused = setup(CONFIGS[config_name], build_dir or _default_build(config_name), ptau,
+                                  mode=mode, contributions=tuple(contributions), reuse=not force)
         m = build.manifest
         out = {"build": str(build.dir), "reused": reused, "mode": build.mode, "security": build.security,
                "config": m["config"], "constraints": m["r1cs"]["constraints"], "ptau": m["ptau"],
@@ -95,6 +97,7 @@ def register(main, bench, chain) -> None:
     def prove_cmd(market, volumes, portfolios, asof, es_level, build_dir, batch_size, depth, out_dir,
                   chain_id, registry, block, as_json):
         """Prove the published margin and tier of every account of the book (docs/PROVING.md)."""
+        from ..errors import InputError
         from ..market import load_market
         from ..risk.book import load_book
         from ..risk.fixed_margin import encode_book_accounts
@@ -106,20 +109,32 @@ def register(main, bench, chain) -> None:
 
         if volumes is None and Path(market).resolve() == DEFAULT_MARKET.resolve():
             volumes = DEFAULT_VOLUMES
-        md = load_market(market, volumes)
+        if batch_size is not None and batch_size & (batch_size - 1):
+            raise InputError("command line", "--batch", "-", f"{batch_size} is not a power of two")
         book = load_book(portfolios)
         accounts = encode_book_accounts(book)
-        pm = published_model(md, book, ModelParams(es_level=es_level), asof)
+        build = None
         if build_dir is not None:
             build = Build.load(build_dir)
             build.check_files()
-        else:
-            build = cached_build(config_for_model(pm.model, batch_size or DEFAULT_N, depth or DEFAULT_D))
+        # The tree's capacity is known before the model: check it first (no model fit wasted).
+        d = build.config.D if build is not None else depth or DEFAULT_D
+        if len(accounts) > 2 ** d:
+            circuit = f"circuit {build.config.name!r}'s" if build is not None else "the"
+            raise InputError(str(portfolios), "-", "accounts",
+                             f"{len(accounts)} accounts exceed {circuit} tree of depth {d} ({2 ** d} leaves)")
+        md = load_market(market, volumes)
+        with step("fitting the published model", enabled=enabled_for(as_json)):
+            pm = published_model(md, book, ModelParams(es_level=es_level), asof)
+        if build is None:
+            with step("margin circuit build (cached by source hash)", enabled=enabled_for(as_json)):
+                build = cached_build(config_for_model(pm.model, batch_size or DEFAULT_N, depth or DEFAULT_D))
         check_fits(pm.model, build.config, len(accounts), source=str(build.dir))
         out = out_dir or (REPO_ROOT / "out" / "proofs")
-        summary = prove_accounts(build, pm.model, accounts, [a.id for a in book.accounts], out,
-                                 ContextInfo(chain_id, registry, block),
-                                 extra_summary={"published_model": pm.summary()})
+        with step(f"proving {len(accounts)} accounts", enabled=enabled_for(as_json)):
+            summary = prove_accounts(build, pm.model, accounts, [a.id for a in book.accounts], out,
+                                     ContextInfo(chain_id, registry, block),
+                                     extra_summary={"published_model": pm.summary()})
         summary["out"] = str(out)
         if as_json:
             emit_json(summary)
@@ -145,7 +160,7 @@ def register(main, bench, chain) -> None:
 
         Without --build or --vkey-hash, the key is the one of the build named in each proof
         directory's batch.json / update.json, and only if that build's manifest still hashes
-        to the recorded value. A key that is not the pinned one exits 3 (exit 1: invalid proof).
+        to the recorded value. A key that is not the pinned one, or an invalid proof, exits 3.
         """
         import sys
 
@@ -165,7 +180,7 @@ def register(main, bench, chain) -> None:
                   [[str(r.dir), r.snarkjs_ok, r.pyecc_ok, r.snarkjs_seconds, r.pyecc_seconds,
                     r.vkey_sha256[:12], r.pinned_by] for r in results])
         if not ok:
-            raise SystemExit(1)
+            sys.exit(3)
 
     @bench.command("prove")
     @click.option("--configs", default="small,bench", show_default=True,

@@ -151,6 +151,21 @@ def default_liquidity_weight(asset: str) -> float:
     return DEFAULT_LIQUIDITY_WEIGHTS.get(asset, SMALL_CAP_LIQUIDITY_WEIGHT)
 
 
+#: The fields of an account record; any other key (``positons``) is a typo, not a default.
+ACCOUNT_KEYS = frozenset({"id", "salt", "positions", "collateral"})
+
+
+#: No quantity or amount reaches this (1e15 units): a larger one is a typo, not a book. The
+#: proven fixed-point range is narrower and is checked where the book is encoded (fixedpoint.QTY).
+MAX_QUANTITY = 1e15
+
+
+def _bounded(file: str, record: str, fld: str, x: float) -> float:
+    if abs(x) >= MAX_QUANTITY:
+        raise InputError(file, record, fld, f"{x:g} is out of range (|x| < {MAX_QUANTITY:g})")
+    return x
+
+
 def _finite(file: str, record: str, fld: str, v, *, positive=False, nonneg=False) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise InputError(file, record, fld, f"expected a number, got {v!r}")
@@ -245,7 +260,12 @@ def parse_book(obj: dict, source: str = "<memory>") -> Book:
         if aid in seen:
             raise InputError(file, rec, "id", "duplicate account id")
         seen.add(aid)
-        pos_raw = raw.get("positions", {})
+        unknown = sorted(set(raw) - ACCOUNT_KEYS)
+        if unknown:
+            raise InputError(file, rec, unknown[0], f"unknown field (an account has {', '.join(sorted(ACCOUNT_KEYS))})")
+        if "positions" not in raw:
+            raise InputError(file, rec, "positions", "missing (an account without positions has \"positions\": {})")
+        pos_raw = raw["positions"]
         col_raw = raw.get("collateral", {})
         if not isinstance(pos_raw, dict):
             raise InputError(file, rec, "positions", "must be an object")
@@ -255,12 +275,13 @@ def parse_book(obj: dict, source: str = "<memory>") -> Book:
         for iid, q in pos_raw.items():
             if iid not in ids:
                 raise InputError(file, rec, f"positions.{iid}", "unknown instrument")
-            positions[iid] = _finite(file, rec, f"positions.{iid}", q)
+            positions[iid] = _bounded(file, rec, f"positions.{iid}", _finite(file, rec, f"positions.{iid}", q))
         coll = {}
         for asset, c in col_raw.items():
             if asset not in assets:
                 raise InputError(file, rec, f"collateral.{asset}", "unknown collateral asset")
-            coll[asset] = _finite(file, rec, f"collateral.{asset}", c, nonneg=True)
+            coll[asset] = _bounded(file, rec, f"collateral.{asset}",
+                                   _finite(file, rec, f"collateral.{asset}", c, nonneg=True))
         accounts.append(Account(aid, positions, coll, _parse_salt(file, rec, raw.get("salt"))))
     return Book(instruments, tuple(collateral), tuple(accounts), source=file)
 

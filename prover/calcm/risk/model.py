@@ -169,6 +169,12 @@ def build_risk_model(market: MarketData, book: Book, params: ModelParams | None 
     """
     p = params or ModelParams()
     if asof is not None:
+        d = np.datetime64(asof, "D")
+        if d not in market.dates:  # never clamp: a date the data lacks is an error
+            where = "after the last" if d > market.dates[-1] else "before the first" \
+                if d < market.dates[0] else "not a"
+            raise InputError(market.source, f"asof {d}", "date",
+                             f"{where} date of the market data ({market.dates[0]} .. {market.dates[-1]})")
         market = market.upto(asof)
     _check_assets(market, book)
     und = book.underlyings
@@ -202,6 +208,14 @@ def build_risk_model(market: MarketData, book: Book, params: ModelParams | None 
         ok = np.isfinite(v) and v >= 1
         adv.append(float(v) if ok else fallback_adv(a))
         src.append("volume" if ok else "fallback")
+    if "fallback" in src:
+        import warnings
+
+        from ..errors import DataFallbackWarning
+        fell = [a for a, s in zip(und, src) if s == "fallback"]
+        warnings.warn(f"{market.source}: no volumes for {', '.join(fell)}: ADV falls back to the "
+                      "static table (docs/MODEL.md); pass --volumes for the liquidity add-on",
+                      DataFallbackWarning, stacklevel=2)
     cprice = np.array([1.0 if c.is_stable else float(market.last_close()[market.index(c.asset)])
                        for c in book.collateral])
     for c, px in zip(book.collateral, cprice):
