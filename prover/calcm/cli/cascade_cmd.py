@@ -101,9 +101,11 @@ def register(main, bench, chain) -> None:
         """Margin model (calcm, siloed, static, SPAN-style, Deribit-style) x liquidation policy."""
         from ..liquidation.ablation import run_ablation
 
+        from .progress import enabled_for, step
         t0 = time.perf_counter()
-        doc = run_ablation(_market(prices), _episodes(episodes), accounts, seed, days, matched=not no_matched,
-                           admissible=admissible)
+        with step(f"replaying the ablation ({accounts} accounts)", enabled=enabled_for(as_json)):
+            doc = run_ablation(_market(prices), _episodes(episodes), accounts, seed, days,
+                               matched=not no_matched, admissible=admissible)
         doc["seconds"] = time.perf_counter() - t0
         _emit(doc, as_json, out_dir, "ablation.json", _ablation_lines)
 
@@ -113,8 +115,10 @@ def register(main, bench, chain) -> None:
         """Replay the crowd under every margin model x policy: rounds, liquidated notional, bad debt."""
         from ..liquidation.ablation import run_ablation
 
+        from .progress import enabled_for, step
         t0 = time.perf_counter()
-        doc = run_ablation(_market(prices), _episodes(episodes), accounts, seed, days, matched=False)
+        with step(f"replaying the crowd ({accounts} accounts)", enabled=enabled_for(as_json)):
+            doc = run_ablation(_market(prices), _episodes(episodes), accounts, seed, days, matched=False)
         keep = ("regime", "rounds", "cascade_rounds", "max_rounds", "checkpoints_cascading", "liquidations",
                 "accounts", "full", "notional", "cascade_notional", "bad_debt", "from_fund", "uncovered",
                 "conservation_error", "seconds")

@@ -234,8 +234,11 @@ def register(main, bench, chain) -> None:
             if not assets:
                 raise InputError(md.source, f"asof {d0}", "-", "no asset has enough history before the backtest start")
             books = draw_books(assets, random_books, seed)
-        rep = run_backtest(md, d0, d1, books=books, refit=refit, n_sims=n_sims, seed=seed,
-                           margin=not no_margin, levels=levels)
+        from .progress import enabled_for, step
+        with step(f"backtesting {d0}..{d1} ({len(books) if books else 'named'} books)",
+                  enabled=enabled_for(as_json)):
+            rep = run_backtest(md, d0, d1, books=books, refit=refit, n_sims=n_sims, seed=seed,
+                               margin=not no_margin, levels=levels)
         doc = rep.to_json()
         if fit_market is not None:
             doc["fit_market"], doc["test_market"] = str(fit_market), str(test_market)
