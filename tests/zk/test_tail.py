@@ -1,4 +1,4 @@
-"""The ES tail without sorting, with the published tie rule (docs/CIRCUITS.md §4, ``TailSum``).
+"""The ES tail without sorting, with the published tie rule (docs/CIRCUITS.md §1, ``TailSum``).
 
 Exactly one tail is accepted: the first k scenarios in the order (loss descending,
 index ascending), with ``tailStep`` the step ``[s <= sT]`` at the k-th of them and

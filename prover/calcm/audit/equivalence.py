@@ -318,7 +318,7 @@ def margin_float_equivalence(n_random: int = 64, seed: int = 0) -> Check:
 def model_float_equivalence(params, cases: list[ModelCase], *, label: str) -> Check:
     """The fixed-point model update against the float risk stage on the same blocks.
 
-    P&L within :func:`calcm.risk.modelfx.pnl_error_bound` (docs/MODEL_CIRCUIT.md), and the
+    P&L within :func:`calcm.risk.modelfx.pnl_error_bound` (docs/MODEL.md §8), and the
     new GARCH variance within one rounding at 2**-48 plus the return's floor at 2**-40
     times (alpha + |gamma|).
     """

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .model_circuit import ModelCircuitConfig, check_tables
 
-#: The bundled book's chunk count (534 scenarios): the published default (docs/MODEL_CIRCUIT.md).
+#: The bundled book's chunk count (534 scenarios): the published default (docs/CIRCUITS.md §2).
 DEFAULT_CHUNKS = default_chunks(534)
 
 

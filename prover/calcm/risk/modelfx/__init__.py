@@ -1,6 +1,6 @@
 """The published model in exact fixed point: what ``circuits/model/`` proves, bit for bit.
 
-Modules, by concern (docs/PROVING.md, docs/MODEL_CIRCUIT.md):
+Modules, by concern (docs/PROVING.md, docs/CIRCUITS.md §2):
 
 - :mod:`.params`: :class:`ModelParamsFx` (shapes, structure, ranges, JSON);
   :mod:`.terms`: instruments, collateral, derived option constants;

@@ -1,4 +1,4 @@
-"""Shifts, ranges and domain tags of the fixed-point model (docs/PROVING.md, docs/MODEL_CIRCUIT.md).
+"""Shifts, ranges and domain tags of the fixed-point model (docs/PROVING.md, docs/CIRCUITS.md §2).
 
 Every shift is derived from the scales of :mod:`calcm.fixedpoint`; every range is
 the one the circuits check (or, for parameters, the one governance validates

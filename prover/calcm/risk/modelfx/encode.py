@@ -41,7 +41,7 @@ def encode_instrument(ins, underlyings: tuple[str, ...]) -> InstrumentFx:
                         encode(ins.implied_vol, 2**IV_FRAC, IV, f"{what} implied vol"))
 
 
-#: Scenarios per option part at most (docs/MODEL_CIRCUIT.md, "Choosing C"): 89 for the bundled
+#: Scenarios per option part at most (docs/CIRCUITS.md §2): 89 for the bundled
 #: 534 (C = 6, about 111k constraints a part); total proving hardly depends on C, while smaller
 #: parts compile and set up faster and fewer parts cost fewer per-proof overheads.
 MAX_PART_SCENARIOS = 90

@@ -3,7 +3,7 @@
 :func:`float_update` runs the risk stage's own float functions on the decoded
 fixed-point parameters and state; :func:`pnl_error_bound` bounds, entry by
 entry, how far the exact integer model (:func:`calcm.risk.modelfx.update.update`)
-may be from it (docs/MODEL_CIRCUIT.md, "Fixed point vs float").
+may be from it (docs/MODEL.md §8, "Error bounds").
 """
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def float_update(state: ModelStateFx, prices, params: ModelParamsFx) -> FloatUpd
 
 
 def pnl_error_bound(up: UpdateFx, params: ModelParamsFx, prices) -> np.ndarray:
-    """(S, n) bound, in PRICE units (micro-USD), on ``|pnl_fx - pnl_float|`` (docs/MODEL_CIRCUIT.md).
+    """(S, n) bound, in PRICE units (micro-USD), on ``|pnl_fx - pnl_float|`` (docs/MODEL.md §8).
 
     Against :func:`float_update` on the same decoded parameters and state:
 
