@@ -25,7 +25,7 @@ demo: setup
 	$(CALCM) demo
 
 test: setup
-	$(VPY) -m pytest -q
+	$(VPY) -m pytest -q --durations=25
 
 # Performance targets are benchmarks, never timed tests (figures: bench/README.md).
 bench: setup
