@@ -14,7 +14,7 @@ from calcm.chain.anvil import Anvil
 from calcm.chain.contracts import compile_verifier, generate_verifier
 from calcm.chain.evm import http_web3
 
-from .helpers import N_ASSETS, TAGS, World
+from .helpers import N_ASSETS, PRICES, TAGS, World
 
 
 @pytest.fixture(scope="session")
@@ -73,3 +73,13 @@ def fresh(world):
     """``world`` reverted to its snapshot before the test."""
     world.revert()
     return world
+
+
+@pytest.fixture
+def ready(fresh):
+    """``fresh`` with a usable model version (a revaluation and the option parts)."""
+    wd = fresh
+    wd.post_all(PRICES, wd.w3.eth.get_block("latest").timestamp)
+    wd.reval(0x1111)
+    wd.options()
+    return wd

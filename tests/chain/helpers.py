@@ -11,6 +11,8 @@ from py_ecc import bn128
 from calcm.chain import encoding, placeholder
 from calcm.chain.deployment import ModelVerifiers, deploy
 from calcm.chain.evm import is_pyevm, warp
+import pytest
+
 from calcm.chain.registry import RegistryRevert, Roles
 
 N_ASSETS = 3
@@ -169,3 +171,8 @@ def rerandomize(proof: dict, s: int) -> dict:
             "pi_a": [str(a2[0].n), str(a2[1].n), "1"],
             "pi_b": [[str(b2[0].coeffs[0].n), str(b2[0].coeffs[1].n)],
                      [str(b2[1].coeffs[0].n), str(b2[1].coeffs[1].n)], ["1", "0"]]}
+
+
+def rejects(name: str):
+    """``pytest.raises`` for the registry's custom error ``MarginRegistry__<name>``."""
+    return pytest.raises(RegistryRevert, match=f"^MarginRegistry__{name}")

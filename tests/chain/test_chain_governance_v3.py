@@ -12,25 +12,11 @@ from calcm.chain.deployment import DEFAULT_TIMELOCK_DELAY
 from calcm.chain.evm import mine_blocks, warp
 from calcm.chain.registry import RegistryRevert
 
-from .helpers import DAY, GENESIS, MAX_AGE, PARAM_HASH, PRICES, TIMELOCK_DELAY, World
+from .helpers import DAY, GENESIS, MAX_AGE, PARAM_HASH, PRICES, TIMELOCK_DELAY, World, rejects
 
 pytestmark = pytest.mark.slow
 
 UNAUTHORIZED = "^AccessControlUnauthorizedAccount"
-
-
-def _rejects(name):
-    return pytest.raises(RegistryRevert, match=f"^MarginRegistry__{name}")
-
-
-@pytest.fixture
-def ready(fresh):
-    """``fresh`` with a usable model version (a revaluation and the option parts)."""
-    wd = fresh
-    wd.post_all(PRICES, wd.w3.eth.get_block("latest").timestamp)
-    wd.reval(0x1111)
-    wd.options()
-    return wd
 
 
 # ------------------------------------------------------------------ timelock and genesis
@@ -69,9 +55,9 @@ def test_set_model_state_is_genesis_only(w3, v2_placeholders):
     reg.finalize_genesis(wd.dep.timelock)
     with pytest.raises(RegistryRevert, match=UNAUTHORIZED):
         reg.set_model_state(GENESIS + 10, wd.d0)
-    with _rejects("GenesisOver"):
+    with rejects("GenesisOver"):
         governance.enact(reg, reg.f.setModelState(GENESIS + 10, wd.d0))
-    with _rejects("GenesisOver"):
+    with rejects("GenesisOver"):
         governance.enact(reg, reg.f.finalizeGenesis(wd.dep.timelock))
     assert reg.model().state == GENESIS + 9
 
@@ -87,7 +73,7 @@ def test_upgrade_model_bumps_the_version_and_expires_old_records(ready):
     assert m.version > v0 and m.state == GENESIS + 7 and wd.reg.f.paramHash().call() == PARAM_HASH + 1
     assert not any(wd.reg.health(o)["valid"] for o in wd.owners[:2])
     assert not wd.reg.f.isLiquidatable(wd.owners[1]).call()
-    with _rejects("StaleModel"):
+    with rejects("StaleModel"):
         wd.submit(old)
 
 
@@ -193,14 +179,14 @@ def test_anyone_may_submit_after_a_keeper_stall(ready):
     last = reg.f.lastKeeperBlock().call()
     open_at = reg.f.openSubmissionBlock().call()
     assert open_at == last + stall
-    with _rejects(rf"KeeperActive\({last}, {open_at}\)"):
+    with rejects(rf"KeeperActive\({last}, {open_at}\)"):
         wd.submit(wd.batch(0, [0, 0]), sender=wd.outsider)
     mine_blocks(w3, open_at - w3.eth.block_number)
     wd.submit(wd.batch(0, [1, 0]), sender=wd.outsider)              # same checks, anyone
     assert reg.record(0)["tiers"] == [1, 0]
     assert reg.f.lastKeeperBlock().call() == last                   # only keepers reset the clock
     wd.submit(wd.batch(1, [0, 0]))                                  # the keeper is back
-    with _rejects("KeeperActive"):
+    with rejects("KeeperActive"):
         wd.submit(wd.batch(0, [0, 0]), sender=wd.outsider)
 
 
@@ -245,5 +231,5 @@ def test_round_older_than_the_last_used_is_round_too_old(fresh):
     warp(wd.w3, b2 + 60)
     wd.post_all(PRICES, b2 + 1)
     old = [r - 1 for r in rounds]
-    with _rejects(rf"RoundTooOld\(0, {old[0]}, {rounds[0]}\)"):
+    with rejects(rf"RoundTooOld\(0, {old[0]}, {rounds[0]}\)"):
         wd.step(old, GENESIS + 2, 0x2222, prices=[0])

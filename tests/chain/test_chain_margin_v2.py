@@ -11,23 +11,9 @@ from calcm.chain.registry import RegistryRevert
 from calcm.chain.transact import deploy_contract
 from calcm.fixedpoint import FIELD_PRIME
 
-from .helpers import MAX_AGE, PARAM_HASH, PRICES
+from .helpers import MAX_AGE, PARAM_HASH, rejects
 
 pytestmark = pytest.mark.slow
-
-
-def _rejects(name):
-    return pytest.raises(RegistryRevert, match=f"^MarginRegistry__{name}")
-
-
-@pytest.fixture
-def ready(fresh):
-    """``fresh`` with a usable model version (a revaluation and the option parts)."""
-    wd = fresh
-    wd.post_all(PRICES, wd.w3.eth.get_block("latest").timestamp)
-    wd.reval(0x1111)
-    wd.options()
-    return wd
 
 
 def test_fresh_for_exactly_max_age_blocks(ready):
@@ -38,25 +24,25 @@ def test_fresh_for_exactly_max_age_blocks(ready):
     assert wd.reg.health(wd.owners[0])["valid"]
     mine_blocks(wd.w3, 1)                                             # maxAge + 1 blocks old
     assert not wd.reg.health(wd.owners[0])["valid"]
-    with _rejects("StaleBlock"):
+    with rejects("StaleBlock"):
         wd.submit(wd.batch(1, [0, 0], block=b[1]))
 
 
 def test_future_block(ready):
     wd = ready
-    with _rejects("FutureBlock"):
+    with rejects("FutureBlock"):
         wd.submit(wd.batch(0, [0, 0], block=wd.w3.eth.block_number + 2))
 
 
 def test_packed_result_checks(ready):
     wd = ready
     proof, block, version, group, packed = wd.batch(1, [1, 1])
-    with _rejects(r"GroupMismatch\(0, 1\)"):
+    with rejects(r"GroupMismatch\(0, 1\)"):
         wd.reg.submit_margin_batch(proof, block, version, 0, packed)
     top = encoding.pack_result(1, [0, 0]) + (1 << (encoding.GROUP_BITS + encoding.SHAPE_BITS + 2 * 2))
-    with _rejects("ResultOutOfRange"):
+    with rejects("ResultOutOfRange"):
         wd.reg.submit_margin_batch(proof, block, version, 1, top)
-    with _rejects("NotInField"):
+    with rejects("NotInField"):
         wd.reg.submit_margin_batch(proof, block, version, 1, FIELD_PRIME + 1)
     wd.reg.submit_margin_batch(proof, block, version, 1, packed)
     assert wd.reg.record(1)["tiers"] == [1, 1]
@@ -67,7 +53,7 @@ def test_wrong_batch_size_reverts_wrong_shape(ready, n):
     """L1: packedResult encodes the circuit's N; only N == groupSize (2) is accepted."""
     wd = ready
     proof, block, version, _, _ = wd.batch(0, [0, 0])
-    with _rejects(rf"WrongShape\({n}, 2\)"):
+    with rejects(rf"WrongShape\({n}, 2\)"):
         wd.reg.submit_margin_batch(proof, block, version, 0, encoding.pack_result(0, [0] * n))
 
 
@@ -80,14 +66,14 @@ def test_new_root_invalidates_every_older_record(ready):
     wd.reg.post_accounts_root(wd.root + 1)
     assert not any(wd.reg.health(o)["valid"] for o in wd.owners)
     assert not any(wd.reg.f.canWithdraw(o).call() for o in wd.owners)
-    with _rejects("InvalidProof"):            # the old proof binds the old root
+    with rejects("InvalidProof"):            # the old proof binds the old root
         wd.submit(wd.batch(0, [0, 0]))
 
 
 def test_no_linear_commitment_after_a_model_upgrade(ready):
     wd = ready
     governance.enact(wd.reg, wd.reg.f.upgradeModel(PARAM_HASH, 0x77, wd.d0))
-    with _rejects(r'NotConfigured\(.linCommitment.'):
+    with rejects(r'NotConfigured\(.linCommitment.'):
         wd.submit(wd.batch(0, [0, 0]))
 
 
@@ -95,11 +81,11 @@ def test_roles_and_registration(ready):
     wd = ready
     with pytest.raises(RegistryRevert, match="^AccessControlUnauthorizedAccount"):
         wd.reg.post_accounts_root(1, sender=wd.outsider)
-    with _rejects("KeeperActive"):
+    with rejects("KeeperActive"):
         wd.submit(wd.batch(0, [0, 0]), sender=wd.outsider)
-    with _rejects("AlreadyRegistered"):
+    with rejects("AlreadyRegistered"):
         wd.reg.register_account(wd.owners[0], 9)
-    with _rejects(r"LeafTaken\(1,\)"):
+    with rejects(r"LeafTaken\(1,\)"):
         wd.reg.register_account(wd.outsider, 1)
 
 

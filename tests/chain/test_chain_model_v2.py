@@ -10,15 +10,11 @@ from calcm.chain import governance
 from calcm.chain.evm import warp
 from calcm.chain.registry import RegistryRevert
 
-from .helpers import DAY, GENESIS, PARAM_HASH, PRICES, World, answer, rerandomize
+from .helpers import DAY, GENESIS, PARAM_HASH, PRICES, World, answer, rejects, rerandomize
 
 pytestmark = pytest.mark.slow
 
 L1, L2, S1, S2, S3 = 0x1111, 0x2222, 0x5001, 0x5002, 0x5003
-
-
-def _rejects(name):
-    return pytest.raises(RegistryRevert, match=f"^MarginRegistry__{name}")
 
 
 def _now(wd):
@@ -38,7 +34,7 @@ def test_h1_repeated_updates_revert_no_new_day(fresh):
     wd = fresh
     m0 = wd.reg.model()
     for i in range(5):
-        with _rejects(r"NoNewDay\(%d,\)" % wd.d0):
+        with rejects(r"NoNewDay\(%d,\)" % wd.d0):
             wd.step([1, 1, 1], GENESIS + 1 + i, L1)
     m = wd.reg.model()
     assert (m.day, m.state, m.version) == (wd.d0, GENESIS, m0.version)
@@ -58,9 +54,9 @@ def test_step_needs_the_first_round_at_or_after_midnight(fresh):
     warp(wd.w3, b + 600)
     first = wd.post_all([62_000.0, 3_200.0, 1.0], b)             # exactly 00:00: the close
     later = wd.post_all([63_000.0, 3_300.0, 1.0], b + 300)
-    with _rejects(r"RoundBeforeBoundary\(0, %d, %d, %d\)" % (late[0], b - 1, b)):
+    with rejects(r"RoundBeforeBoundary\(0, %d, %d, %d\)" % (late[0], b - 1, b)):
         wd.step(late, GENESIS + 1, L1)
-    with _rejects(r"RoundNotFirst\(0, %d, %d, %d\)" % (later[0], b, b)):
+    with rejects(r"RoundNotFirst\(0, %d, %d, %d\)" % (later[0], b, b)):
         wd.step(later, GENESIS + 1, L1)
     r = wd.step(first, GENESIS + 1, L1)
     ev = _event(wd, r, "ModelStepped")
@@ -70,7 +66,7 @@ def test_step_needs_the_first_round_at_or_after_midnight(fresh):
     m = wd.reg.model()
     assert (m.day, m.state, m.lin_commitment) == (wd.d0 + 1, GENESIS + 1, L1)
     # the same rounds cannot step again: the next boundary is a day later
-    with _rejects("NoNewDay"):
+    with rejects("NoNewDay"):
         wd.step(first, GENESIS + 2, L2)
 
 
@@ -81,11 +77,11 @@ def test_step_proof_binds_the_close_prices_and_the_prior_state(fresh):
     first = wd.post_all([62_000.0, 3_200.0, 1.0], b + 5)
     close = wd.reg.packed_close_prices(first)
     wd.post_all([65_000.0, 3_500.0, 1.0], b + 10)                   # feeds moved on since
-    with _rejects("RoundNotFirst"):                                  # the latest is not the close
+    with rejects("RoundNotFirst"):                                  # the latest is not the close
         wd.step([r + 1 for r in first], GENESIS + 1, L1, prices=close)
-    with _rejects("InvalidProof"):                                   # proven at other prices
+    with rejects("InvalidProof"):                                   # proven at other prices
         wd.step(first, GENESIS + 1, L1, prices=[close[0] + 1])
-    with _rejects("InvalidProof"):                                   # from another state
+    with rejects("InvalidProof"):                                   # from another state
         wd.step(first, GENESIS + 1, L1, prev=GENESIS + 7)
     wd.step(first, GENESIS + 1, L1)                                  # the close, not the latest
 
@@ -100,9 +96,9 @@ def test_missed_days_are_stepped_in_order_from_their_own_rounds(fresh):
         wd.post_all([50_000.0, 2_000.0, 1.0], b + 3600)              # intraday, not a close
     warp(wd.w3, (wd.d0 + 4) * DAY + 7200)
     wd.post_all(PRICES, (wd.d0 + 4) * DAY + 7200)                   # fresh, but a step is due
-    with _rejects("StepDue"):                                        # never revalue a stale state
+    with rejects("StepDue"):                                        # never revalue a stale state
         wd.reval(L1)
-    with _rejects("RoundNotFirst"):                                  # no skipping a day
+    with rejects("RoundNotFirst"):                                  # no skipping a day
         wd.step(closes[3], GENESIS + 1, L1)
     for i, d in enumerate((2, 3, 4)):
         r = wd.step(closes[d], GENESIS + 1 + i, L1 + i)
@@ -110,7 +106,7 @@ def test_missed_days_are_stepped_in_order_from_their_own_rounds(fresh):
         assert ev["day"] == wd.d0 + d - 1
         assert ev["prices"][0] == (60_000 + 1000 * d) * 10**6
     assert wd.reg.model().day == wd.d0 + 3
-    with _rejects(r"NoNewDay\(%d,\)" % (wd.d0 + 3)):
+    with rejects(r"NoNewDay\(%d,\)" % (wd.d0 + 3)):
         wd.step(closes[4], GENESIS + 9, L1)
     wd.reval(L2)                                                     # intraday again
 
@@ -124,7 +120,7 @@ def test_step_rejects_a_carried_over_answer(fresh):
     f = wd.feeds[1].functions
     wd.reg.tx.send(f.setCarriedRound(answer(3_000.0), b + 1, 1), wd.roles.governance)
     rounds[1] = f.latestRound().call()
-    with _rejects(r"IncompleteRound\(1, %d, 1\)" % rounds[1]):
+    with rejects(r"IncompleteRound\(1, %d, 1\)" % rounds[1]):
         wd.step(rounds, GENESIS + 1, L1)
 
 
@@ -133,9 +129,9 @@ def test_step_round_count_and_unknown_round(fresh):
     b = (wd.d0 + 2) * DAY
     warp(wd.w3, b + 600)
     r = wd.post_all(PRICES, b + 1)
-    with _rejects(r"WrongFeedCount\(2, 3\)"):
+    with rejects(r"WrongFeedCount\(2, 3\)"):
         wd.reg.packed_close_prices(r[:2])
-    with _rejects(r"NoSuchRound\(2, 99\)"):
+    with rejects(r"NoSuchRound\(2, 99\)"):
         wd.reg.packed_close_prices(r[:2] + [99])
 
 
@@ -143,7 +139,7 @@ def test_eth_call_precheck_sends_nothing(fresh):
     """The step is checked by eth_call first: a rejected one is never broadcast."""
     wd = fresh
     before = wd.w3.eth.block_number
-    with _rejects("NoNewDay"):
+    with rejects("NoNewDay"):
         wd.step([1, 1, 1], GENESIS + 1, L1)
     assert wd.w3.eth.block_number == before
 
@@ -160,7 +156,7 @@ def test_price_bound_is_the_circuits_2_pow_48(fresh):
     assert wd.reg.packed_prices()[0] & (2**50 - 1) == 2**48 - 1
     for bad in (2**48 * 100, 99, 0, -1):                             # 2**48; price 0; <= 0
         wd.reg.tx.send(wd.feeds[0].functions.setRoundData(bad, t), wd.roles.governance)
-        with _rejects(r"PriceOutOfRange\(0, %d\)" % bad):
+        with rejects(r"PriceOutOfRange\(0, %d\)" % bad):
             wd.reg.packed_prices()
     wd.reg.tx.send(wd.feeds[0].functions.setRoundData(100, t), wd.roles.governance)
     assert wd.reg.packed_prices()[0] & (2**50 - 1) == 1              # price 1: the lower bound
@@ -174,7 +170,7 @@ def test_reval_needs_fresh_answers(fresh):
     warp(wd.w3, t + age)
     wd.reg.packed_prices()                                           # exactly maxPriceAge old
     warp(wd.w3, t + age + 1)
-    with _rejects(r"StalePrice\(0, %d\)" % t):
+    with rejects(r"StalePrice\(0, %d\)" % t):
         wd.reval(L1)
 
 
@@ -186,19 +182,19 @@ def test_option_parts_in_order_then_usable(fresh):
     wd.post_all(PRICES, _now(wd))
     wd.reval(L1)
     assert not wd.reg.model().usable                                 # no options yet
-    with _rejects(r"OptionPartOutOfOrder\(1, 0\)"):
+    with rejects(r"OptionPartOutOfOrder\(1, 0\)"):
         wd.option_part(1, S2, prev=0)
     r0 = wd.option_part(0, S1)
     started = _event(wd, r0, "OptionRevaluationStarted")
     assert started["state"] == GENESIS and len(started["prices"]) == 3
-    with _rejects(r"OptionPartOutOfOrder\(2, 1\)"):
+    with rejects(r"OptionPartOutOfOrder\(2, 1\)"):
         wd.option_part(2, S3, prev=S1)
-    with _rejects("InvalidProof"):                                   # wrong previous sponge
+    with rejects("InvalidProof"):                                   # wrong previous sponge
         wd.option_part(1, S2, prev=S1 + 1)
     moved = _now(wd) + 1
     wd.post_all([70_000.0, 3_000.0, 1.0], moved)                     # feeds move mid-chain
     warp(wd.w3, max(moved, _now(wd)) + 1)    # views see the new answers as fresh, however slow the machine
-    with _rejects("InvalidProof"):                                   # parts stay at part 0's prices
+    with rejects("InvalidProof"):                                   # parts stay at part 0's prices
         wd.option_part(1, S2, prices=wd.reg.packed_prices())
     wd.option_part(1, S2)
     v = wd.reg.model().version
@@ -216,7 +212,7 @@ def test_option_chain_breaks_when_the_state_steps(fresh):
     b = (wd.d0 + 2) * DAY
     warp(wd.w3, b + 60)
     wd.step(wd.post_all(PRICES, b + 1), GENESIS + 1, L1)
-    with _rejects(r"OptionStateMismatch\(%d, %d\)" % (GENESIS, GENESIS + 1)):
+    with rejects(r"OptionStateMismatch\(%d, %d\)" % (GENESIS, GENESIS + 1)):
         wd.option_part(1, S2, state=GENESIS)
     wd.options()                                                     # a fresh chain at the new state
     assert wd.reg.model().usable
@@ -235,14 +231,14 @@ def test_margin_batch_needs_options_for_the_current_state(fresh):
     wd = fresh
     wd.post_all(PRICES, _now(wd))
     wd.reval(L1)
-    with _rejects("OptionsStale"):
+    with rejects("OptionsStale"):
         wd.submit(wd.batch(0, [0, 3]))
     wd.options()
     wd.submit(wd.batch(0, [0, 3]))
     b = (wd.d0 + 2) * DAY                                            # a step: options are for
     warp(wd.w3, b + 60)                                              # the old state now
     wd.step(wd.post_all(PRICES, b + 1), GENESIS + 1, L1)
-    with _rejects(r"OptionsStale\(%d, %d" % (GENESIS, GENESIS + 1)):
+    with rejects(r"OptionsStale\(%d, %d" % (GENESIS, GENESIS + 1)):
         wd.submit(wd.batch(0, [0, 3]))
 
 
@@ -254,7 +250,7 @@ def test_option_commitment_expires_after_option_max_age(fresh):
     warp(wd.w3, at + age - 1)                                        # the batch tx lands at +age
     wd.submit(wd.batch(0, [0, 0]))
     warp(wd.w3, at + age + 1)
-    with _rejects("OptionsStale"):
+    with rejects("OptionsStale"):
         wd.submit(wd.batch(1, [0, 0]))
 
 
@@ -265,11 +261,11 @@ def test_margin_batch_against_a_stale_model_version(fresh):
     wd.post_all(PRICES, _now(wd))
     wd.reval(L2)                                                     # a new model version
     v = wd.reg.model().version
-    with _rejects(r"StaleModel\(%d, %d\)" % (v - 1, v)):
+    with rejects(r"StaleModel\(%d, %d\)" % (v - 1, v)):
         wd.submit(old)
-    with _rejects("InvalidProof"):                                   # proven at the old lin
+    with rejects("InvalidProof"):                                   # proven at the old lin
         wd.submit(wd.batch(0, [0, 3], lin=L1))
-    with _rejects("StaleBlock"):                                     # context before the version
+    with rejects("StaleBlock"):                                     # context before the version
         wd.submit(wd.batch(0, [0, 3], block=old[1]))
     wd.submit(wd.batch(0, [0, 3]))
 
@@ -299,16 +295,16 @@ def test_replay_is_rejected_by_key(fresh):
     b = wd.batch(0, [1, 2])
     wd.submit(b)
     v = wd.reg.model().version
-    with _rejects(r"AlreadyRecorded\(0, %d, 1, %d\)" % (b[1], v)):
+    with rejects(r"AlreadyRecorded\(0, %d, 1, %d\)" % (b[1], v)):
         wd.submit(b)
     proof, *rest = b
-    with _rejects("AlreadyRecorded"):
+    with rejects("AlreadyRecorded"):
         wd.submit((rerandomize(proof, 987654321), *rest))
 
 
 def test_registry_without_options(w3, v2_placeholders):
     wd = World(w3, *v2_placeholders, n_parts=0).setup()
-    with _rejects("NoOptions"):
+    with rejects("NoOptions"):
         wd.option_part(0, S1)
     wd.post_all(PRICES, _now(wd))
     wd.reval(L1)
@@ -324,12 +320,12 @@ def test_roles_and_no_attested_path(fresh):
     wd = fresh
     names = {i["name"] for i in wd.reg.contract.abi if i.get("type") == "function"}
     assert not any("attest" in n.lower() for n in names)            # issue 13 A5
-    with _rejects("KeeperActive"):
+    with rejects("KeeperActive"):
         wd.reg.submit_model_reval({"pi_a": [0, 0], "pi_b": [[0, 0], [0, 0]], "pi_c": [0, 0]},
                                   0, 1, sender=wd.outsider)
     with pytest.raises(RegistryRevert, match="^AccessControlUnauthorizedAccount"):
         wd.reg.set_model_state(1, 1)                                # the admin is the timelock
-    with _rejects("GenesisOver"):                                    # and setModelState is genesis only
+    with rejects("GenesisOver"):                                    # and setModelState is genesis only
         governance.enact(wd.reg, wd.reg.f.setModelState(1, 1))
     r = governance.enact(wd.reg, wd.reg.f.upgradeModel(PARAM_HASH, GENESIS + 5, wd.d0 + 1))
     m = wd.reg.model()

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from calcm.chain import encoding, sample
-from calcm.chain.contracts import (compile_verifier, export_verifier_source, generate_verifier,
+from calcm.chain.contracts import (export_verifier_source, generate_verifier,
                                    verifier_signal_count)
 from calcm.chain.evm import pyevm_web3
 from calcm.chain.registry import deploy_contract
