@@ -183,6 +183,7 @@ def test_crowd_smoke_cascades_under_impact_and_conserves(smoke):
 def test_no_cascade_rounds_without_price_impact(fixture_market):
     calm = CrowdSimParams(impact=ImpactParams(permanent_share=0.0))
     out = run_episode(fixture_market, "fixture", n_accounts=200, seed=0, days=14, matched=False, sim=calm)
+    assert out["rows"]
     for r in out["rows"]:
         assert r["liquidations"] > 0 and r["max_rounds"] == 1 and r["cascade_rounds"] == 0, r["regime"]
 

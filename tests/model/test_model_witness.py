@@ -60,7 +60,8 @@ def _wtns_check(circuit, wtns: Path) -> bool:
     out = res.stdout + res.stderr
     if "WITNESS IS CORRECT" in out:
         return True
-    assert "WITNESS IS NOT CORRECT" in out or "Constraint doesn't match" in out or res.stdout, out
+    # A rejection is snarkjs's verdict, never a crash (a bad file or path must not pass for one).
+    assert "WITNESS IS NOT CORRECT" in out, out
     return False
 
 

@@ -6,7 +6,6 @@ import pytest
 
 from calcm.errors import InputError
 from calcm.market import check_history, join_fit_test, load_market
-from calcm.paths import SHARED_DATA
 
 
 def test_bundled_market_loads(market):
@@ -170,7 +169,6 @@ def test_real_daily_close_and_ohlcv(shared_prices):
     # The two sources agree on BTC closes.
     i = np.searchsorted(md.dates, ohlcv.dates[-1])
     assert md.closes[i, 0] == pytest.approx(ohlcv.closes[-1, btc])
-    assert SHARED_DATA.exists()
 
 
 def test_short_history_in_the_model_names_file_date_and_column(fixtures_dir):

@@ -84,7 +84,33 @@ def test_params_validation():
         volatility_model("egarch")
     with pytest.raises(ValueError):
         GARCH().fit(np.array([0.01, np.nan] * 40))
-    assert GarchState(1e-4, 10.0).last_price == 10.0
+
+
+@pytest.mark.parametrize("omega, alpha, gamma, beta, nu, ok", [
+    (1e-6, 0.1, 0.0, 0.8, 2.0000001, True), (1e-6, 0.1, 0.0, 0.8, 2.0, False),     # nu > 2
+    (1e-300, 0.1, 0.0, 0.8, 5.0, True), (0.0, 0.1, 0.0, 0.8, 5.0, False),          # omega > 0
+    (1e-6, 0.0, 0.0, 0.0, 5.0, True), (1e-6, -1e-12, 0.0, 0.8, 5.0, False),        # alpha >= 0
+    (1e-6, 0.1, 0.0, -1e-12, 5.0, False),                                          # beta >= 0
+    (1e-6, 0.1, -0.1, 0.8, 5.0, True), (1e-6, 0.1, -0.1000001, 0.8, 5.0, False),   # alpha + gamma >= 0
+])
+def test_params_validation_at_the_boundary(omega, alpha, gamma, beta, nu, ok):
+    if ok:
+        assert GarchParams(omega, alpha, gamma, beta, nu).nu == nu
+    else:
+        with pytest.raises(ValueError):
+            GarchParams(omega, alpha, gamma, beta, nu)
+
+
+def test_state_update_rolls_price_and_variance():
+    """One close: the new state carries that close and the GJR variance of the return it implies."""
+    p = GarchParams(1e-6, 0.1, 0.05, 0.8, 5.0)
+    up = update_state(p, GarchState(1e-4, 10.0), 11.0)                # +10%: no leverage term
+    assert up.last_price == 11.0 and up.sigma2 == pytest.approx(1e-6 + 0.1 * 0.01 + 0.8 * 1e-4, rel=1e-12)
+    down = update_state(p, up, 9.9)                                   # -10%: gamma applies
+    assert down.last_price == 9.9
+    assert down.sigma2 == pytest.approx(1e-6 + 0.15 * 0.01 + 0.8 * up.sigma2, rel=1e-9)
+    assert p.unconditional_variance == pytest.approx(1e-6 / (1 - 0.925))
+    assert GarchParams(1e-6, 0.1, 0.0, 0.9, 5.0).unconditional_variance == float("inf")   # persistence 1
 
 
 @pytest.mark.realdata
