@@ -18,7 +18,7 @@ from dataclasses import replace
 from calcm.fixedpoint import QTY_BITS, FixedPointRangeError
 from calcm.risk.fixed_margin import AccountFx, MarginModelFx, margin_fx
 from calcm.zk.config import PUBLIC_SIGNALS
-from calcm.zk.witness import batch_input, compare_witness, venue_tree
+from calcm.zk.witness import batch_input, compare_witness, unpack_result, venue_tree
 
 from .conftest import run_batch
 from .test_margin_v2 import random_account, random_model
@@ -74,8 +74,8 @@ def _check_exact(circuit, seed, styles, tmp_path):
     assert {"main.margin[0].es", "main.margin[0].im", "main.margin[0].tier"} <= set(compared)
     # The packed public result carries every tier: decode it and compare with the reference.
     packed = run.value("main.packedResult")
-    assert packed % 2**32 == 0
-    assert [(packed >> (32 + 2 * a)) & 3 for a in range(cfg.N)] == [r.tier for r in refs]
+    group, tiers = unpack_result(packed, cfg.N)       # checks the N the batch was built for
+    assert group == 0 and list(tiers) == [r.tier for r in refs]
     for a, r in enumerate(refs):
         for sig, want in (("es", r.es), ("im", r.im), ("equity", r.equity),
                           ("collateralValue", r.collateral_value), ("addon", r.addon)):
