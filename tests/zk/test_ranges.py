@@ -12,7 +12,7 @@ from calcm.risk.fixed_margin import AccountFx, MarginModelFx, margin_fx
 from calcm.zk.config import SMALL
 from calcm.zk.synthetic import random_model
 from calcm.zk.witness import (WitnessRejected, batch_input, calculate_witness, group_accounts,
-                              venue_tree)
+                              unpack_result, venue_tree)
 
 from .conftest import PROP, run_batch
 
@@ -100,9 +100,9 @@ def test_tier_boundaries(prop_circuit, tmp_path):
             r = margin_fx(model, acc)
             assert (r.mm, r.im, r.equity, r.tier) == (mm, im, e, tier)
         run = run_batch(prop_circuit, model, accounts, tmp_path)
-        packed = run.value("main.packedResult")       # tiers as the verifier sees them
+        _, tiers = unpack_result(run.value("main.packedResult"), PROP.N)   # as the verifier sees them
         for a, (e, tier) in enumerate(chunk):
-            assert (packed >> (32 + 2 * a)) & 3 == tier, (e, tier)
+            assert tiers[a] == tier, (e, tier)
             assert run.value(f"main.margin[{a}].equity") == e
 
 
