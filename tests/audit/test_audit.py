@@ -90,6 +90,7 @@ def test_audit_passes_on_the_projects_own_builds(margin_build, model_build, tmp_
         assert f"| {c['status']} | {c['name']} |" in text
 
 
+@pytest.mark.bench  # model-part builds: `make test-bench`
 def test_audit_passes_on_the_model_step_and_option_builds(step_build, options_build, tmp_path):
     """The other two model parts at their smallest shapes (the model tests' dev builds): 0 FAIL."""
     res = CliRunner().invoke(main, ["audit", "--build", str(step_build.dir), "--build", str(options_build.dir),
@@ -108,6 +109,7 @@ def test_audit_passes_on_the_model_step_and_option_builds(step_build, options_bu
         assert checks[f"hint mutations ({label})"]["counts"]["mutations"] >= 1
 
 
+@pytest.mark.bench  # a second full audit: `make test-bench`
 def test_a_dev_build_is_audited_as_insecure_dev(tmp_path):
     """A groth16py dev build (no zkey, no ptau): its key pair is exercised, never a crash."""
     from calcm.zk.config import SMALL
@@ -275,6 +277,7 @@ def test_catches_a_verifier_regenerated_from_a_different_zkey(margin_build, mode
     assert claimed.status == "FAIL" and claimed.counts["generated files compared"] == 3
 
 
+@pytest.mark.bench  # a second full audit: `make test-bench`
 def test_catches_a_rounding_rule_changed_in_python_only(margin_build, monkeypatch, tmp_path):
     config = margin_build.config
     cases = C.random_margin_cases(config, 2) + C.edge_margin_cases(config)

@@ -91,6 +91,7 @@ def test_demo_profiles(runner, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.bench  # `make demo` runs the demo itself
 def test_demo_end_to_end(tmp_path, test_book):
     """Two days of the fixture crash on the test book: daily steps, intraday revaluations,
     option chains and margin batches land; gating matches Python; the venue acts."""

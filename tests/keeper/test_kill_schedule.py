@@ -33,6 +33,7 @@ def test_schedule_is_seeded_and_covers_both_kill_modes():
                for r in a if r.kill)
 
 
+@pytest.mark.bench  # the full schedule runs as `calcm bench keeper --kills`
 def test_seeded_kills_lose_and_duplicate_nothing(tmp_path, test_book):
     rounds = make_schedule(blocks=20, kills=5, days=1, seed=SEED, **MIX)
     world = small_world(days=1, book=test_book)
