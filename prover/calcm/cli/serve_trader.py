@@ -48,17 +48,9 @@ class LocalRecord:
 
 
 def context_from_report(rep):
-    """The TraderContext of a :class:`~calcm.risk.report.MarginReport` (fields as ``published_context``)."""
-    from ..trader.context import TraderContext
-    pub = rep.published
-    commitments = {"lin_commitment": str(pub.lin_commitment), "opt_commitment": str(pub.opt_commitment),
-                   "param_hash": str(pub.param_hash),
-                   "state_commitment": str(pub.state.commitment()) if pub.state is not None else None,
-                   "structure_id": str(pub.model.structure_id)}
-    sc = pub.risk.scenarios
-    return TraderContext(rep.book, pub.model, str(pub.risk.asof), tuple(sc.names), tuple(sc.kinds), commitments,
-                         params=pub.params, state=pub.state, risk=pub.risk, source="published",
-                         scenario_vol_shocks=tuple(float(v) for v in sc.vol_shock), genesis=pub.genesis)
+    """The TraderContext of a :class:`~calcm.risk.report.MarginReport` (its model, fitted once)."""
+    from ..trader.context import context_from_published
+    return context_from_published(rep.book, rep.published)
 
 
 def local_record(ctx, fixed) -> LocalRecord:
