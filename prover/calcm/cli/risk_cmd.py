@@ -151,11 +151,17 @@ def register(main, bench, chain) -> None:
                 f"{rk.fits[a].params.persistence:.4f}"] for u, a in enumerate(rk.underlyings)])
         console.print(f"scenario hash {doc['scenario_hash']}\nparams hash   {doc['model_params_hash']}")
 
+    def _bench_shape(f):
+        """The synthetic book shape both risk benchmarks take (one definition)."""
+        for opt in reversed([click.option("--accounts", type=int, default=10_000, show_default=True),
+                             click.option("--instruments", type=int, default=64, show_default=True),
+                             click.option("--scenarios", type=int, default=1_000, show_default=True),
+                             click.option("--underlyings", type=int, default=8, show_default=True)]):
+            f = opt(f)
+        return f
+
     @bench.command("risk")
-    @click.option("--accounts", type=int, default=10_000, show_default=True)
-    @click.option("--instruments", type=int, default=64, show_default=True)
-    @click.option("--scenarios", type=int, default=1_000, show_default=True)
-    @click.option("--underlyings", type=int, default=8, show_default=True)
+    @_bench_shape
     @click.option("--repeat", type=int, default=5, show_default=True)
     @click.option("--chunk", type=int, default=512, show_default=True)
     @click.option("--fx-accounts", type=int, default=20, show_default=True,
@@ -184,10 +190,7 @@ def register(main, bench, chain) -> None:
                 f"{res['fixed_point_accounts_per_s']:.1f}"]])
 
     @bench.command("fx")
-    @click.option("--accounts", type=int, default=10_000, show_default=True)
-    @click.option("--instruments", type=int, default=64, show_default=True)
-    @click.option("--scenarios", type=int, default=1_000, show_default=True)
-    @click.option("--underlyings", type=int, default=8, show_default=True)
+    @_bench_shape
     @click.option("--repeat", type=int, default=3, show_default=True)
     @click.option("--check", type=int, default=20, show_default=True,
                   help="accounts also run through the scalar margin_fx and compared field by field")
