@@ -38,7 +38,7 @@ bench: setup
 	$(CALCM) bench prove --configs small --backend both --json
 	$(CALCM) bench gas --json
 	$(CALCM) bench keeper --json
-	$(CALCM) bench model --json
+	$(CALCM) bench model --all-parts --json
 	$(CALCM) bench fx --accounts 10000 --json
 	$(CALCM) bench keeper --kills 20 --blocks 100 --json
 	test ! -f ../shared/data/prices/daily_close.csv || $(CALCM) backtest --prices ../shared/data/prices/daily_close.csv --start 2021-07-01 --end 2023-12-30 --random-books 1000 --no-margin --json

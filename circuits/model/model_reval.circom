@@ -17,8 +17,9 @@ include "linear_model.circom";
  *   1. state opens to (day, sigma2, statePrice) and is NOT changed (the
  *      variance is the state's; its prices are not used);
  *   2. packedPrices pack price[U], each in [1, 2^48);
- *   3. paramHash is the tree root (as ModelStep);
- *   4. per asset: sigma, move and floor at (sigma2, price) (AssetMove);
+ *   3. paramHash is the tree root (as ModelStep, with zhead[u] in every hz[u][c]);
+ *   4. per asset: MPOR variance, sigma_h, move and floor at (sigma2, price),
+ *      with zhead[u] = [A, B, F] (AssetMove);
  *   5. linCommitment commits lin at price (LinearModel);
  *   6. context is bound by squaring.
  * Soundness assumptions: as ModelStep.
@@ -37,6 +38,7 @@ template ModelReval(U, S, n, m, k, C, NOPT, STRUCT_ID) {
     signal input statePrice[U];
     signal input price[U];
     signal input common[NC];
+    signal input zhead[U][ZHEAD_LEN()];
     signal input z[S][U];
     signal input hs[CS];
     signal input ht[NOPT];
@@ -53,6 +55,7 @@ template ModelReval(U, S, n, m, k, C, NOPT, STRUCT_ID) {
 
     component params = ParamHashFromZ(U, S, m, C, NOPT, STRUCT_ID);
     params.common <== common;
+    params.zhead <== zhead;
     params.z <== z;
     params.hs <== hs;
     params.ht <== ht;
@@ -64,7 +67,9 @@ template ModelReval(U, S, n, m, k, C, NOPT, STRUCT_ID) {
         asset[u] = AssetMove();
         asset[u].sigma2 <== sigma2[u];
         asset[u].price <== price[u];
-        asset[u].sqrtH <== common[COMMON_SQRTH()];
+        asset[u].A <== zhead[u][0];
+        asset[u].B <== zhead[u][1];
+        asset[u].F <== zhead[u][2];
         asset[u].minRetBps <== common[COMMON_MINRET()];
         linear.move[u] <== asset[u].move;
         linear.floor[u] <== asset[u].floor;

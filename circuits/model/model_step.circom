@@ -16,9 +16,10 @@ include "linear_model.circom";
  *   1. prevState opens to (day, sigma2Prev, pricePrev);
  *   2. packedPrices pack the closes price[U], each in [1, 2^48);
  *   3. paramHash is the tree root over h_common (recomputed from common[]),
- *      every hz[u][c] (recomputed from z) and the leaves hs, ht (private:
- *      this proof does not use them);
- *   4. per asset: return, GJR-GARCH, sigma, move, floor (AssetStep);
+ *      every hz[u][c] (recomputed from zhead[u] and z) and the leaves hs,
+ *      ht (private: this proof does not use them);
+ *   4. per asset: return, GJR-GARCH, MPOR variance (with zhead[u] = A, B, F),
+ *      sigma_h, move, floor (AssetStep);
  *   5. newState commits (day + 1, sigma2Next, price);
  *   6. linCommitment commits lin at the close with the new variance (LinearModel);
  *   7. context is bound by squaring.
@@ -42,6 +43,7 @@ template ModelStep(U, S, n, m, k, C, NOPT, STRUCT_ID) {
     signal input pricePrev[U];
     signal input price[U];
     signal input common[NC];
+    signal input zhead[U][ZHEAD_LEN()];
     signal input z[S][U];
     signal input hs[CS];
     signal input ht[NOPT];
@@ -58,6 +60,7 @@ template ModelStep(U, S, n, m, k, C, NOPT, STRUCT_ID) {
 
     component params = ParamHashFromZ(U, S, m, C, NOPT, STRUCT_ID);
     params.common <== common;
+    params.zhead <== zhead;
     params.z <== z;
     params.hs <== hs;
     params.ht <== ht;
@@ -75,7 +78,9 @@ template ModelStep(U, S, n, m, k, C, NOPT, STRUCT_ID) {
         asset[u].alpha <== common[COMMON_ASSET(u, 1)];
         asset[u].gamma <== common[COMMON_ASSET(u, 2)];
         asset[u].beta <== common[COMMON_ASSET(u, 3)];
-        asset[u].sqrtH <== common[COMMON_SQRTH()];
+        asset[u].A <== zhead[u][0];
+        asset[u].B <== zhead[u][1];
+        asset[u].F <== zhead[u][2];
         asset[u].minRetBps <== common[COMMON_MINRET()];
         next.sigma2[u] <== asset[u].sigma2Next;
         linear.move[u] <== asset[u].move;

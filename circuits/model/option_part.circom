@@ -10,7 +10,8 @@ include "option_value.circom";
 /*
  * PartLeaves(U, m, C, NOPT, optUnder, STRUCT_ID)
  *   Inputs:   sel[NOPT C], selO, selC (PartSelect), common[NC], hz[U][C],
- *             hs[C], ht[NOPT] (the tree's leaves), zc[L], shc[2L], terms[8].
+ *             hs[C], ht[NOPT] (the tree's leaves), zc[ZHEAD_LEN + L] (the
+ *             chunk's [A, B, F] head and z values), shc[2L], terms[8].
  *   Outputs:  root (paramHash). Proves hz[optUnder[o]][c] = sponge(zc),
  *             hs[c] = sponge(shc), ht[o] = sponge(terms) for the selected (o, c).
  */
@@ -22,7 +23,7 @@ template PartLeaves(U, m, C, NOPT, optUnder, L, STRUCT_ID) {
     signal input hz[U][C];
     signal input hs[C];
     signal input ht[NOPT];
-    signal input zc[L];
+    signal input zc[ZHEAD_LEN() + L];
     signal input shc[2 * L];
     signal input terms[8];
     signal output root;
@@ -36,7 +37,7 @@ template PartLeaves(U, m, C, NOPT, optUnder, L, STRUCT_ID) {
     tree.ht <== ht;
     root <== tree.hash;
 
-    component hzc = PoseidonSponge(L);
+    component hzc = PoseidonSponge(ZHEAD_LEN() + L);
     hzc.in <== zc;
     component hsc = PoseidonSponge(2 * L);
     hsc.in <== shc;
@@ -76,8 +77,9 @@ template PartLeaves(U, m, C, NOPT, optUnder, L, STRUCT_ID) {
  * (day, sigma2, statePrice) (its variance is used, not its prices) and
  * packedPrices pack price, the revaluation prices; (o, c) are the digits of
  * part (PartSelect); paramHash is the tree root, with the chunk's z of o's
- * underlying, the chunk's shocks and o's terms opened as its leaves
- * (PartLeaves); the underlying's move at (sigma2, price) (AssetMove); base
+ * underlying (after its [A, B, F] head), the chunk's shocks and o's terms
+ * opened as its leaves (PartLeaves); the underlying's move at (sigma2, price)
+ * with that head (AssetMove: A, B, F are the underlying's, hash-bound); base
  * Black-76 (mark, exposure) and every chunk scenario's P&L; nextOptSponge =
  * absorb(prevOptSponge, pad15([mark, expo] ++ pnl)).
  * Parameters: optUnder[o], optPut[o] (kind 3) per option series (structure).
@@ -85,11 +87,12 @@ template PartLeaves(U, m, C, NOPT, optUnder, L, STRUCT_ID) {
  */
 template OptionPart(U, S, m, C, NOPT, optUnder, optPut, STRUCT_ID) {
     var L = S \ C;
+    var H = ZHEAD_LEN();
     signal input state, prevOptSponge, nextOptSponge, paramHash, part;
     signal input packedPrices[(U + 4) \ 5];
     signal input day, sigma2[U], statePrice[U], price[U];
     signal input common[COMMON_LEN(U, m)], hz[U][C], hs[C], ht[NOPT];
-    signal input zc[L], shc[2 * L], terms[8];
+    signal input zc[H + L], shc[2 * L], terms[8];
 
     component st = StateCommitment(U);
     st.day <== day;
@@ -124,7 +127,9 @@ template OptionPart(U, S, m, C, NOPT, optUnder, optPut, STRUCT_ID) {
     component am = AssetMove();
     am.sigma2 <== und.sigma2Sel;
     am.price <== pu;
-    am.sqrtH <== common[COMMON_SQRTH()];
+    am.A <== zc[0];
+    am.B <== zc[1];
+    am.F <== zc[2];
     am.minRetBps <== common[COMMON_MINRET()];
 
     component base = OptionBase();
@@ -138,7 +143,7 @@ template OptionPart(U, S, m, C, NOPT, optUnder, optPut, STRUCT_ID) {
     component scen[L];
     for (var i = 0; i < L; i++) {
         scen[i] = OptionScenario();
-        scen[i].z <== zc[i];
+        scen[i].z <== zc[H + i];
         scen[i].move <== am.move;
         scen[i].floor <== am.floor;
         scen[i].price <== pu;

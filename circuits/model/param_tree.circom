@@ -9,7 +9,14 @@ include "tables.circom";
  * common[NC], NC = 5 + 6U + m, is h_common's preimage in order:
  *   [horizonDays, sqrtH, imBufferBps, warnBufferBps, minReturnBps]
  *   ++ per asset (omega, alpha, gamma, beta, adv, weightBps) ++ haircutBps[m].
- * COMMON_* below are the positions every model circuit reads from it.
+ * COMMON_* below are the positions every model circuit reads from it (sqrtH
+ * stays in the frozen layout; no circuit reads it since AssetMove takes the
+ * horizon coefficients instead).
+ *
+ * hz[u][c] = sponge(zhead[u] ++ z[c L .. (c+1) L - 1][u]), L = S / C, with
+ * zhead[u] = [A_u, B_u, F_u] (ZHEAD_LEN of them): asset u's MPOR forecast
+ * coefficients and APC floor (AssetMove, HorizonVariance), repeated in each of
+ * its chunks so that every circuit opening a chunk of u gets them hash-bound.
  *
  * Soundness: binding by Poseidon's collision resistance. Parameter RANGES are
  * not re-checked in-circuit: ModelParamsFx validates them (and derives lnK,
@@ -23,6 +30,8 @@ function COMMON_MINRET() { return 4; }
 // Field f (0 omega, 1 alpha, 2 gamma, 3 beta, 4 adv, 5 weightBps) of asset u.
 function COMMON_ASSET(u, f) { return 5 + 6 * u + f; }
 function COMMON_HAIRCUT(U, j) { return 5 + 6 * U + j; }
+// The z-chunk head [A, B, F] (calcm.risk.modelfx.paramhash.z_chunk).
+function ZHEAD_LEN() { return 3; }
 
 /*
  * ParamHashTree(U, C, NOPT, STRUCT_ID)
@@ -58,18 +67,21 @@ template ParamHashTree(U, C, NOPT, STRUCT_ID) {
 
 /*
  * ParamHashFromZ(U, S, m, C, NOPT, STRUCT_ID)
- *   Inputs:   common[COMMON_LEN(U, m)], z[S][U] (every scenario), hs[CS], ht[NOPT].
+ *   Inputs:   common[COMMON_LEN(U, m)], zhead[U][ZHEAD_LEN], z[S][U] (every
+ *             scenario), hs[CS], ht[NOPT].
  *   Outputs:  hash = the tree root, recomputing h_common and every
- *             hz[u][c] = sponge(z[c S/C .. (c+1) S/C - 1][u]) (what the daily
- *             step and the revaluation open); hs and ht are taken as leaves.
- *   Cost:     ceil(NC/15) + U C ceil(S/(15 C)) + the root's sponge, Poseidon(16).
+ *             hz[u][c] = sponge(zhead[u] ++ z[c S/C .. (c+1) S/C - 1][u]) (what
+ *             the daily step and the revaluation open); hs and ht are leaves.
+ *   Cost:     ceil(NC/15) + U C ceil((3 + S/C)/15) + the root's sponge, Poseidon(16).
  */
 template ParamHashFromZ(U, S, m, C, NOPT, STRUCT_ID) {
     var NC = COMMON_LEN(U, m);
     var CS = NOPT > 0 ? C : 0;
     var L = S \ C;
     assert(L * C == S);
+    var H = ZHEAD_LEN();
     signal input common[NC];
+    signal input zhead[U][H];
     signal input z[S][U];
     signal input hs[CS];
     signal input ht[NOPT];
@@ -81,9 +93,12 @@ template ParamHashFromZ(U, S, m, C, NOPT, STRUCT_ID) {
     component tree = ParamHashTree(U, C, NOPT, STRUCT_ID);
     for (var u = 0; u < U; u++) {
         for (var c = 0; c < C; c++) {
-            hz[u][c] = PoseidonSponge(L);
+            hz[u][c] = PoseidonSponge(H + L);
+            for (var i = 0; i < H; i++) {
+                hz[u][c].in[i] <== zhead[u][i];
+            }
             for (var i = 0; i < L; i++) {
-                hz[u][c].in[i] <== z[c * L + i][u];
+                hz[u][c].in[H + i] <== z[c * L + i][u];
             }
             tree.hz[u][c] <== hz[u][c].out;
         }

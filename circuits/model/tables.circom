@@ -55,6 +55,32 @@ function LN2_HORNER() {
     return 3773852211608212706207106284226471750388;
 }
 
+// AssetMove shifts and bounds (calcm.zk.model_circuit.asset_move_constants).
+// V = rdiv(A sigma2, HORIZON_SHIFT) + B: A at 2^GARCH_FRAC
+function HORIZON_SHIFT() {
+    return 32;
+}
+// horizon variances V, Vf (2^48) below 2^HVAR_BITS (modelfx.constants.HVAR)
+function HVAR_BITS() {
+    return 62;
+}
+// sigma_h = isqrt(Vf 2^SQRT_PRESHIFT) (2^32)
+function SQRT_PRESHIFT() {
+    return 16;
+}
+// sigma_h below 2^SIGMA_H_BITS
+function SIGMA_H_BITS() {
+    return 39;
+}
+// move = rdiv(price sigma_h, MOVE_SHIFT) (PRICE 2^4)
+function MOVE_SHIFT() {
+    return 28;
+}
+// move below 2^MOVE_BITS (calcm.fixedpoint.MOVE_BITS)
+function MOVE_BITS() {
+    return 60;
+}
+
 // Domain tags of the model's hashed encodings (calcm.risk.modelfx.constants).
 function PARAM_DOMAIN() {
     return 516013370139057154004105787750577714;

@@ -26,7 +26,7 @@ def _model_params():
 
 @pytest.fixture(scope="session")
 def model_build():
-    """The small ``ModelReval`` build (7,391 constraints: a snarkjs zkey on the power-13 dev ptau)."""
+    """The small ``ModelReval`` build (7,815 constraints: a snarkjs zkey on the power-13 dev ptau)."""
     from calcm.zk.model_circuit import ModelCircuitConfig
     from calcm.zk.model_prove import model_build as build_model
 

@@ -222,8 +222,12 @@ def test_random_cases_are_deterministic_and_spread_over_groups():
 def test_independent_param_hash_matches_the_model(spec):
     from calcm.zk import model_synthetic as MS
     params = MS.synthetic_params(getattr(MS, spec), seed=11)
+    params = replace(params, var_floor=tuple(2**40 + 7 * u for u in range(params.n_assets)))  # an APC floor
     published = params.to_json()
     assert independent_param_hash(published) == params.param_hash()
+    floor = list(published["var_floor"])
+    floor[-1] += 1
+    assert independent_param_hash({**published, "var_floor": floor}) != params.param_hash()
     z = [list(r) for r in published["z"]]
     z[0][0] += 1
     assert independent_param_hash({**published, "z": z}) != params.param_hash()

@@ -126,15 +126,15 @@ def test_partial_fraction_is_the_least_that_restores(usd):
     x = np.array([[3e6, 0, 0, 0, 0], [1e6, -8e5, 0, 2e5, 0], [0, 0, 5e5, 0, -5e5]])
     res = _margin(reg, usd, x)
     e0 = 0.8 * res.mm                                                    # all liquidatable
-    f = _fractions(reg, p, impact, usd.adv, e0, x, res.mm, res.addon)
+    f = _fractions(reg, p, impact, usd, e0, x, res.mm, res.addon)
     assert np.all((f > 0) & (f < 1))
     for shrink, sign in ((1.0, 1), (1 - 1e-6, -1)):
         g = f * shrink
         left = _margin(reg, usd, x * (1 - g)[:, None]).mm
         trade = g[:, None] * np.abs(x)
-        eq = e0 - (trade * impact.impact(trade, usd.adv)).sum(axis=1) - 0.01 * g * np.abs(x).sum(axis=1)
+        eq = e0 - impact.cost(trade, usd.adv, usd.liquidity_weight).sum(axis=1) - 0.01 * g * np.abs(x).sum(axis=1)
         assert np.all(sign * (eq - p.liquidation.target_ratio * left) >= -1e-6)
-    assert np.all(_fractions(make_regime("calcm", "full"), p, impact, usd.adv, e0, x, res.mm, res.addon) == 1)
+    assert np.all(_fractions(make_regime("calcm", "full"), p, impact, usd, e0, x, res.mm, res.addon) == 1)
 
 
 def test_crowd_is_admissible_and_sized_against_volume(usd):
@@ -211,7 +211,8 @@ def test_engine_simulator_runs_every_baseline_with_partial_liquidation(fixture_m
     for name, r in res.items():
         lhs = r.final_net_value + r.fund_final + r.liquidator_income + r.impact_costs + r.unrecovered
         assert lhs == pytest.approx(r.initial_net_value + r.fund_initial + r.mtm_pnl, rel=1e-9, abs=1e-4), name
-        np.testing.assert_allclose(r.q_final, r.q_initial + r.position_changes, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(r.q_final, r.q_initial + r.position_changes, rtol=1e-12,
+                                   atol=1e-12 * max(1.0, np.abs(r.q_initial).max()))   # summed partial trades
     s = {k: r.summary for k, r in res.items()}
     assert s["span/full"]["full_liquidations"] == s["span/full"]["liquidations"]
     assert any(s[k]["liquidations"] > s[k]["full_liquidations"] for k in regs if k.endswith("/partial"))

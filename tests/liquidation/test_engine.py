@@ -1,12 +1,14 @@
 """Partial liquidation: restores the ratio, never more than needed, full when impossible."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from calcm.liquidation import ImpactModel, ImpactParams, LiquidationEngine, LiquidationParams
+from calcm.liquidation import LiquidationEngine, LiquidationParams
 from calcm.liquidation.engine import FULL, HEALTHY, PARTIAL
 from calcm.risk.margin import MarginModel, PortfolioMargin
 
@@ -174,11 +176,11 @@ def test_zero_haircut_collateral_is_not_sold():
 
 
 def test_impact_raises_liquidation_size():
-    """A costlier market needs a larger liquidation to restore the same account."""
+    """A costlier market (larger liquidity weight: cost and add-on) needs a larger liquidation."""
     m = _toy_model()
     q, c = np.array([6.0, 0.0]), np.array([15000.0, 0.0])
-    cheap = LiquidationEngine(m, impact=ImpactModel(ImpactParams(a=0.0, b=0.0))).plan(q, c)
-    dear = LiquidationEngine(m, impact=ImpactModel(ImpactParams(a=5.0, b=0.5))).plan(q, c)
+    cheap = LiquidationEngine(replace(m, liquidity_weight=np.zeros(2))).plan(q, c)
+    dear = LiquidationEngine(replace(m, liquidity_weight=np.array([200.0, 200.0]))).plan(q, c)
     assert cheap.status == dear.status == PARTIAL
     assert dear.notional > cheap.notional
     assert cheap.cost == 0

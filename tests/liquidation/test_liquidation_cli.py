@@ -33,8 +33,8 @@ def test_liquidate_table_and_risk_haircuts(runner):
     res = runner.invoke(main, ["liquidate", "--target-ratio", "1.3"])
     assert res.exit_code == 0, res.output
     assert "near_liq_long" in res.output and "partial" in res.output
-    plain = json.loads(runner.invoke(main, ["liquidate", "--json"]).stdout)
-    risky = json.loads(runner.invoke(main, ["liquidate", "--json", "--risk-haircuts"]).stdout)
+    plain = json.loads(runner.invoke(main, ["liquidate", "--json", "--table-haircuts"]).stdout)
+    risky = json.loads(runner.invoke(main, ["liquidate", "--json"]).stdout)   # the default: published rule
     assert risky["haircuts"]["BTC"] > plain["haircuts"]["BTC"] == 0.05
     assert risky["haircuts"]["USDC"] == plain["haircuts"]["USDC"]
 

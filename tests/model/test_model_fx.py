@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from calcm.fixedpoint import PRICE_SCALE, VAR_FRAC, FixedPointRangeError
-from calcm.risk.modelfx import (InstrumentFx, ModelParamsFx, ModelStateFx, float_update, pnl_error_bound,
-                               update)
+from calcm.risk.modelfx import (InstrumentFx, ModelParamsFx, ModelStateFx, float_update, horizon_variance,
+                               pnl_error_bound, update)
+from calcm.risk.modelfx.floatref import float_horizon_variance, horizon_rel_error
+from calcm.risk.modelfx.paramhash import z_chunk
 from calcm.zk.model_synthetic import (OPTIONS, SMALL, SyntheticSpec, price_path, synthetic_params,
                                       synthetic_state)
 
@@ -47,10 +50,13 @@ def _check_against_float(params, state, prices):
     return up, err, bound
 
 
-@given(seed=st.integers(0, 10**6), days=st.lists(day, min_size=1, max_size=4))
+@given(seed=st.integers(0, 10**6), days=st.lists(day, min_size=1, max_size=4),
+       floor_vol=st.sampled_from([0.0, 0.03, 0.05]))
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_fixed_within_documented_bound_of_float_on_price_paths(seed, days):
-    params = synthetic_params(BIG, seed=seed)
+def test_fixed_within_documented_bound_of_float_on_price_paths(seed, days, floor_vol):
+    # floor_vol > 0: the APC floor binds on some assets and days (states' vols are 2-6%).
+    params = dataclasses.replace(synthetic_params(BIG, seed=seed),
+                                 var_floor=(round(floor_vol**2 * 2**VAR_FRAC),) * BIG.U)
     state = synthetic_state(params, seed=seed)
     for prices in price_path(state, [d[:3] for d in days]):
         up, _, _ = _check_against_float(params, state, prices)
@@ -107,13 +113,72 @@ def test_garch_chain_stays_on_the_float_recursion_over_a_long_path():
     assert state.day == 200
 
 
-def test_sigma_is_the_integer_square_root():
+def test_sigma_is_the_integer_square_root_of_the_floored_horizon_variance():
     params = synthetic_params(SMALL, seed=5)
     state = synthetic_state(params, seed=5)
     up = update(state, state.price, params)
-    for a in up.assets:
-        x = a.sigma2 << 16
+    for u, a in enumerate(up.assets):
+        x = horizon_variance(params, u, a.sigma2) << 16
         assert a.sigma**2 <= x < (a.sigma + 1) ** 2
+        assert a.move == (state.price[u] * a.sigma + 2**27) >> 28
+    # a floor above every state's 2-day variance binds: sigma_h = isqrt(h var_floor 2**16)
+    fl = dataclasses.replace(params, var_floor=(round(0.1**2 * 2**VAR_FRAC),) * 2)
+    for u, a in enumerate(update(state, state.price, fl).assets):
+        assert horizon_variance(fl, u, a.sigma2) == fl.horizon_floor[u] == 2 * fl.var_floor[u]
+        assert a.sigma == math.isqrt(fl.horizon_floor[u] << 16)
+
+
+def _exact_coefficients(params, u):
+    """A_u, B_u as exact rationals of the decoded parameters (phi with gamma/2 exact)."""
+    phi = Fraction(params.alpha[u] + params.beta[u], 2**32) + Fraction(params.gamma[u], 2**33)
+    om = Fraction(params.omega[u], 2**VAR_FRAC)
+    h = params.horizon_days
+    a = sum(phi**j for j in range(h))
+    b = sum(om * sum(phi**i for i in range(j)) for j in range(1, h))
+    return a, b
+
+
+@given(h=st.integers(1, 64), seed=st.integers(0, 10**6), s2=st.floats(1e-6, 0.5), fv=st.floats(0, 0.01))
+@settings(max_examples=60, deadline=None)
+def test_horizon_variance_is_arch_recursion_within_documented_bound(h, seed, s2, fv):
+    params = dataclasses.replace(synthetic_params(SMALL, seed=seed), horizon_days=h,
+                                 var_floor=(round(fv * 2**VAR_FRAC), 0))
+    for u in range(2):
+        a, b = _exact_coefficients(params, u)
+        sigma2 = round(s2 * 2**VAR_FRAC)
+        exact = max(a * Fraction(sigma2, 2**VAR_FRAC) + b, Fraction(h * params.var_floor[u], 2**VAR_FRAC))
+        got = Fraction(horizon_variance(params, u, sigma2), 2**VAR_FRAC)
+        # the float twin: volatility.mpor_variance (arch's analytic forecast summed), floored
+        fl = float_horizon_variance(params, np.array([sigma2 / 2**VAR_FRAC] * 2))[u]
+        assert abs(float(exact) - fl) <= 1e-12 * fl
+        vf = float(got)
+        assert abs(float(got - exact)) / vf <= horizon_rel_error(params, u, vf) / 2
+
+
+def test_horizon_coefficients_for_h_1_and_2_are_exact():
+    p1 = dataclasses.replace(synthetic_params(SMALL, seed=3), horizon_days=1)
+    assert p1.horizon_a == (2**32, 2**32) and p1.horizon_b == (0, 0)
+    p2 = dataclasses.replace(p1, horizon_days=2)
+    assert p2.horizon_a == tuple(2**32 + phi for phi in p2.phi) and p2.horizon_b == p2.omega
+    assert p2.phi[0] == p2.alpha[0] + p2.beta[0] + (p2.gamma[0] + 1) // 2
+    assert z_chunk(p2, 1, 0)[:3] == [p2.horizon_a[1], p2.horizon_b[1], p2.horizon_floor[1]]
+    assert len(z_chunk(p2, 1, 0)) == 3 + p2.chunk_size
+
+
+def test_var_floor_is_validated_and_required_in_json():
+    params = synthetic_params(SMALL, seed=1)
+    assert params.var_floor == (0, 0)
+    with pytest.raises(FixedPointRangeError, match="var_floor"):
+        dataclasses.replace(params, var_floor=(2**58, 0))
+    with pytest.raises(FixedPointRangeError, match="var_floor"):
+        dataclasses.replace(params, var_floor=(-1, 0))
+    with pytest.raises(ValueError, match="var_floor"):
+        dataclasses.replace(params, var_floor=(1,))
+    d = params.to_json()
+    assert d["var_floor"] == [0, 0]
+    del d["var_floor"]
+    with pytest.raises(ValueError, match="regenerate"):
+        ModelParamsFx.from_json(d)
 
 
 @pytest.mark.parametrize("prices, what", [
@@ -161,6 +226,7 @@ def test_param_hash_binds_every_field_and_the_structure():
         dataclasses.replace(params, horizon_days=3),
         dataclasses.replace(params, k_tail=1),
         dataclasses.replace(params, adv=(params.adv[0] + 1,) + params.adv[1:]),
+        dataclasses.replace(params, var_floor=(1,) + params.var_floor[1:]),
     ]
     ins = list(params.instruments)
     o = params.options[0]
@@ -173,6 +239,7 @@ def test_param_hash_binds_every_field_and_the_structure():
     assert h not in hashes and len(hashes) == len(variants)
     assert params.structure_id() != variants[-1].structure_id()   # kind is structure
     assert params.structure_id() == variants[0].structure_id()    # alpha is not
+    assert params.structure_id() == variants[6].structure_id()    # nor the APC floor
 
 
 def test_state_commitment_binds_day_variance_and_prices():

@@ -53,6 +53,17 @@ def test_param_tree_leaf_changes_only_its_own_hash():
     assert (a.common, a.hs, a.ht) == (b.common, b.hs, b.ht) and a.root != b.root
 
 
+def test_horizon_coefficients_are_in_every_z_chunk_of_their_asset():
+    """[A_u, B_u, F_u] head each hz[u][c] (docs/PROVING.md §4): the APC floor of asset 0 is bound
+    by both of its chunks and by nothing else."""
+    p = params()
+    q = dataclasses.replace(p, var_floor=(p.var_floor[0] + 1, p.var_floor[1]))
+    a, b = param_tree(p), param_tree(q)
+    assert q.horizon_floor[0] == p.horizon_floor[0] + p.horizon_days
+    assert all(x != y for x, y in zip(a.hz[0], b.hz[0])) and a.hz[1] == b.hz[1]
+    assert (a.common, a.hs, a.ht) == (b.common, b.hs, b.ht) and a.root != b.root
+
+
 def test_chunks_must_divide_the_scenarios():
     with pytest.raises(ValueError, match="divide"):
         params(4)

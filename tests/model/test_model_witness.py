@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
 from calcm.fixedpoint import FIELD_PRIME
-from calcm.risk.modelfx import step, update
+from calcm.risk.modelfx import horizon_variance, step, update
 from calcm.zk.model_synthetic import price_path, synthetic_state
 from calcm.zk.model_witness import ConfigMismatch, compute_checked_witness, part_input, step_input
 from calcm.zk.toolchain import snarkjs
@@ -109,7 +109,37 @@ def test_a_state_other_than_the_committed_one_has_no_witness(step_circuit, tmp_p
         calculate_witness(step_circuit.wasm, inp_forged, tmp_path / "f.wtns")
 
 
-@pytest.mark.parametrize("field", ["common", "price", "newState", "linCommitment", "z"])
+def _apc_floored(params, sigma2):
+    """``params`` with the APC floor binding on asset 0 (F_0 ~ 2 V_0) and not on asset 1
+    (F_1 ~ V_1 / 2) at the variances ``sigma2``; returns (params, V unfloored)."""
+    v = [horizon_variance(params, u, s2) for u, s2 in enumerate(sigma2)]
+    h = params.horizon_days
+    floored = dataclasses.replace(params, var_floor=(2 * v[0] // h + 1, v[1] // (2 * h)))
+    vf = [horizon_variance(floored, u, s2) for u, s2 in enumerate(sigma2)]
+    assert vf[0] == floored.horizon_floor[0] > v[0] and vf[1] == v[1] > floored.horizon_floor[1] > 0
+    return floored, v
+
+
+def test_apc_floor_binding_and_not_equals_reference(step_circuit, option_circuit, tmp_path):
+    """The MPOR variance max(V, F) in circuit == modelfx, with the floor binding (asset 0, the
+    option's underlying) and not binding (asset 1) in the same witnesses."""
+    params = small_params(5)
+    state = synthetic_state(params, 5)
+    prices = price_path(state, [[-0.05, 0.04]])[0]
+    new = step(state, prices, params).state
+    floored, v = _apc_floored(params, new.sigma2)
+    inp, exp = step_input(step_circuit.config, state, prices, floored, 3)
+    _, compared = compute_checked_witness(step_circuit.wasm, step_circuit.sym_path, inp, exp, "step",
+                                          tmp_path / "w.wtns")
+    assert {"main.asset[0].vf", "main.asset[1].vf", "main.asset[0].move"} <= set(compared)
+    assert exp.signals["main.asset[0].vf"] == floored.horizon_floor[0] and exp.signals["main.asset[1].vf"] == v[1]
+    inp, exp = part_input(option_circuit.config, new, prices, floored, 0, 0)
+    _, compared = compute_checked_witness(option_circuit.wasm, option_circuit.sym_path, inp, exp, "option",
+                                          tmp_path / "o.wtns")
+    assert "main.am.vf" in compared and exp.signals["main.am.vf"] == floored.horizon_floor[0]
+
+
+@pytest.mark.parametrize("field", ["common", "price", "newState", "linCommitment", "z", "zhead"])
 def test_altered_prices_parameters_or_outputs_have_no_witness(step_circuit, tmp_path, field):
     params = small_params(4)
     state = synthetic_state(params, 4)
@@ -119,6 +149,8 @@ def test_altered_prices_parameters_or_outputs_have_no_witness(step_circuit, tmp_
         inp[field] = [str(int(inp[field][0]) + 1)] + inp[field][1:]
     elif field == "z":                          # a scenario not under the published hz leaf
         inp["z"][3] = [str((int(inp["z"][3][0]) + 1) % FIELD_PRIME), inp["z"][3][1]]
+    elif field == "zhead":                      # an APC floor F_1 not under the published hz leaves
+        inp["zhead"][1][2] = str(int(inp["zhead"][1][2]) + 1)
     else:                                       # a claimed output that is not the computed one
         inp[field] = str((int(inp[field]) + 1) % FIELD_PRIME)
     with pytest.raises(WitnessRejected):
@@ -179,7 +211,7 @@ def test_honest_witnesses_pass_the_r1cs_check(step_circuit, step_wtns, option_ci
 
 
 def test_wrong_square_root_fails_the_r1cs_check(step_circuit, step_wtns, tmp_path):
-    for name, delta in (("main.asset[0].sigma", 1), ("main.asset[1].sigma", -1)):
+    for name, delta in (("main.asset[0].sigma", 1), ("main.asset[1].sigma", -1), ("main.asset[0].vf", 1)):
         assert not _wtns_check(step_circuit, _tampered(step_circuit, step_wtns, tmp_path, {name: delta}))
 
 

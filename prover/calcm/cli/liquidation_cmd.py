@@ -65,8 +65,8 @@ def register(main, bench, chain) -> None:
                   help="a partial liquidation restores equity >= target x MM")
     @click.option("--penalty-rate", type=float, default=0.01, show_default=True,
                   help="liquidation penalty, fraction of the liquidated notional")
-    @click.option("--risk-haircuts", is_flag=True,
-                  help="floor crypto collateral haircuts at the asset's own ES over the MPOR")
+    @click.option("--risk-haircuts/--table-haircuts", default=True, show_default=True,
+                  help="the published haircuts (table floored by the asset's own ES) or the table only")
     @click.option("--all", "show_all", is_flag=True, help="list healthy accounts too")
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
     def liquidate(market, volumes, book, asof, target_ratio, penalty_rate, risk_haircuts, show_all, as_json):

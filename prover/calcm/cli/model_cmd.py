@@ -200,14 +200,17 @@ def register(main, bench, chain) -> None:
                   help="scenario chunks C of the option parts (default: the bundled book's, 6)")
     @click.option("--circuits", default="option,reval,step", show_default=True,
                   help="comma-separated circuits to measure (option, reval, step)")
-    @click.option("--prove-max", type=int, default=400_000, show_default=True,
+    @click.option("--prove-max", type=int, default=500_000, show_default=True,
                   help="set up and prove only circuits up to this many constraints (else a fitted time)")
+    @click.option("--all-parts", is_flag=True,
+                  help="prove every option part in sequence and report the measured total")
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
-    def bench_model_cmd(chunks, circuits, prove_max, as_json):
+    def bench_model_cmd(chunks, circuits, prove_max, all_parts, as_json):
         """Model circuits on the bundled book (S=534, 6 options): constraints, compile, setup, prove."""
         from ..zk.model_bench import DEFAULT_CHUNKS, bench_model
 
-        report = bench_model(chunks or DEFAULT_CHUNKS, tuple(_csv(circuits) or ["option"]), prove_max=prove_max)
+        report = bench_model(chunks or DEFAULT_CHUNKS, tuple(_csv(circuits) or ["option"]), prove_max=prove_max,
+                             all_parts=all_parts)
         if as_json:
             emit_json(report)
             return

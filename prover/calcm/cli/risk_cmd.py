@@ -95,6 +95,8 @@ def demo_margins(market: Path = DEFAULT_MARKET, book: Path = DEFAULT_BOOK, volum
               f"lin commitment {doc['model']['published']['lin_commitment']}\n"
               f"opt commitment {doc['model']['published']['opt_commitment']}\n"
               f"param hash     {doc['model']['published']['param_hash']}")
+    out.print("haircuts (published bps; source) " + ", ".join(
+        f"{a} {h['haircut_bps']} ({h['source']})" for a, h in doc["model"]["collateral"].items()))
     fell = [u for u, src in zip(rk.underlyings, rk.adv_source) if src != "volume"]
     if fell:   # the documented ADV fallback (docs/MODEL.md): visible here, in --json and on stderr
         out.print(f"[bold]ADV fallback[/bold] (no volumes; static table): {', '.join(fell)}")

@@ -1,6 +1,6 @@
 """Liquidation stage: partial liquidation, insurance fund, ADL, cascade simulator, backtests.
 
-- :mod:`.impact`     price impact (linear + square root in size / ADV)
+- :mod:`.impact`     price impact (the add-on's law, linear in size / ADV, plus feedback)
 - :mod:`.engine`     partial liquidation plans (:class:`LiquidationPlan`)
 - :mod:`.insurance`  penalty split, insurance-fund waterfall, socialised loss
 - :mod:`.adl`        auto-deleveraging queue (profit ratio x effective leverage)

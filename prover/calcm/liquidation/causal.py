@@ -37,7 +37,7 @@ class CausalRiskModel:
         self.market, self.book = market, book
         self.params = params or ModelParams()
         self.refit = refit
-        self._vm = volatility_model(self.params.vol_model)
+        self._vm = volatility_model(self.params.vol_model, self.params.persistence_cap)
         self._fits: dict[str, tuple[np.datetime64, np.ndarray, VolatilityFit]] = {}
         self.refit_log: list[tuple[str, str]] = []   # (asof, asset) of every re-estimation
         self._built: dict[np.datetime64, RiskModel] = {}

@@ -23,7 +23,7 @@ every account is processed at once with numpy, so 10,000 accounts replay in seco
    penalty * f * gross``: found by vectorised bisection (``D(f)`` is convex, as in
    :mod:`.engine`); if no ``f < 1`` restores the account, ``f = 1``. The engine's
    greedy order is not used here: a crowd account's legs are cut pro rata.
-   Execution cost ``|trade| * impact(|trade|)`` and the penalty are paid from cash
+   Execution cost ``w trade^2 / ADV`` (the add-on's law) and the penalty are paid from cash
    (the penalty only out of what is left); negative cash after a full close is
    **bad debt**, covered by the insurance fund, the rest is ``uncovered``.
 4. **Feedback.** The round's net flow per underlying moves the regime's impact factor
@@ -114,7 +114,8 @@ def _bounds(reg: Regime, model: MarginModel):
     return lin[:U], lin[U:], res.addon[:U]
 
 
-def _fractions(reg: Regime, p: CrowdSimParams, impact: ImpactModel, adv, e0, x, mm, addon) -> np.ndarray:
+def _fractions(reg: Regime, p: CrowdSimParams, impact: ImpactModel, model: MarginModel, e0, x, mm,
+               addon) -> np.ndarray:
     """(B,) fraction of every position to close for each liquidated account (1 = full)."""
     if not reg.partial:
         return np.ones(len(e0))
@@ -123,7 +124,7 @@ def _fractions(reg: Regime, p: CrowdSimParams, impact: ImpactModel, adv, e0, x, 
 
     def deficit(f):
         trade = f[:, None] * np.abs(x)
-        eq = e0 - (trade * impact.impact(trade, adv)).sum(axis=1) - lp.penalty_rate * f * gross
+        eq = e0 - impact.cost(trade, model.adv, model.liquidity_weight).sum(axis=1) - lp.penalty_rate * f * gross
         return lp.target_ratio * ((1 - f) * lin + (1 - f) ** 2 * addon) - eq
 
     lo, hi = np.zeros(len(e0)), np.ones(len(e0))
@@ -151,9 +152,9 @@ def _round(s: _State, reg: Regime, model: MarginModel, bounds, p: CrowdSimParams
         return None
     idx = cand[hit]
     x, e0 = s.x[idx], s.cash[idx]
-    f = _fractions(reg, p, impact, model.adv, e0, x, res.mm[hit], res.addon[hit])
+    f = _fractions(reg, p, impact, model, e0, x, res.mm[hit], res.addon[hit])
     trade = f[:, None] * x                                          # USD exposure removed
-    cost = (np.abs(trade) * impact.impact(trade, model.adv)).sum(axis=1)
+    cost = impact.cost(trade, model.adv, model.liquidity_weight).sum(axis=1)
     penalty = p.liquidation.penalty_rate * np.abs(trade).sum(axis=1)
     paid = np.minimum(penalty, np.maximum(e0 - cost, 0.0))
     after = e0 - cost - paid
@@ -233,7 +234,7 @@ def replay_crowd(market: MarketData, crowd: Crowd, regimes: list[Regime], start,
                     if flow is None:
                         break
                     rounds += 1
-                    s.factor = s.factor * impact.price_factor(flow, model.adv)
+                    s.factor = s.factor * impact.price_factor(flow, model.adv, model.liquidity_weight)
                 s.n["rounds"] += rounds
                 s.n["max_rounds"] = max(s.n["max_rounds"], rounds)
                 s.n["checkpoints_cascading"] += rounds > 1

@@ -11,10 +11,14 @@ only the account's own positions and collateral:
 - sell part of a non-cash collateral asset for the cash asset (the first
   stablecoin of the model), which releases its haircut.
 
-Every trade pays an execution cost from the impact model
-(:class:`~calcm.liquidation.impact.ImpactModel`, on the trade's delta notional
-per underlying) and a liquidation penalty ``penalty_rate * notional``; both are
-paid in cash, so they lower equity.
+Every trade pays an execution cost from the impact law
+(:class:`~calcm.liquidation.impact.ImpactModel`: ``w_u x_u^2 / ADV_u`` on the
+trade's delta notional ``x_u`` per underlying, the margin add-on's law and
+weights) and a liquidation penalty ``penalty_rate * notional``; both are paid in
+cash, so they lower equity. A full liquidation executes the account's positions
+as one net trade per underlying, so its position cost is exactly the add-on
+``sum_u w_u X_u^2 / ADV_u`` (allocated to the position trades in proportion to
+their flows); collateral sales pay the law on their own notional.
 
 Algorithm (greedy, deterministic)
 ---------------------------------
@@ -36,7 +40,7 @@ Let the *deficit* be ``D = target_ratio * MM - E`` (restored iff ``D <= 0``).
 
 Why bisection is exact here: along one candidate, ``MM(f)`` is convex in ``f``
 (ES is subadditive and positively homogeneous; the add-on is quadratic) and the
-cost is convex in ``f`` below the impact cap, so ``D(f)`` is convex; with
+cost is convex (quadratic) in ``f``, so ``D(f)`` is convex; with
 ``D(0) > 0 >= D(1)`` the set ``{f : D(f) <= 0}`` is an interval ending at 1 and
 bisection converges to its left end: any smaller fraction of the last trade
 leaves ``D > 0``. The plan is the least liquidation *along the greedy order*;
@@ -49,7 +53,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..risk.book import STABLECOINS
+from ..risk.book import STABLECOINS, default_liquidity_weight
 from ..risk.margin import MarginModel, PortfolioMargin
 from .impact import ImpactModel
 
@@ -202,6 +206,8 @@ class LiquidationEngine:
         u_index = {u: k for k, u in enumerate(model.underlyings)}
         extra = collateral_adv or {}
         self._sellable, self._cadv = [], np.zeros(len(model.collateral_assets))
+        self._cweight = np.array([model.liquidity_weight[u_index[a]] if a in u_index
+                                  else default_liquidity_weight(a) for a in model.collateral_assets])
         for j, a in enumerate(model.collateral_assets):
             if a in STABLECOINS:
                 continue
@@ -233,15 +239,19 @@ class LiquidationEngine:
         return AccountState(e, mm, e / mm if mm > 0 else float("inf"), float(self.net_value(q, c)[0]))
 
     # -- trades -------------------------------------------------------------------------
-    def _trade(self, q: np.ndarray, c: np.ndarray, kind: str, idx: int, f: float):
-        """Apply closing fraction ``f`` of one holding; returns ``(q', c', Trade)``."""
+    def _trade(self, q: np.ndarray, c: np.ndarray, kind: str, idx: int, f: float,
+               cost: float | None = None):
+        """Apply closing fraction ``f`` of one holding; returns ``(q', c', Trade)``.
+
+        ``cost`` overrides the trade's own execution cost (a full liquidation's netted share).
+        """
         m = self.model
         q, c = q.copy(), c.copy()
         if kind == "position":
             dq = -f * q[idx]
             flows_u = dq * m.exposure[:, idx]                      # signed USD per underlying
             notional = float(np.abs(flows_u).sum())
-            cost = float(np.sum(self.impact.cost(flows_u, m.adv)))
+            own = float(np.sum(self.impact.cost(flows_u, m.adv, m.liquidity_weight)))
             proceeds = -dq * m.mark[idx]
             q[idx] += dq
             flows = {u: float(v) for u, v in zip(m.underlyings, flows_u) if v != 0}
@@ -249,11 +259,12 @@ class LiquidationEngine:
         else:
             dc = -f * c[idx]
             notional = float(-dc * m.collateral_price[idx])
-            cost = self.impact.cost(notional, self._cadv[idx])
+            own = self.impact.cost(notional, self._cadv[idx], self._cweight[idx])
             proceeds = notional
             c[idx] += dc
             flows = {m.collateral_assets[idx]: -notional} if notional else {}
             asset, qty = m.collateral_assets[idx], dc
+        cost = own if cost is None else cost
         penalty = self.params.penalty_rate * notional
         c[self.cash] += (proceeds - cost - penalty) / m.collateral_price[self.cash]
         return q, c, Trade(kind, asset, float(qty), float(f), notional, float(cost), penalty, flows)
@@ -330,10 +341,27 @@ class LiquidationEngine:
         q0, c0 = np.asarray(q, float).copy(), np.asarray(c, float).copy()
         before = self.state(q0, c0)
         q, c, trades = q0, c0, []
-        for kind, idx in self._candidates(q0, c0):
-            q, c, t = self._trade(q, c, kind, idx, 1.0)
+        cands = self._candidates(q0, c0)
+        for (kind, idx), cost in zip(cands, self._netted_costs(q0, cands)):
+            q, c, t = self._trade(q, c, kind, idx, 1.0, cost)
             trades.append(t)
         return self._plan(account, FULL, reason, tuple(trades), before, q, c)
+
+    def _netted_costs(self, q: np.ndarray, cands) -> list[float | None]:
+        """Execution cost of each candidate when all positions close as one net trade per underlying.
+
+        The net flow is ``-X_u``, so the position costs sum to the add-on
+        ``sum_u w_u X_u^2 / ADV_u``; underlying ``u``'s cost goes to the position
+        trades in proportion to ``|flow_u|``. Collateral sales: ``None`` (own cost).
+        """
+        m = self.model
+        pos = [i for k, i in cands if k == "position"]
+        flows = -q[pos][:, None] * m.exposure[:, pos].T                     # (P, U) signed USD
+        total = self.impact.cost(flows.sum(axis=0), m.adv, m.liquidity_weight)
+        gross = np.abs(flows).sum(axis=0)
+        share = np.divide(np.abs(flows), gross, out=np.zeros_like(flows), where=gross > 0)
+        it = iter((share @ np.atleast_1d(total)).tolist())
+        return [next(it) if k == "position" else None for k, _ in cands]
 
     def _plan(self, account, status, reason, trades, before, q, c) -> LiquidationPlan:
         """Assemble a plan; a full liquidation pays its penalty only out of what is left."""

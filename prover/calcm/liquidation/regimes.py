@@ -6,7 +6,8 @@ data:
 margin models (:data:`MARGIN_MODELS`)
     - ``calcm``: portfolio ES with GARCH volatilities, stressed correlation and stress
       scenarios plus the liquidity add-on (``calcm.risk.margin.PortfolioMargin``), with
-      risk-based collateral haircuts (``calcm.risk.model.risk_based_haircuts``).
+      the published collateral haircuts (``calcm.risk.haircuts``: the table floored by
+      each asset's own ES, the same rule as ``calcm margin``).
     - ``siloed``: per-underlying ES summed, no cross-asset offsets
       (``calcm.risk.baselines.siloed_margin``).
     - ``static``: a flat rate of gross notional (``calcm.risk.baselines.static_margin``);
@@ -23,7 +24,8 @@ liquidation policies (:data:`POLICIES`)
 ``scale`` multiplies a regime's requirement (MM, IM, ES, add-on): the ablation uses
 it to compare regimes at *matched mean requirement*. The legacy names stay:
 ``static`` = ``static/full``, ``siloed`` = ``siloed/full``, ``calcm`` = ``calcm/partial``.
-All regimes read equity the same way (haircut collateral plus marks).
+All regimes read equity the same way (haircut collateral plus marks); the baselines keep
+the book's table haircuts (the venues they model publish static haircut tables).
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ LEGACY = {"static": "static/full", "siloed": "siloed/full", "calcm": "calcm/part
 @dataclass(frozen=True)
 class Regime:
     """name: display name; partial: partial (True) or full (False) liquidation;
-    risk_haircuts: collateral haircuts floored at the collateral's own ES (else the table's);
+    risk_haircuts: the publication's haircuts, table floored by the asset's ES (else the table);
     model: margin model (one of :data:`MARGIN_MODELS`; default ``name``);
     scale: requirement multiplier (> 0); static / span / deribit: baseline parameters."""
 

@@ -40,7 +40,8 @@ from ..market import MarketData
 from ..risk.book import STABLECOINS, Book
 from ..risk.instruments import InstrumentTable, value_instruments
 from ..risk.margin import MarginModel
-from ..risk.model import ModelParams, RiskModel, risk_based_haircuts
+from ..risk.haircuts import haircuts_for
+from ..risk.model import ModelParams, RiskModel
 from .adl import AdlPosition, deleverage_account
 from .causal import CausalRiskModel
 from .engine import FULL, LiquidationEngine
@@ -127,11 +128,10 @@ def _checkpoint_model(rm: RiskModel, table: InstrumentTable, book: Book, price: 
 
 
 def _haircuts(reg: Regime, rm: RiskModel, book: Book) -> np.ndarray:
-    """The regime's haircuts for the day (risk-based floors from the day's scenarios, or the table)."""
-    if not reg.risk_haircuts:
-        return rm.margin_model.haircut
-    return risk_based_haircuts(book, rm.underlyings, rm.returns, rm.margin_model.k_tail,
-                               rm.margin_model.haircut)
+    """The regime's haircuts for the day: the publication rule on the day's model
+    (:mod:`calcm.risk.haircuts`, the table as the floor) for a regime with risk haircuts,
+    else the book's table (whatever the day's model publishes)."""
+    return haircuts_for(rm, book, reg.risk_haircuts)
 
 
 def _group(aid: str) -> str:
@@ -198,8 +198,8 @@ def simulate(market: MarketData, book: Book, regime_name: str, start, end,
                 if flows is None:
                     break
                 day["rounds"] += 1
-                adv = model.adv
-                factor = factor * np.array([impact.price_factor(flows.get(u, 0.0), adv[i])
+                adv, w = model.adv, model.liquidity_weight
+                factor = factor * np.array([impact.price_factor(flows.get(u, 0.0), adv[i], w[i])
                                             for i, u in enumerate(und)])
         stats.append(_close_day(v, reg, model, date, day, price, factor, und, margin_groups, book_groups))
     nv1 = float(v.net_value(model).sum())

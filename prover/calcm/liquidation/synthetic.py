@@ -30,7 +30,8 @@ import numpy as np
 from ..market import MarketData
 from ..risk.book import Book, default_haircut, parse_book
 from ..risk.instruments import InstrumentTable
-from ..risk.model import ModelParams, risk_based_haircuts
+from ..risk.haircuts import haircuts_for
+from ..risk.model import ModelParams
 from .causal import CausalRiskModel
 from .regimes import regime
 
@@ -134,10 +135,7 @@ def synthetic_book(market: MarketData, asof, assets: tuple[str, ...], seed: int 
     marks = q @ rm.margin_model.mark
     scale = np.zeros(len(drafts))
     for reg in map(regime, p.admissible_under):
-        model = rm.margin_model
-        if reg.risk_haircuts:
-            model = replace(model, haircut=risk_based_haircuts(shell, rm.underlyings, rm.returns,
-                                                               model.k_tail, model.haircut))
+        model = replace(rm.margin_model, haircut=haircuts_for(rm, shell, reg.risk_haircuts))
         im = reg.margin(model, rm.unit_notional, table.underlying_index, q, np.zeros_like(mix)).im
         credit = mix @ (model.collateral_price * (1 - model.haircut))     # equity per USD posted
         target = np.maximum([d[2] for d in drafts], (1 + np.array([d[4] for d in drafts])) * im)

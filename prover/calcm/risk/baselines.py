@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .liquidity import execution_cost
 from .margin import MarginModel, MarginResult, tiers
 
 
@@ -83,7 +84,7 @@ def siloed_margin(model: MarginModel, q: np.ndarray, c: np.ndarray,
         es += np.maximum(m, 0.0)
         contrib[:, cols] = -q[:, cols] * model.pnl[:, cols][idx].mean(axis=1)
     x = q @ model.exposure.T                                   # (A, U) delta exposure
-    addon = (model.liquidity_weight * x * x / model.adv).sum(axis=1)   # the portfolio add-on
+    addon = execution_cost(x, model.adv, model.liquidity_weight).sum(axis=1)   # the portfolio add-on
     cv, equity = _equity(model, q, c)
     return _finish(model, var, es, addon, contrib, cv, equity, 1 + model.params.im_buffer)
 

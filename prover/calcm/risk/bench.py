@@ -63,7 +63,7 @@ def full_margin(und, price, ins, scen, q, c, horizon: float = 2.0, chunk: int = 
     """The whole float computation, from scenario returns to tiers."""
     table = InstrumentTable.from_instruments(ins, und)
     sigma = np.full(len(und), 0.04)
-    val = value_instruments(table, price, scen.returns(sigma, horizon), scen.vol_shock, horizon)
+    val = value_instruments(table, price, scen.returns(sigma * np.sqrt(horizon)), scen.vol_shock, horizon)
     model = MarginModel(tuple(i.id for i in ins), und, ("USDC", "BTC", "ETH"), val.pnl, val.mark,
                         val.exposure, np.array([1.0, 30000.0, 2000.0]), np.array([0.01, 0.05, 0.10]),
                         np.full(len(und), 1e9), np.full(len(und), 0.25))

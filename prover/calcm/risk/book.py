@@ -46,10 +46,11 @@ DEFAULT_HAIRCUTS = {"USDC": 0.01, "USDT": 0.01, "DAI": 0.01, "USD": 0.0,
                     "BTC": 0.05, "ETH": 0.10}
 SMALL_CAP_HAIRCUT = 0.30
 
-#: Liquidity risk weights (the seed table's "risk weighting"): they scale the
-#: concentration add-on of each underlying (see ``docs/MODEL.md``).
-DEFAULT_LIQUIDITY_WEIGHTS = {"BTC": 0.25, "ETH": 0.25}
-SMALL_CAP_LIQUIDITY_WEIGHT = 0.70
+#: Liquidity weights ``w`` of the one impact law (:mod:`.liquidity`): fractional impact
+#: ``w x / ADV``, add-on ``w X^2 / ADV``. ``liquidity.sqrt_law_weight(sigma_d)`` at the class's
+#: stressed daily vol (BTC/ETH 6.1%, others 8.85%), rounded to 0.01 (see ``docs/MODEL.md``).
+DEFAULT_LIQUIDITY_WEIGHTS = {"BTC": 0.27, "ETH": 0.27}
+SMALL_CAP_LIQUIDITY_WEIGHT = 0.40
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ For standardised residual vectors ``z_t`` (U,) (unit variance per asset)::
 correlation *predicted* for day t (it has not seen ``z_t``): filtered historical
 simulation de-correlates ``z_t`` with it.
 
-Stressed correlation (blend toward correlation-to-one, weight ``w`` = 0.5 default)::
+Stressed correlation (blend toward correlation-to-one, weight ``w`` = 0.5 default; it
+re-correlates only the ``stress`` scenarios, :mod:`.scenarios` superset rule)::
 
     R_stress = (1 - w) * R + w * 1 1^T
 

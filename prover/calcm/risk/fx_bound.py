@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..fixedpoint import BPS, MONEY_SCALE, PRICE_SCALE, QTY_SCALE
+from .liquidity import execution_cost
 from .margin import MarginModel
 
 DQ = 0.5 / QTY_SCALE
@@ -120,7 +121,7 @@ def fx_error_bounds(model: MarginModel, q: np.ndarray, c: np.ndarray, fixed=None
     w, adv = model.liquidity_weight, model.adv
     adv_lo = adv - d_adv
     e_terms = (d_w * (ax + e_x) ** 2 + w * e_x * (2 * ax + e_x) + w * x * x * d_adv / adv) / adv_lo
-    addon = (w * x * x / adv).sum(axis=1)
+    addon = execution_cost(x, adv, w).sum(axis=1)
     e_addon = e_terms.sum(axis=1) + UNIT + FLOAT_SLACK * (addon + 1)
 
     e_mm = e_es + e_addon

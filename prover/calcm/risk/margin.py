@@ -11,8 +11,8 @@ For an account with positions ``q`` (n,) and collateral ``c`` (m,):
 - Value at Risk         ``VaR = k-th largest L``
 - Expected Shortfall    ``ES = max(0, mean of the k largest L)``
 - delta exposure        ``X[u] = sum_i q[i] * exposure[u, i]``       (USD per underlying)
-- liquidity add-on      ``A = sum_u w[u] * X[u]**2 / ADV[u]``        (linear price impact
-  of unwinding ``X[u]`` against an average daily volume ``ADV[u]``)
+- liquidity add-on      ``A = sum_u w[u] * X[u]**2 / ADV[u]``        (cost of closing ``X[u]``
+  under the one impact law, :mod:`.liquidity`; ``ADV[u]`` the average daily volume)
 - maintenance margin    ``MM = ES + A``
 - initial margin        ``IM = MM * (1 + im_buffer)``
 - collateral value      ``CV = sum_j c[j] * price[j] * (1 - haircut[j])``
@@ -36,6 +36,8 @@ from enum import IntEnum
 
 import numpy as np
 from scipy.sparse import csr_matrix
+
+from .liquidity import execution_cost
 
 
 class Tier(IntEnum):
@@ -341,7 +343,7 @@ class PortfolioMargin:
         var, es_raw, contributions = self._tail(self.losses(q), q)
         es = np.maximum(es_raw, 0.0)
         x = q @ self._exposure_t                                # (A, U)
-        addon = (m.liquidity_weight * x * x / m.adv).sum(axis=1)
+        addon = execution_cost(x, m.adv, m.liquidity_weight).sum(axis=1)   # the impact law's cost of X
         mm = es + addon
         im = mm * (1 + m.params.im_buffer)
         cv = c @ self._credit

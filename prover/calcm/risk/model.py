@@ -6,11 +6,13 @@ Steps (every formula in docs/MODEL.md):
 2. volatility: one GARCH / GJR-GARCH-t fit per underlying (:mod:`.volatility`);
    ``sigma_u`` = the one-step forecast volatility for the day after ``asof``;
 3. correlation: EWMA of the standardised residuals over the days all underlyings
-   trade (:mod:`.correlation`), blended toward one (``stress_weight``);
-4. scenarios: FHS + stress z-vectors (:mod:`.scenarios`), returns ``z * sigma * sqrt(h)``;
+   trade (:mod:`.correlation`), and its blend toward one (``stress_weight``);
+4. scenarios: FHS (today's correlation) + stressed FHS (the blend) + stress z-vectors
+   (:mod:`.scenarios`), returns ``z * sqrt(max(V_h, h var_floor))``;
 5. instruments: P&L matrix, marks, exposures (:mod:`.instruments`);
-6. collateral prices (stablecoins 1 USD, others the ``asof`` close), haircuts from
-   the book, ADV (trailing mean USD volume, or the fallback table), liquidity weights.
+6. collateral prices (stablecoins 1 USD, others the ``asof`` close), haircuts
+   (:mod:`.haircuts`: the book's table floored by each asset's own ES), ADV (trailing mean
+   USD volume, or the fallback table), liquidity weights.
 """
 from __future__ import annotations
 
@@ -24,10 +26,11 @@ from ..errors import InputError
 from ..market import MarketData
 from .book import Book, default_liquidity_weight
 from .correlation import CorrelationPath, EwmaCorrelation, stressed
+from .haircuts import CollateralHaircuts, collateral_haircuts
 from .instruments import InstrumentTable, Valuation, value_instruments
 from .margin import MarginModel, MarginParams
 from .scenarios import ScenarioParams, ScenarioSet, build_scenarios
-from .volatility import VolatilityFit, volatility_model
+from .volatility import DEFAULT_PERSISTENCE_CAP, VolatilityFit, volatility_model
 
 #: ADV used when the market data has no volume for an asset (USD per day). Deliberately
 #: conservative (below the real 2023 spot volumes: BTC ~1.6e9, ETH ~0.9e9 on one venue),
@@ -47,21 +50,28 @@ class ModelParams:
     es_level:      ES confidence level (0.99; 0.975 available).
     mpor_days:     margin period of risk h in days (2).
     vol_model:     "gjr" (GJR-GARCH(1,1,1)-t, default) or "garch" (GARCH(1,1)-t).
+    persistence_cap: fits with alpha + gamma/2 + beta >= cap publish arch's MLE at the cap
+                   (0.999; None: arch's fit as is; :mod:`.persistence`).
     ewma_lambda:   EWMA decay of the residual correlation (0.94, RiskMetrics daily).
     ewma_init:     observations averaged for the EWMA start (30).
-    stress_weight: blend toward correlation-to-one, ``(1-w) R + w 11^T`` (0.5).
+    stress_weight: blend toward correlation-to-one, ``(1-w) R + w 11^T`` (0.5), applied
+                   to the ``stress`` scenarios only (superset rule, :mod:`.scenarios`).
     scenarios:     how the scenario set is built (:class:`ScenarioParams`).
     im_buffer:     IM = MM * (1 + im_buffer) (0.25).
     warn_buffer:   WARNING while equity < IM * (1 + warn_buffer) (0.20).
     adv_window:    days in the trailing mean of USD volume (30).
     min_history:   minimum daily returns per underlying for a GARCH fit (250).
-    risk_haircuts: floor each non-stable collateral haircut at that asset's own ES over
-                   the MPOR (:func:`risk_based_haircuts`; off by default: the seed table).
+    apc:           anti-procyclicality: "floor" (default) floors the h-day variance at
+                   ``h * var_floor_u`` (EMIR RTS 153/2013 Art. 28(1)(c)); "none": no floor.
+    apc_floor_weight: ``var_floor_u = weight * mean(r^2)`` over the asset's whole history (1.0).
+    risk_haircuts: raise each non-stable collateral haircut to that asset's own ES over
+                   the MPOR, the table as the floor (:mod:`.haircuts`; on by default).
     """
 
     es_level: float = 0.99
     mpor_days: int = 2
     vol_model: str = "gjr"
+    persistence_cap: float | None = DEFAULT_PERSISTENCE_CAP
     ewma_lambda: float = 0.94
     ewma_init: int = 30
     stress_weight: float = 0.5
@@ -70,13 +80,19 @@ class ModelParams:
     warn_buffer: float = 0.20
     adv_window: int = 30
     min_history: int = 250
-    risk_haircuts: bool = False
+    apc: str = "floor"
+    apc_floor_weight: float = 1.0
+    risk_haircuts: bool = True
 
     def __post_init__(self):
         if self.mpor_days < 1:
             raise ValueError("mpor_days must be >= 1")
         if self.vol_model not in ("gjr", "garch"):
             raise ValueError(f"vol_model must be 'gjr' or 'garch', got {self.vol_model!r}")
+        volatility_model(self.vol_model, self.persistence_cap)    # persistence_cap in (0, 1) or None
+        if self.apc not in ("floor", "none") or not (0 <= self.apc_floor_weight < 100):
+            raise ValueError(f"apc must be 'floor' or 'none' and 0 <= apc_floor_weight < 100, got "
+                             f"{self.apc!r}, {self.apc_floor_weight}")
         if self.adv_window < 1 or self.min_history < 30:
             raise ValueError("adv_window must be >= 1 and min_history >= 30")
         MarginParams(self.es_level, self.im_buffer, self.warn_buffer)  # validates those three
@@ -123,6 +139,8 @@ class RiskModel:
     adv_source: tuple[str, ...]
     unit_notional: np.ndarray
     margin_model: MarginModel
+    var_floor: np.ndarray | None = None   # (U,) APC floor on the daily variance (0: none), :func:`apc_var_floor`
+    haircuts: CollateralHaircuts | None = None   # the publication's haircuts (margin_model.haircut in bps)
 
 
 def _check_assets(market: MarketData, book: Book) -> None:
@@ -145,7 +163,7 @@ def _fit_all(market: MarketData, underlyings, params: ModelParams, fitter=None):
     rets = market.simple_returns()
     z = np.full((len(rets), len(underlyings)), np.nan)
     fits = {}
-    vm = volatility_model(params.vol_model)
+    vm = volatility_model(params.vol_model, params.persistence_cap)   # validates the cap too
     for k, a in enumerate(underlyings):
         col = rets[:, market.index(a)]
         ok = np.isfinite(col)
@@ -158,6 +176,24 @@ def _fit_all(market: MarketData, underlyings, params: ModelParams, fitter=None):
         fits[a] = fit
         z[ok, k] = fit.residuals
     return fits, z
+
+
+def apc_var_floor(market: MarketData, underlyings, params: ModelParams) -> np.ndarray:
+    """(U,) the APC floor on each underlying's daily variance (return**2; docs/MODEL.md §4).
+
+    ``var_floor_u = apc_floor_weight * mean(r_t**2)`` over ALL of asset u's daily simple
+    returns in ``market`` (from its first close to the model date: the longest lookback,
+    EMIR RTS 153/2013 Art. 28(1)(c)); zeros when ``params.apc == "none"``. The h-day
+    variance is then ``max(V_h, h var_floor_u)``.
+    """
+    if params.apc == "none":
+        return np.zeros(len(underlyings))
+    rets = market.simple_returns()
+    out = []
+    for a in underlyings:
+        col = rets[:, market.index(a)]
+        out.append(params.apc_floor_weight * float(np.mean(col[np.isfinite(col)] ** 2)))
+    return np.array(out)
 
 
 def build_risk_model(market: MarketData, book: Book, params: ModelParams | None = None,
@@ -196,8 +232,9 @@ def build_risk_model(market: MarketData, book: Book, params: ModelParams | None 
 
     price = np.array([market.last_close()[market.index(a)] for a in und])
     sigma = np.array([np.sqrt(fits[a].sigma2_next) for a in und])
-    mpor_vol = np.array([np.sqrt(fits[a].mpor_variance(p.mpor_days)) for a in und])
-    returns = scen.returns(sigma[order], p.mpor_days)[:, np.argsort(order)]   # back to book order
+    vfloor = apc_var_floor(market, und, p)
+    mpor_vol = np.sqrt(np.maximum([fits[a].mpor_variance(p.mpor_days) for a in und], p.mpor_days * vfloor))
+    returns = scen.returns(mpor_vol[order])[:, np.argsort(order)]   # back to book order
     table = InstrumentTable.from_instruments(book.instruments, und)
     val = value_instruments(table, price, returns, scen.vol_shock, p.mpor_days)
 
@@ -221,44 +258,16 @@ def build_risk_model(market: MarketData, book: Book, params: ModelParams | None 
     for c, px in zip(book.collateral, cprice):
         if not np.isfinite(px):
             raise InputError(market.source, f"asof {market.dates[-1]}", c.asset, "no close for collateral asset")
-    haircut = np.array([c.haircut for c in book.collateral])
-    if p.risk_haircuts:
-        haircut = risk_based_haircuts(book, und, returns, p.margin_params.k_tail(len(returns)), haircut)
+    hc = collateral_haircuts(book, und, returns, p.margin_params.k_tail(len(returns)), p.risk_haircuts)
     mm = MarginModel(instrument_ids=book.instrument_ids, underlyings=und,
                      collateral_assets=book.collateral_assets, pnl=val.pnl, mark=val.mark,
                      exposure=val.exposure, collateral_price=cprice,
-                     haircut=haircut, adv=np.array(adv),
+                     haircut=hc.fraction, adv=np.array(adv),
                      liquidity_weight=np.array([default_liquidity_weight(a) for a in und]),
                      params=p.margin_params)
     return RiskModel(market.dates[-1], p, und, price, fits, sigma, mpor_vol, path, target, scen,
-                     returns, val, np.array(adv), tuple(src), price[table.underlying_index], mm)
-
-
-#: Cap on a risk-based haircut (a haircut stays below 1; its fixed-point form below 10^4 bps).
-MAX_RISK_HAIRCUT = 0.95
-
-
-def risk_based_haircuts(book: Book, underlyings, returns: np.ndarray, k: int,
-                        table: np.ndarray) -> np.ndarray:
-    """Haircuts floored at each collateral asset's standalone ES over the MPOR.
-
-    ``h_j = min(max(table_j, ES_j), MAX_RISK_HAIRCUT)`` where ``ES_j`` is the mean of the
-    ``k`` largest scenario losses of one USD of asset ``j`` (``-returns[:, u_j]``, the
-    MPOR scenario returns (S, U)). Stablecoins and assets that are not underlyings keep
-    the table haircut. Why: the margin's ES covers positions only; collateral is
-    credited at ``1 - haircut``, so a 5% BTC haircut leaves a long book funded with
-    BTC exposed to the whole crash (BTC fell 44% intraday on 2020-03-12). Standalone
-    (no offset against positions) is conservative, as CCP collateral haircuts are.
-    (Added by the liquidation stage; see docs/LIQUIDATION.md.)
-    """
-    out = np.array(table, float).copy()
-    for j, c in enumerate(book.collateral):
-        if c.is_stable or c.asset not in underlyings:
-            continue
-        loss = -np.asarray(returns)[:, list(underlyings).index(c.asset)]
-        es = float(np.sort(loss)[::-1][:k].mean())
-        out[j] = min(max(out[j], es), MAX_RISK_HAIRCUT)
-    return out
+                     returns, val, np.array(adv), tuple(src), price[table.underlying_index], mm,
+                     var_floor=vfloor, haircuts=hc)
 
 
 def build_margin_model(market: MarketData, book: Book, params: ModelParams | None = None,
@@ -268,8 +277,8 @@ def build_margin_model(market: MarketData, book: Book, params: ModelParams | Non
 
 
 #: Named published parameter sets (``calcm margin --profile``, ``calcm demo --profile``).
-#: ``published`` is the default model; ``fast`` publishes 20 FHS days instead of 500 (S = 54 on
-#: the bundled data) as a parameter set of its own, for a demo that proves quickly on 2 cores:
+#: ``published`` is the default model; ``fast`` publishes 16 + 4 stressed FHS days instead of
+#: 480 + 20 (S = 54 on the bundled data) as a parameter set of its own, for a quick demo:
 #: a chain deployed with it equals ``calcm margin --profile fast``, never a refit of ``published``.
 def parameter_profile(name: str) -> ModelParams:
     """The :class:`ModelParams` of a named profile (``published`` or ``fast``)."""
@@ -278,7 +287,7 @@ def parameter_profile(name: str) -> ModelParams:
     if name == "published":
         return base
     if name == "fast":
-        return replace(base, scenarios=replace(base.scenarios, n_fhs=20))
+        return replace(base, scenarios=replace(base.scenarios, n_fhs=16, n_stress=4))
     raise ValueError(f"unknown parameter profile {name!r} (published, fast)")
 
 

@@ -10,16 +10,16 @@ at its date ``T``:
    :class:`~calcm.risk.fixed_margin.MarginModelFx` (v2) is the published margin model.
 
 Every account's published MM, IM, equity and tier is :func:`~calcm.risk.fixed_margin.margin_fx`
-on that model, bit for bit what the margin circuit proves. Risk-based haircuts
-(``ModelParams.risk_haircuts``) are not provable yet: asking for them here is an
-:class:`~calcm.errors.InputError`.
+on that model, bit for bit what the margin circuit proves. The collateral haircuts are the
+publication's integers (:mod:`calcm.risk.haircuts`, ``ModelParams.risk_haircuts`` on by default):
+published parameters in the common leaf that the margin circuit takes as inputs, and the very
+``bps / 10^4`` the float model uses.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
 
-from ..errors import InputError
 from ..market import MarketData
 from .book import Book
 from .fixed_margin import MarginModelFx
@@ -68,9 +68,6 @@ def published_model(market: MarketData, book: Book, params: ModelParams | None =
     from . import modelfx
 
     p = params or ModelParams()
-    if p.risk_haircuts:
-        raise InputError(book.source, "-", "risk_haircuts",
-                         "risk-based haircuts are not provable yet: the published model uses the book's haircuts")
     rm = risk if risk is not None else build_risk_model(market, book, p, asof)
     fx_params = modelfx.params_from_risk_model(rm, book, chunks=chunks)
     S = rm.scenarios.n_scenarios

@@ -111,6 +111,8 @@ def report_json(rep: MarginReport) -> dict:
                                 "mpor_vol": float(risk.mpor_vol[k]), "adv": float(risk.adv[k]),
                                 "adv_source": risk.adv_source[k]}
                             for k, u in enumerate(risk.underlyings)},
+            # The publication's haircut per collateral asset and its source (calcm.risk.haircuts).
+            "collateral": risk.haircuts.to_json() if risk.haircuts is not None else {},
         },
         "accounts": accounts,
         "totals": {"mm": float(r.mm.sum()), "siloed_mm": float(rep.siloed.mm.sum()),

@@ -3,21 +3,26 @@
 Every scenario ``s`` is a standardised vector ``z[s]`` (U,) and an implied-vol
 shock ``v[s]``. Its simple return over the margin period of risk (h days) is::
 
-    r[s, u] = max(z[s, u] * sigma_u * sqrt(h), MIN_RETURN)
+    r[s, u] = max(z[s, u] * sqrt(V_u), MIN_RETURN),   V_u = max(V_h,u, h var_floor_u)
 
-with ``sigma_u`` today's one-step GARCH forecast volatility. The z-vectors are
-fixed for an epoch; only ``sigma`` moves per block (what the model circuit proves).
+with ``V_h,u`` the GARCH h-step forecast variance from today's state and
+``var_floor_u`` the APC floor (docs/MODEL.md §4). The z-vectors are fixed for an
+epoch; only the variance moves per block (what the model circuit proves).
 
 Kinds of scenario (built by :func:`build_scenarios`, deterministic given inputs):
 
 - ``fhs``: filtered historical simulation. Historical standardised residual
   vectors ``z_t``, re-correlated from their own predicted EWMA correlation
-  ``R_{t-1}`` to today's stressed correlation: ``z*_t = L_today L_{t-1}^{-1} z_t``
+  ``R_{t-1}`` to today's (unstressed) correlation: ``z*_t = L_today L_{t-1}^{-1} z_t``
   (``L`` lower Cholesky factors), then each asset's column rescaled to the RMS
   of its raw residuals on the same days (:func:`match_scale`: re-correlation must
   not change an asset's volatility). The last ``n_fhs`` days (or ``n_fhs`` evenly
   spaced days). Vol shock ``v = clip(vol_of_vol * (rms(z) - 1), lo, hi)``:
   large moves raise implied vols, calm days lower them.
+- ``stress``: ``n_stress`` of the same FHS days re-correlated to the stressed
+  correlation ``R_stress = (1 - w) R_today + w 1 1^T`` instead (column scale
+  matched over the whole FHS window, same vol-shock rule), on the days chosen by
+  :func:`stress_days`. These are added, never substituted: see "Superset rule".
 - ``worst`` / ``best``: the ``n_extreme`` days with the lowest / highest
   equally-weighted mean residual, their raw ``z`` (the crash as it happened).
 - ``crash`` / ``rally``: correlation-to-one, every asset ``-k_u`` / ``+k_u``
@@ -26,6 +31,13 @@ Kinds of scenario (built by :func:`build_scenarios`, deterministic given inputs)
   (quantile ``breakdown_quantile``), others 0; a long/short hedge of two
   correlated assets always meets the move that breaks it.
 - ``vol``: no price move, implied vols up (``vol_spike``) or down (``vol_crush``).
+
+Superset rule. Blending every FHS scenario toward correlation one (the v1 rule)
+lowers the ES of long/short books: a stress that can lower a requirement is not a
+stress. Since v2 the stressed scenarios are extra rows: with ``k`` fixed, the mean
+of the ``k`` largest losses over a set is at least the mean of the ``k`` largest
+over any subset, so for EVERY book ES(full set) >= ES(set without ``stress``)
+(:func:`es_without_stress`; float and fixed point alike, as ``ceil`` is monotone).
 
 The content hash :meth:`ScenarioSet.hash` is sha256 over a canonical encoding
 (header JSON with sorted keys, then ``z`` and ``v`` as little-endian float64).
@@ -44,15 +56,18 @@ from .correlation import CorrelationPath, cholesky
 
 #: Floor on a scenario simple return: a price never goes to zero or below.
 MIN_RETURN = -0.95
-HASH_DOMAIN = b"calcm-scenarios-v1\n"
+HASH_DOMAIN = b"calcm-scenarios-v2\n"
+#: Kind label of the stressed FHS scenarios (the rows :func:`es_without_stress` drops).
+STRESS_KIND = "stress"
 
 
 @dataclass(frozen=True)
 class ScenarioParams:
     """How a scenario set is built (all defaults documented in docs/MODEL.md)."""
 
-    n_fhs: int = 500
+    n_fhs: int = 480
     fhs_selection: str = "last"        # "last" n_fhs days or "even"ly spaced over the history
+    n_stress: int = 20                 # FHS days re-correlated to R_stress (:func:`stress_days`)
     n_extreme: int = 5                 # worst and best historical days
     stress_quantile: float = 0.999     # crash / rally size (Student-t quantile)
     breakdown_quantile: float = 0.995  # pair breakdown size
@@ -65,8 +80,8 @@ class ScenarioParams:
     vol_crush: float = -0.30
 
     def __post_init__(self):
-        if self.n_fhs < 0 or self.n_extreme < 0:
-            raise ValueError("n_fhs and n_extreme must be >= 0")
+        if self.n_fhs < 0 or self.n_extreme < 0 or self.n_stress < 0:
+            raise ValueError("n_fhs, n_stress and n_extreme must be >= 0")
         if self.fhs_selection not in ("last", "even"):
             raise ValueError(f"fhs_selection must be 'last' or 'even', got {self.fhs_selection!r}")
         for q in (self.stress_quantile, self.breakdown_quantile):
@@ -108,15 +123,16 @@ class ScenarioSet:
     def n_scenarios(self) -> int:
         return len(self.names)
 
-    def returns(self, sigma: np.ndarray, horizon_days: float) -> np.ndarray:
-        """(S, U) simple returns over the MPOR: ``max(z * sigma * sqrt(h), MIN_RETURN)``.
+    def returns(self, mpor_vol: np.ndarray) -> np.ndarray:
+        """(S, U) simple returns over the MPOR: ``max(z * sqrt(V), MIN_RETURN)``.
 
-        ``sigma`` (U,) one-day volatilities (return units), in the order of ``assets``.
+        ``mpor_vol`` (U,) = ``sqrt(V)``, the h-day volatility (return units) in the order of
+        ``assets``: ``V = max(V_h, h var_floor)`` (:func:`calcm.risk.model.horizon_variance`).
         """
-        sigma = np.asarray(sigma, float)
-        if sigma.shape != (len(self.assets),) or np.any(~np.isfinite(sigma)) or np.any(sigma < 0):
-            raise ValueError("sigma must be (U,) finite and >= 0")
-        return np.maximum(self.z * sigma * np.sqrt(horizon_days), MIN_RETURN)
+        mpor_vol = np.asarray(mpor_vol, float)
+        if mpor_vol.shape != (len(self.assets),) or np.any(~np.isfinite(mpor_vol)) or np.any(mpor_vol < 0):
+            raise ValueError("mpor_vol must be (U,) finite and >= 0")
+        return np.maximum(self.z * mpor_vol, MIN_RETURN)
 
     def canonical_bytes(self) -> bytes:
         head = json.dumps({"assets": list(self.assets), "names": list(self.names),
@@ -189,12 +205,32 @@ def match_scale(recorrelated: np.ndarray, raw: np.ndarray) -> np.ndarray:
     return recorrelated * np.where(have > 0, want / np.where(have > 0, have, 1.0), 1.0)
 
 
+def stress_days(z: np.ndarray, days: np.ndarray, n: int) -> np.ndarray:
+    """Positions in ``days`` (ascending) of the ``stress`` scenarios: deterministic.
+
+    Over the FHS window ``days`` (indices into ``z`` (T, U)), rank the days by their
+    equal-weighted mean residual ``mean_u z[t, u]`` and take the ``ceil(n/2)`` lowest
+    and the ``floor(n/2)`` highest (ties: the earlier day), ``min(n, len(days))`` in
+    all, distinct. Why these days: correlation-to-one matters most where the whole
+    market moves together, and taking both ends covers long and short books alike.
+    """
+    n = min(int(n), len(days))
+    if n == 0:
+        return np.zeros(0, int)
+    m = np.asarray(z, float)[days].mean(axis=1)
+    low = np.argsort(m, kind="stable")[: (n + 1) // 2]
+    taken = set(low.tolist())
+    high = [i for i in np.argsort(-m, kind="stable").tolist() if i not in taken][: n // 2]
+    return np.sort(np.concatenate([low, np.asarray(high, int)]))
+
+
 def build_scenarios(assets: tuple[str, ...], dates: np.ndarray, z: np.ndarray, path: CorrelationPath,
                     target: np.ndarray, nu: np.ndarray, params: ScenarioParams | None = None) -> ScenarioSet:
-    """Build the epoch's scenario set.
+    """Build the epoch's scenario set (order: fhs, stress, worst, best, crash, rally, breakdown, vol).
 
     assets (U,); dates (T,) of the residuals; z (T, U) standardised residuals;
-    path: their EWMA correlation path; target (U, U): today's stressed correlation;
+    path: their EWMA correlation path (``fhs`` re-correlate to ``path.today``);
+    target (U, U): today's stressed correlation (the ``stress`` rows);
     nu (U,): each asset's Student-t degrees of freedom.
     """
     p = params or ScenarioParams()
@@ -208,10 +244,17 @@ def build_scenarios(assets: tuple[str, ...], dates: np.ndarray, z: np.ndarray, p
         rows.append(np.asarray(vec, float))
         vs.append(float(v))
 
+    def historical(kind, ts, rows_):
+        for t, zs in zip(ts, rows_):
+            rms = float(np.sqrt(np.mean(zs * zs)))
+            add(f"{kind} {dates[t]}", kind, zs, np.clip(p.vol_of_vol * (rms - 1), p.vol_shock_min, p.vol_shock_max))
+
     days = fhs_days(T, p.n_fhs, p.fhs_selection)
-    for t, zs in zip(days, match_scale(filtered_historical(z, path, target, days), z[days])):
-        rms = float(np.sqrt(np.mean(zs * zs)))
-        add(f"fhs {dates[t]}", "fhs", zs, np.clip(p.vol_of_vol * (rms - 1), p.vol_shock_min, p.vol_shock_max))
+    historical("fhs", days, match_scale(filtered_historical(z, path, path.today, days), z[days]))
+    pick = stress_days(z, days, p.n_stress)
+    if len(pick):   # scale matched over the whole window, then the chosen days
+        stressed_rows = match_scale(filtered_historical(z, path, target, days), z[days])
+        historical(STRESS_KIND, days[pick], stressed_rows[pick])
     market = z.mean(axis=1)
     order = np.argsort(market, kind="stable")
     for t in order[: min(p.n_extreme, T)]:
@@ -237,3 +280,37 @@ def build_scenarios(assets: tuple[str, ...], dates: np.ndarray, z: np.ndarray, p
 
 def params_json(p: ScenarioParams) -> dict:
     return asdict(p)
+
+
+def _kept(losses, kinds) -> np.ndarray:
+    """Indices of the scenarios that are not ``stress`` (checks one kind per loss column)."""
+    if np.shape(losses)[-1] != len(kinds):
+        raise ValueError(f"losses have {np.shape(losses)[-1]} scenarios, kinds {len(kinds)}")
+    return np.flatnonzero([kd != STRESS_KIND for kd in kinds])
+
+
+def es_without_stress(losses: np.ndarray, kinds, k: int) -> np.ndarray:
+    """Float ES over the scenarios that are not ``stress``, at the FULL set's ``k``.
+
+    losses (S,) or (A, S) USD (positive = loss); kinds (S,) the set's kind labels.
+    ``max(0, mean of the k largest kept losses)``: the superset rule's comparison
+    point (module docstring); the model's ES is always >= this.
+    """
+    idx = _kept(losses, kinds)
+    kept = np.asarray(losses, float)[..., idx]
+    if not (1 <= k <= kept.shape[-1]):
+        raise ValueError(f"k = {k} needs 1 <= k <= {kept.shape[-1]} non-stress scenarios")
+    return np.maximum(-np.sort(-kept, axis=-1)[..., :k].mean(axis=-1), 0.0)
+
+
+def es_fx_without_stress(losses, kinds, k: int) -> int:
+    """Fixed-point twin: ``max(ceil(sum of the k largest kept losses / k), 0)`` (money units).
+
+    ``losses`` the exact integer scenario losses of one account
+    (:attr:`calcm.risk.fixed_margin.MarginResultFx.losses`).
+    """
+    idx = _kept(losses, kinds)
+    kept = sorted((int(losses[s]) for s in idx), reverse=True)
+    if not (1 <= k <= len(kept)):
+        raise ValueError(f"k = {k} needs 1 <= k <= {len(kept)} non-stress scenarios")
+    return max(-(-sum(kept[:k]) // k), 0)

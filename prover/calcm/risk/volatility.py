@@ -8,7 +8,9 @@ Model (returns ``r_t`` are simple daily returns, zero mean)::
 GARCH is the case ``gamma = 0``. Parameters are estimated by ``arch`` on percent
 returns (``arch_model(100 * r, mean='Zero', vol='GARCH', p=1, o=0|1, q=1, dist='t')``,
 zero mean so arch's recursion is exactly the one above) and rescaled to return
-units: ``omega_ret = omega_pct / 100**2``; ``alpha, gamma, beta, nu`` are unitless.
+units: ``omega_ret = omega_pct / 100**2``; ``alpha, gamma, beta, nu`` are unitless. The path
+starts at arch's ``sigma2_0 = omega + (alpha + gamma/2 + beta) * backcast`` (backcast: the
+0.94-weighted mean of the first 75 squared returns), from the asset's listing to the model date.
 
 Forecasts from the state ``sigma2_{T+1}`` (known at the close of day T)::
 
@@ -16,6 +18,9 @@ Forecasts from the state ``sigma2_{T+1}`` (known at the close of day T)::
     h-step (MPOR) variance = sum_{j=1..h} sigma2_{T+j}
 
 (``gamma / 2`` because a symmetric innovation is negative half the time, as in arch.)
+Near-integrated fits follow the persistence rule of :mod:`.persistence`: with a cap
+(``persistence_cap``, :data:`DEFAULT_PERSISTENCE_CAP`), a fit with ``alpha + gamma/2 + beta
+>= cap`` is published as arch's constrained MLE at the cap, and the fit records the test.
 The pure recursion :func:`garch_update` rolls the state forward by one observation
 without refitting: it is the update the model circuit proves per block.
 """
@@ -24,11 +29,18 @@ from __future__ import annotations
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from .persistence import PersistenceCheck
+
 #: arch works on percent returns (better-conditioned optimisation).
 PERCENT = 100.0
+#: Default persistence cap (docs/MODEL.md section 2: the smallest cap on the grid
+#: 0.98/0.99/0.995/0.999 that no asset's likelihood ratio rejects at 5%, 2017-2023).
+DEFAULT_PERSISTENCE_CAP = 0.999
 
 
 @dataclass(frozen=True)
@@ -122,8 +134,10 @@ class VolatilityFit:
     params:    the estimated :class:`GarchParams` (return units).
     sigma2:    (T + 1,) conditional variances; ``sigma2[t]`` for ``returns[t]``, last = next day.
     residuals: (T,) standardised residuals ``returns / sqrt(sigma2[:-1])`` (unit variance).
-    loglik:    arch's log-likelihood (on percent returns).
-    converged: arch's optimiser reported success.
+    loglik:    arch's log-likelihood (on percent returns) of the published parameters.
+    converged: arch's optimiser reported success for the published parameters.
+    persistence_rule: the persistence rule as applied (:class:`.persistence.PersistenceCheck`),
+               None when the model has no cap.
     """
 
     model: str
@@ -133,6 +147,7 @@ class VolatilityFit:
     backcast: float
     loglik: float
     converged: bool
+    persistence_rule: "PersistenceCheck | None" = None
 
     @property
     def sigma2_next(self) -> float:
@@ -159,9 +174,17 @@ class VolatilityModel(ABC):
 
 
 class _ArchGarchT(VolatilityModel):
-    """Zero-mean GARCH-family model with Student-t innovations, estimated by ``arch``."""
+    """Zero-mean GARCH-family model with Student-t innovations, estimated by ``arch``.
+
+    persistence_cap: None (arch's own ``phi <= 1`` only) or in (0, 1): the persistence rule.
+    """
 
     o: int = 0
+
+    def __init__(self, persistence_cap: float | None = None):
+        if persistence_cap is not None and not 0 < persistence_cap < 1:
+            raise ValueError(f"persistence_cap must be None or in (0, 1), got {persistence_cap}")
+        self.persistence_cap = persistence_cap
 
     def fit(self, returns: np.ndarray) -> VolatilityFit:
         from arch import arch_model
@@ -173,6 +196,10 @@ class _ArchGarchT(VolatilityModel):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence is recorded in `converged` instead
             res = am.fit(disp="off", show_warning=False)
+        rule = None
+        if self.persistence_cap is not None:
+            from .persistence import apply_cap
+            res, rule = apply_cap(PERCENT * r, self.o, res, self.persistence_cap)
         par = res.params
         s2 = PERCENT ** 2
         params = GarchParams(omega=float(par["omega"]) / s2, alpha=float(par["alpha[1]"]),
@@ -183,7 +210,7 @@ class _ArchGarchT(VolatilityModel):
         sigma2_0 = params.omega + params.persistence * backcast
         sigma2 = filter_variance(params, r, sigma2_0)
         return VolatilityFit(self.name, params, sigma2, r / np.sqrt(sigma2[:-1]), backcast,
-                             float(res.loglikelihood), int(res.convergence_flag) == 0)
+                             float(res.loglikelihood), int(res.convergence_flag) == 0, rule)
 
 
 class GARCH(_ArchGarchT):
@@ -203,8 +230,9 @@ class GJRGARCH(_ArchGarchT):
 VOLATILITY_MODELS: dict[str, type[VolatilityModel]] = {"garch": GARCH, "gjr": GJRGARCH}
 
 
-def volatility_model(name: str) -> VolatilityModel:
+def volatility_model(name: str, persistence_cap: float | None = None) -> VolatilityModel:
+    """The named model (``garch``, ``gjr``) with the persistence rule at ``persistence_cap``."""
     try:
-        return VOLATILITY_MODELS[name]()
+        return VOLATILITY_MODELS[name](persistence_cap)
     except KeyError:
         raise ValueError(f"unknown volatility model {name!r}; one of {sorted(VOLATILITY_MODELS)}") from None

@@ -29,7 +29,7 @@ from ..risk.fixed_margin import tail_selection
 from .moves import BoundaryMove, exposed_underlyings, tier_boundaries
 from .numbers import MarginNumbers, margin_numbers
 
-HISTORICAL = ("fhs", "worst", "best")
+HISTORICAL = ("fhs", "stress", "worst", "best")
 
 
 @dataclass(frozen=True)

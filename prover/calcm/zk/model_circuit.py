@@ -19,9 +19,11 @@ import hashlib
 from dataclasses import dataclass, replace
 
 from .. import atomic
+from ..fixedpoint import GARCH_FRAC, MOVE_BITS
 from ..paths import CIRCUITS
 from ..risk.fixed_transcendental import tables_circom
 from ..risk.modelfx import KINDS, MODEL_DOMAIN, PARAM_DOMAIN, STATE_DOMAIN, ModelParamsFx
+from ..risk.modelfx.constants import HVAR_BITS, MOVE_SHIFT, SQRT_PRESHIFT
 
 #: The three circuits: (file, template, public inputs before the packed prices, registry order).
 CIRCUIT_KINDS = {
@@ -168,15 +170,31 @@ class ModelCircuitConfig:
 # ----------------------------------------------------------------------------------------
 # Generated tables.
 
+def asset_move_constants() -> dict[str, tuple[int, str]]:
+    """name -> (value, meaning): the shifts and bit bounds of ``AssetMove`` (calcm.risk.modelfx.step)."""
+    assert (HVAR_BITS + SQRT_PRESHIFT) % 2 == 0
+    return {
+        "HORIZON_SHIFT": (GARCH_FRAC, "V = rdiv(A sigma2, HORIZON_SHIFT) + B: A at 2^GARCH_FRAC"),
+        "HVAR_BITS": (HVAR_BITS, "horizon variances V, Vf (2^48) below 2^HVAR_BITS (modelfx.constants.HVAR)"),
+        "SQRT_PRESHIFT": (SQRT_PRESHIFT, "sigma_h = isqrt(Vf 2^SQRT_PRESHIFT) (2^32)"),
+        "SIGMA_H_BITS": ((HVAR_BITS + SQRT_PRESHIFT) // 2, "sigma_h below 2^SIGMA_H_BITS"),
+        "MOVE_SHIFT": (MOVE_SHIFT, "move = rdiv(price sigma_h, MOVE_SHIFT) (PRICE 2^4)"),
+        "MOVE_BITS": (MOVE_BITS, "move below 2^MOVE_BITS (calcm.fixedpoint.MOVE_BITS)"),
+    }
+
+
 def tables_source() -> str:
-    """``circuits/model/tables.circom``: polynomial tables plus the domain tags of calcm.risk.modelfx."""
+    """``circuits/model/tables.circom``: polynomial tables, AssetMove's constants, the domain tags."""
+    moves = "".join(f"// {doc}\nfunction {name}() {{\n    return {v};\n}}\n"
+                    for name, (v, doc) in asset_move_constants().items())
     domains = (
         "\n// Domain tags of the model's hashed encodings (calcm.risk.modelfx.constants).\n"
         f"function PARAM_DOMAIN() {{\n    return {PARAM_DOMAIN};\n}}\n"
         f"function STATE_DOMAIN() {{\n    return {STATE_DOMAIN};\n}}\n"
         f"function MODEL_DOMAIN() {{\n    return {MODEL_DOMAIN};\n}}\n"
     )
-    return tables_circom() + domains
+    head = "\n// AssetMove shifts and bounds (calcm.zk.model_circuit.asset_move_constants).\n"
+    return tables_circom() + head + moves + domains
 
 
 def write_tables() -> bool:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..fixedpoint import FIELD_PRIME, to_field
-from ..risk.modelfx import ModelParamsFx, ModelStateFx, option_part, param_tree, reval, step
+from ..risk.modelfx import ModelParamsFx, ModelStateFx, horizon_variance, option_part, param_tree, reval, step
 from ..risk.modelfx.paramhash import common_elements, shock_chunk, terms_elements, z_chunk
 from .model_circuit import ModelCircuitConfig, pack_prices
 from .witness import WitnessMismatch, calculate_witness
@@ -66,18 +66,26 @@ def _check(config, params, context):
         raise ValueError("context must be a field element")
 
 
-def _leaves(params: ModelParamsFx) -> dict:
+def _leaves(params: ModelParamsFx, zhead: bool = True) -> dict:
+    """The hashed inputs: h_common's preimage, hs, ht and (step, reval: they hash every z chunk) the
+    z-chunk heads ``zhead[u] = [A_u, B_u, F_u]``; an option part opens its one chunk whole (``zc``)."""
     tree = param_tree(params)
-    return {"common": [str(v) for v in common_elements(params)],
-            "hs": [str(v) for v in tree.hs], "ht": [str(v) for v in tree.ht]}
+    out = {"common": [str(v) for v in common_elements(params)],
+           "hs": [str(v) for v in tree.hs], "ht": [str(v) for v in tree.ht]}
+    if zhead:
+        out["zhead"] = [[str(v) for v in (params.horizon_a[u], params.horizon_b[u], params.horizon_floor[u])]
+                        for u in range(params.n_assets)]
+    return out
 
 
-def _linear_signals(lin_fx, with_garch: bool) -> dict:
+def _linear_signals(lin_fx, params: ModelParamsFx, sigma2, with_garch: bool) -> dict:
+    """Reference intermediates by ``.sym`` name; ``sigma2[u]`` is the variance AssetMove used."""
     out = {}
     for u, a in enumerate(lin_fx.assets):
         fields = ("eps", "sigma2Next", "sigma", "move", "floor") if with_garch else ("sigma", "move", "floor")
         for f in fields:
             out[f"main.asset[{u}].{f}"] = getattr(a, "sigma2" if f == "sigma2Next" else f)
+        out[f"main.asset[{u}].vf"] = horizon_variance(params, u, sigma2[u])
     for s, row in enumerate(lin_fx.lin):
         for u, v in enumerate(row):
             out[f"main.linear.lin[{s}][{u}]"] = v
@@ -96,7 +104,8 @@ def step_input(config: ModelCircuitConfig, state: ModelStateFx, prices, params: 
                sigma2Prev=[_fe(v) for v in state.sigma2], pricePrev=[_fe(v) for v in state.price],
                price=[_fe(v) for v in res.prices], z=[[_fe(v) for v in row] for row in params.z],
                **_leaves(params))
-    return inp, ModelExpected(public, config.public_signals, res, _linear_signals(res, True))
+    signals = _linear_signals(res, params, [a.sigma2 for a in res.assets], True)
+    return inp, ModelExpected(public, config.public_signals, res, signals)
 
 
 def reval_input(config: ModelCircuitConfig, state: ModelStateFx, prices, params: ModelParamsFx,
@@ -110,7 +119,7 @@ def reval_input(config: ModelCircuitConfig, state: ModelStateFx, prices, params:
                sigma2=[_fe(v) for v in state.sigma2], statePrice=[_fe(v) for v in state.price],
                price=[_fe(v) for v in res.prices], z=[[_fe(v) for v in row] for row in params.z],
                **_leaves(params))
-    return inp, ModelExpected(public, config.public_signals, res, _linear_signals(res, False))
+    return inp, ModelExpected(public, config.public_signals, res, _linear_signals(res, params, state.sigma2, False))
 
 
 def part_input(config: ModelCircuitConfig, state: ModelStateFx, prices, params: ModelParamsFx,
@@ -126,10 +135,12 @@ def part_input(config: ModelCircuitConfig, state: ModelStateFx, prices, params: 
     inp = {n: str(v) for n, v in zip(config.public_signals[:5], public)}
     inp.update(packedPrices=[str(v) for v in public[5:]], day=str(state.day),
                sigma2=[_fe(v) for v in state.sigma2], statePrice=[_fe(v) for v in state.price],
-               price=[_fe(v) for v in prices], hz=[[str(h) for h in row] for row in tree.hz], zc=[str(v) for v in z_chunk(params, u, c)],
+               price=[_fe(v) for v in prices], hz=[[str(h) for h in row] for row in tree.hz],
+               zc=[str(v) for v in z_chunk(params, u, c)],
                shc=[str(v) for v in shock_chunk(params, c)], terms=[str(v) for v in terms_elements(params, o)],
-               **_leaves(params))
-    sig = {"main.am.sigma": res.move.sigma, "main.am.move": res.move.move, "main.am.floor": res.move.floor,
+               **_leaves(params, zhead=False))
+    sig = {"main.am.vf": horizon_variance(params, u, state.sigma2[u]), "main.am.sigma": res.move.sigma,
+           "main.am.move": res.move.move, "main.am.floor": res.move.floor,
            "main.base.value": res.base.value, "main.base.mark": res.mark, "main.base.expo": res.expo}
     for i, (ls, pn) in enumerate(zip(res.lin, res.pnl)):
         sig[f"main.scen[{i}].lin"] = ls
@@ -138,9 +149,9 @@ def part_input(config: ModelCircuitConfig, state: ModelStateFx, prices, params: 
 
 
 #: Intermediates that must survive optimisation for the comparison to mean anything.
-REQUIRED = {"step": ("main.asset[0].eps", "main.asset[0].sigma2Next", "main.asset[0].move"),
-            "reval": ("main.asset[0].move",),
-            "option": ("main.scen[0].pnl",)}
+REQUIRED = {"step": ("main.asset[0].eps", "main.asset[0].sigma2Next", "main.asset[0].vf", "main.asset[0].move"),
+            "reval": ("main.asset[0].vf", "main.asset[0].move"),
+            "option": ("main.am.vf", "main.scen[0].pnl")}
 
 
 def compare_witness(wit: Witness, sym: dict[str, int], expected: ModelExpected, kind: str) -> list[str]:

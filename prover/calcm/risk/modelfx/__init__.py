@@ -21,7 +21,8 @@ from .options import OptionValueFx, black76_fx
 from .paramhash import ParamTree, param_tree
 from .params import ModelParamsFx
 from .state import ModelStateFx
-from .step import AssetMoveFx, AssetStepFx, asset_move, asset_step, garch_step, scenario_move, simple_return
+from .step import (AssetMoveFx, AssetStepFx, asset_move, asset_step, garch_step, horizon_variance, scenario_move,
+                   simple_return)
 from .terms import CollateralFx, InstrumentFx, OptionTermsFx, option_terms, reciprocal, shock_weight, vol_sqrt_time
 from .update import LinearFx, OptionPartFx, UpdateFx, option_part, option_parts, reval, step, update
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ...fixedpoint import (BPS, D_FRAC, D_INT_BITS, GARCH_FRAC, IV_FRAC, LN_FRAC, PRICE_BITS,
                            RET_FRAC, RET_HI_BITS, SHOCK_FRAC, SHOCK_INT_BITS, SHOCK_MIN_DEN,
-                           SHOCK_MIN_NUM, SQRTH_FRAC, T_FRAC, VAR_BITS, VAR_FRAC, VOL_FRAC,
+                           SHOCK_MIN_NUM, T_FRAC, VAR_BITS, VAR_FRAC, VOL_FRAC,
                            VSQRT_INT_BITS, VSQRT_MIN_FRAC_BITS, W_FRAC, Z_FRAC, Z_INT_BITS, MOVE_FRAC,
                            Range)
 
@@ -32,7 +32,11 @@ MODEL_DOMAIN = _tag(b"calcm-margin-v2")
 #: Shifts of one day (module docstring of :mod:`calcm.risk.modelfx.step`).
 GARCH_SHIFT = GARCH_FRAC + 2 * RET_FRAC - VAR_FRAC          # 64
 SQRT_PRESHIFT = 2 * VOL_FRAC - VAR_FRAC                     # 16
-MOVE_SHIFT = VOL_FRAC + SQRTH_FRAC - MOVE_FRAC              # 60
+MOVE_SHIFT = VOL_FRAC - MOVE_FRAC                           # 28: P * sigma_h to PRICE * 2**4
+#: The horizon (MPOR) variance V = rdiv(A_u sigma2, 32) + B_u, floored at F_u
+#: (:func:`calcm.risk.modelfx.step.horizon_variance`): A_u at 2**GARCH_FRAC, B_u, F_u, V at 2**VAR_FRAC.
+HVAR_BITS = 62                                              # V, Vf, B_u, F_u < 2**62 (variance < 2**14)
+HORIZON_A_BITS = 40                                         # A_u < 2**40 (sum of h powers of phi < 256)
 LIN_SHIFT = Z_FRAC + MOVE_FRAC                              # 20
 D_SHIFT = LN_FRAC + LN_FRAC + W_FRAC - D_FRAC               # 68
 HALF_V_SHIFT = D_SHIFT + D_FRAC - LN_FRAC - SHOCK_FRAC - 1  # 39: v (1+shock) / 2 to the d numerator
@@ -41,6 +45,9 @@ VALUE_SHIFT = 32                                            # F N(d) at PRICE * 
 PRICE_POS = Range("price", 1, 2**PRICE_BITS)
 RETURN = Range("simple return (2**40)", -(2**RET_FRAC), 2**RET_HI_BITS)
 VARIANCE = Range("GARCH variance (2**48)", 0, 2**VAR_BITS)
+VAR_FLOOR = Range("APC variance floor (2**48)", 0, 2**VAR_BITS)
+HVAR = Range("horizon variance (2**48)", 0, 2**HVAR_BITS)
+HORIZON_A = Range("horizon variance coefficient A (2**32)", 0, 2**HORIZON_A_BITS)
 OMEGA = Range("GARCH omega (2**48)", 1, 2**VAR_FRAC)
 UNIT = Range("GARCH alpha/beta (2**32)", 0, 2**GARCH_FRAC + 1)
 GAMMA = Range("GARCH gamma (2**32)", -(2**GARCH_FRAC), 2**GARCH_FRAC + 1)

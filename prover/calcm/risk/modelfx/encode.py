@@ -13,7 +13,7 @@ import numpy as np
 from ...fixedpoint import (BPS, GARCH_FRAC, IV_FRAC, PRICE, PRICE_SCALE, RATE, SHOCK_FRAC, T_FRAC, VAR_FRAC,
                            Z_FRAC, encode, round_half_away)
 from ..fixed_margin import ADV
-from .constants import EXPIRY, GAMMA, IV, OMEGA, PRICE_POS, SHOCK, UNIT, VARIANCE, Z
+from .constants import EXPIRY, GAMMA, IV, OMEGA, PRICE_POS, SHOCK, UNIT, VAR_FLOOR, VARIANCE, Z
 from .params import ModelParamsFx
 from .state import ModelStateFx
 from .terms import CollateralFx, InstrumentFx
@@ -62,6 +62,7 @@ def params_from_risk_model(rm, book, chunks: int | None = None, k_tail: int | No
     """Fixed-point parameters from a float :class:`~calcm.risk.model.RiskModel` built on ``book``.
 
     The same GARCH fits and the FULL scenario set (docs/PROVING.md §1: no subset),
+    the APC ``var_floor`` (2**48, rounded half away),
     ``k = ceil((1 - es_level) S)`` from the margin parameters unless ``k_tail`` is
     given, and ``chunks`` scenario chunks for the option parts (must divide S; default
     :func:`default_chunks`).
@@ -72,8 +73,11 @@ def params_from_risk_model(rm, book, chunks: int | None = None, k_tail: int | No
     scen = rm.scenarios
     idx = range(scen.n_scenarios)
     col = []
+    # The publication's haircut integers (calcm.risk.haircuts), the very bps the float model uses.
+    published_bps = dict(zip(rm.haircuts.assets, rm.haircuts.bps)) if rm.haircuts is not None else {}
     for c in book.collateral:
-        hc = encode(c.haircut, BPS, RATE, f"collateral {c.asset} haircut")
+        hc = published_bps.get(c.asset)
+        hc = encode(c.haircut, BPS, RATE, f"collateral {c.asset} haircut") if hc is None else hc
         if c.is_stable:
             col.append(CollateralFx(c.asset, -1, hc))
         elif c.asset in und:
@@ -100,7 +104,9 @@ def params_from_risk_model(rm, book, chunks: int | None = None, k_tail: int | No
         adv=tuple(encode(v, 1, ADV, "adv") for v in rm.adv),
         liquidity_weight_bps=tuple(encode(w, BPS, RATE, "liquidity weight")
                                    for w in rm.margin_model.liquidity_weight),
-        chunks=chunks if chunks is not None else default_chunks(len(idx)))
+        chunks=chunks if chunks is not None else default_chunks(len(idx)),
+        var_floor=tuple(encode(float(v), 2**VAR_FRAC, VAR_FLOOR, f"{a} var_floor")
+                        for a, v in zip(und, rm.var_floor if rm.var_floor is not None else [0.0] * len(und))))
 
 
 def genesis(rm, market) -> tuple[ModelStateFx, tuple[int, ...]]:

@@ -30,10 +30,25 @@ class FloatUpdate:
     exposure: np.ndarray
 
 
+def float_horizon_variance(params: ModelParamsFx, sigma2: np.ndarray) -> np.ndarray:
+    """(U,) ``max(V_h, h var_floor)`` in float from the decoded parameters: ``V_h`` by
+    :func:`calcm.risk.volatility.mpor_variance` (arch's analytic h-step forecast, summed)."""
+    from ..volatility import GarchParams, mpor_variance
+
+    h = params.horizon_days
+    out = np.empty(params.n_assets)
+    for u in range(params.n_assets):
+        gp = GarchParams(params.omega[u] / 2**VAR_FRAC, params.alpha[u] / 2**GARCH_FRAC,
+                         params.gamma[u] / 2**GARCH_FRAC, params.beta[u] / 2**GARCH_FRAC, 5.0)
+        out[u] = max(mpor_variance(gp, float(sigma2[u]), h), h * params.var_floor[u] / 2**VAR_FRAC)
+    return out
+
+
 def float_revaluation(params: ModelParamsFx, sigma2: np.ndarray, prices_usd: np.ndarray):
     """The float revaluation at ``prices_usd`` (U,) with one-day variances ``sigma2`` (U,):
-    scenario returns (S, U) by :meth:`calcm.risk.scenarios.ScenarioSet.returns` and the full
-    Black-76 valuation (:func:`calcm.risk.instruments.value_instruments`) of the parameters'
+    scenario returns (S, U) by :meth:`calcm.risk.scenarios.ScenarioSet.returns` at
+    :func:`float_horizon_variance` and the full Black-76 valuation
+    (:func:`calcm.risk.instruments.value_instruments`) of the parameters'
     instruments. Returns ``(returns, valuation)``."""
     from ..instruments import InstrumentTable, value_instruments
     from ..scenarios import ScenarioSet
@@ -42,7 +57,7 @@ def float_revaluation(params: ModelParamsFx, sigma2: np.ndarray, prices_usd: np.
     S = params.n_scenarios
     scen = ScenarioSet(params.assets, tuple(f"s{s}" for s in range(S)), ("fhs",) * S,
                        np.array(params.z, float) / 2**Z_FRAC, shock)
-    r = scen.returns(np.sqrt(sigma2), params.horizon_days)
+    r = scen.returns(np.sqrt(float_horizon_variance(params, sigma2)))
     ins = params.instruments
     table = InstrumentTable(
         tuple(i.id for i in ins), np.array([i.underlying for i in ins]),
@@ -75,15 +90,33 @@ def float_update(state: ModelStateFx, prices, params: ModelParamsFx) -> FloatUpd
     return FloatUpdate(s2, r, val.pnl, val.mark, val.exposure)
 
 
+def horizon_rel_error(params: ModelParamsFx, u: int, vf: float) -> float:
+    """Bound on the relative error of ``sigma_h = sqrt(Vf)`` from the integer horizon variance
+    (:func:`calcm.risk.modelfx.step.horizon_variance`) at ``Vf`` (return**2) vs the float one.
+
+    With ``M = max(1, phi)``: ``phi``'s rounding of ``gamma / 2`` (2**-33) and each ``rdiv`` of
+    ``A_u`` (2**-33 a step) perturb ``A_u`` by at most ``h**2 M**h 2**-33`` (relative: A_u >= 1),
+    likewise ``B_u`` relative to ``omega (h - 1)`` plus ``h**2 M**h 2**-49`` absolute, and the
+    ``rdiv`` of ``A_u sigma2`` adds 2**-49: ``|dV| <= h**2 M**h (2**-33 V + 2**-48)``. The
+    floor ``F_u`` is exact on both sides and ``max`` is 1-Lipschitz; ``|d sqrt(V)| / sqrt(V) <=
+    |dV| / V``, doubled for using the fixed ``Vf`` in place of the float one:
+    ``h**2 M**h (2**-32 + 2**-47 / Vf)``.
+    """
+    h = params.horizon_days
+    m = max(1.0, params.phi[u] / 2**GARCH_FRAC) ** h
+    return h * h * m * (2**-32 + 2**-47 / max(vf, 2**-64))
+
+
 def pnl_error_bound(up: UpdateFx, params: ModelParamsFx, prices) -> np.ndarray:
     """(S, n) bound, in PRICE units (micro-USD), on ``|pnl_fx - pnl_float|`` (docs/MODEL.md §8).
 
     Against :func:`float_update` on the same decoded parameters and state:
 
-    - spot / perp: ``4 + |lin| (2**-32 / sigma + 2**-30)``: the two roundings of
-      ``a_u`` and ``lin`` (0.5 each), ``|z| 2**-5 <= 2`` from ``a_u``'s rounding,
-      the ``-95%`` floor's integer rounding (1), and the relative error of
-      ``sigma`` (isqrt floors by at most 2**-32) and of ``sqrt(h)``;
+    - spot / perp: ``4 + |lin| (2**-32 / sigma_h + 2**-30 + horizon_rel_error)``: the two
+      roundings of ``a_u`` and ``lin`` (0.5 each), ``|z| 2**-5 <= 2`` from ``a_u``'s rounding,
+      the ``-95%`` floor's integer rounding (1), the relative error of ``sigma_h`` (isqrt
+      floors by at most 2**-32; 2**-30 is slack for the float side), and that of the
+      horizon variance (:func:`horizon_rel_error`);
     - options: ``(F_s + K) eps_s + (F + K) eps_0 + 4`` (+ the linear bound for puts),
       with ``eps = NORM_CDF_ERROR + phi_max (2**-21 + 2 LN_ERROR / v + 2**-24 (|d| + 1))``:
       the normal-CDF approximation, the rounding of d, the ln errors divided
@@ -97,8 +130,9 @@ def pnl_error_bound(up: UpdateFx, params: ModelParamsFx, prices) -> np.ndarray:
     lin_bound = np.zeros((S, params.n_assets))
     for u, a in enumerate(up.assets):
         sigma = max(a.sigma / 2**VOL_FRAC, 2**-32)
+        rel = 2**-32 / sigma + 2**-30 + horizon_rel_error(params, u, sigma * sigma)
         for s in range(S):
-            lin_bound[s, u] = 4 + abs(up.lin[s][u]) * (2**-32 / sigma + 2**-30)
+            lin_bound[s, u] = 4 + abs(up.lin[s][u]) * rel
 
     def eps(val: OptionValueFx, v_real: float) -> float:
         d = max(abs(val.d1), abs(val.d2)) / 2**D_FRAC

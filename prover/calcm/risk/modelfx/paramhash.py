@@ -8,7 +8,7 @@
                        ++ [ht[o] for o in 0..n_opt])
     h_common = sponge([horizon_days, sqrt_h, im_buffer_bps, warn_buffer_bps, min_return_bps]
                       ++ per asset (omega, alpha, gamma, beta, adv, weight_bps) ++ haircut_bps[m])
-    hz[u][c] = sponge([z[s][u] for s in chunk c])
+    hz[u][c] = sponge([A_u, B_u, F_u] ++ [z[s][u] for s in chunk c])   (horizon coefficients of asset u)
     hs[c]    = sponge([vol_shock[s], shock_weight[s] for s in chunk c])   (interleaved)
     ht[o]    = sponge([strike, expiry, iv, ln_k, v, inv_v, v_after, inv_v_after])
 
@@ -36,9 +36,11 @@ def common_elements(p: ModelParamsFx) -> list[int]:
 
 
 def z_chunk(p: ModelParamsFx, u: int, c: int) -> list[int]:
-    """``[z[s][u] for s in chunk c]`` (field elements)."""
+    """``[A_u, B_u, F_u] ++ [z[s][u] for s in chunk c]`` (field elements): every proof that opens a
+    z chunk of asset ``u`` gets its horizon coefficients bound by the parameter hash."""
     L = p.chunk_size
-    return [to_field(p.z[s][u]) for s in range(c * L, (c + 1) * L)]
+    head = [p.horizon_a[u], p.horizon_b[u], p.horizon_floor[u]]
+    return head + [to_field(p.z[s][u]) for s in range(c * L, (c + 1) * L)]
 
 
 def shock_chunk(p: ModelParamsFx, c: int) -> list[int]:

@@ -4,7 +4,8 @@ Shapes: U assets (the underlyings, in price-feed order), S scenarios, n
 instruments, m collateral assets, C scenario chunks of the option parts
 (``S % C == 0``). Integers at the scales of :mod:`calcm.fixedpoint`: GARCH
 ``omega`` (2**48), ``alpha``/``gamma``/``beta`` (2**32); ``z`` (S, U) at 2**16;
-``vol_shock`` (S,) at 2**16; ``adv`` whole USD; rates in bps. The structure
+``vol_shock`` (S,) at 2**16; ``var_floor`` (U,) the APC floor on the daily
+variance at 2**48 (docs/MODEL.md §4); ``adv`` whole USD; rates in bps. The structure
 (shapes, kinds, underlyings, collateral map, k, C) is a compile-time constant of
 every circuit, hashed into ``structure_id``; the values are bound by the
 parameter tree hash (:mod:`calcm.risk.modelfx.paramhash`).
@@ -18,8 +19,8 @@ from functools import cached_property
 from ...fixedpoint import BPS, GARCH_FRAC, MAX_HORIZON_DAYS, RATE, SQRTH_FRAC, FixedPointRangeError, Range
 from ..fixed_margin import ADV
 from ._sponge import poseidon_sponge
-from .constants import (EXPIRY, GAMMA, IV, KINDS, MIN_RETURN_BPS, OMEGA, PRICE_POS, SHOCK, STRUCT_DOMAIN,
-                        UNIT, Z)
+from .constants import (EXPIRY, GAMMA, HORIZON_A, HVAR, IV, KINDS, MIN_RETURN_BPS, OMEGA, PRICE_POS, SHOCK,
+                        STRUCT_DOMAIN, UNIT, VAR_FLOOR, Z)
 from .terms import CollateralFx, InstrumentFx, OptionTermsFx, option_terms, shock_weight
 
 
@@ -44,16 +45,19 @@ class ModelParamsFx:
     adv: tuple[int, ...]
     liquidity_weight_bps: tuple[int, ...]
     chunks: int = 1
+    var_floor: tuple[int, ...] = ()     # () = no floor (all 0); JSON always carries it
 
     def __post_init__(self):
         U, S = len(self.assets), len(self.z)
+        if not self.var_floor:
+            object.__setattr__(self, "var_floor", (0,) * U)
         if U < 1 or S < 1 or not self.instruments:
             raise ValueError("a model needs at least one asset, one scenario and one instrument")
         if len(set(self.assets)) != U:
             raise ValueError("asset names must be unique")
         if self.chunks < 1 or S % self.chunks:
             raise ValueError(f"chunks={self.chunks} must divide the scenario count S={S}")
-        for name in ("omega", "alpha", "gamma", "beta", "adv", "liquidity_weight_bps"):
+        for name in ("omega", "alpha", "gamma", "beta", "adv", "liquidity_weight_bps", "var_floor"):
             if len(getattr(self, name)) != U:
                 raise ValueError(f"{name} must have one value per asset ({U})")
         for u, a in enumerate(self.assets):
@@ -66,6 +70,7 @@ class ModelParamsFx:
                                            0, 2**(GARCH_FRAC + 1))
             ADV.check(self.adv[u], f"asset {a} adv")
             RATE.check(self.liquidity_weight_bps[u], f"asset {a} liquidity weight")
+            VAR_FLOOR.check(self.var_floor[u], f"asset {a} var_floor")
         for s, row in enumerate(self.z):
             if len(row) != U:
                 raise ValueError(f"z[{s}] must have {U} values")
@@ -77,6 +82,10 @@ class ModelParamsFx:
             SHOCK.check(v, f"scenario {s} vol shock")
         if not 1 <= self.horizon_days <= MAX_HORIZON_DAYS:
             raise FixedPointRangeError("horizon (days)", self.horizon_days, 1, MAX_HORIZON_DAYS + 1)
+        for u, a in enumerate(self.assets):   # the derived horizon coefficients (PROVING.md §4)
+            HORIZON_A.check(self.horizon_a[u], f"asset {a} horizon coefficient A")
+            HVAR.check(self.horizon_b[u], f"asset {a} horizon coefficient B")
+            HVAR.check(self.horizon_floor[u], f"asset {a} horizon floor F")
         if not 1 <= self.k_tail <= S:
             raise ValueError(f"k_tail={self.k_tail} not in [1, {S}]")
         RATE.check(self.im_buffer_bps, "im_buffer_bps")
@@ -140,8 +149,44 @@ class ModelParamsFx:
 
     @cached_property
     def sqrt_h(self) -> int:
-        """``floor(sqrt(h) * 2**32)``."""
+        """``floor(sqrt(h) * 2**32)``: still a common-leaf element (layout frozen), used by no circuit."""
         return math.isqrt(self.horizon_days << (2 * SQRTH_FRAC))
+
+    @cached_property
+    def phi(self) -> tuple[int, ...]:
+        """Per asset ``alpha + beta + (gamma + 1) // 2`` (2**32): the GJR persistence, gamma/2 rounded half up."""
+        return tuple(a + b + (g + 1) // 2 for a, g, b in zip(self.alpha, self.gamma, self.beta))
+
+    @cached_property
+    def horizon_a(self) -> tuple[int, ...]:
+        """Per asset ``A_u`` (2**32): ``pw = 2**32; A = 0; h times: A += pw; pw = rdiv(pw phi, 32)``,
+        so ``A_u ~ sum_{j<h} phi**j``, the weight of sigma2_{T+1} in the h-day variance."""
+        out = []
+        for phi in self.phi:
+            pw, acc = 1 << GARCH_FRAC, 0
+            for _ in range(self.horizon_days):
+                acc += pw
+                pw = (pw * phi + (1 << (GARCH_FRAC - 1))) >> GARCH_FRAC
+            out.append(acc)
+        return tuple(out)
+
+    @cached_property
+    def horizon_b(self) -> tuple[int, ...]:
+        """Per asset ``B_u`` (2**48): ``c = 0; B = 0; for j in 1..h-1: c = omega + rdiv(c phi, 32); B += c``,
+        the omega part of the h-day variance (``B = 0`` for h = 1)."""
+        out = []
+        for omega, phi in zip(self.omega, self.phi):
+            c, acc = 0, 0
+            for _ in range(1, self.horizon_days):
+                c = omega + ((c * phi + (1 << (GARCH_FRAC - 1))) >> GARCH_FRAC)
+                acc += c
+            out.append(acc)
+        return tuple(out)
+
+    @cached_property
+    def horizon_floor(self) -> tuple[int, ...]:
+        """Per asset ``F_u = h * var_floor_u`` (2**48): the APC floor on the h-day variance."""
+        return tuple(self.horizon_days * v for v in self.var_floor)
 
     @cached_property
     def option_terms(self) -> tuple[OptionTermsFx, ...]:
@@ -189,6 +234,7 @@ class ModelParamsFx:
             "im_buffer_bps": self.im_buffer_bps, "warn_buffer_bps": self.warn_buffer_bps,
             "min_return_bps": self.min_return_bps, "adv": list(self.adv),
             "liquidity_weight_bps": list(self.liquidity_weight_bps), "chunks": self.chunks,
+            "var_floor": list(self.var_floor),
         }
 
     @classmethod
@@ -199,8 +245,10 @@ class ModelParamsFx:
         col = tuple(CollateralFx(str(c["asset"]), int(c["underlying"]), int(c["haircut_bps"]))
                     for c in d["collateral"])
         ints = lambda k: tuple(int(v) for v in d[k])  # noqa: E731
+        if "var_floor" not in d:
+            raise ValueError("model parameters: no 'var_floor' (written before model v3): regenerate them")
         return cls(tuple(str(a) for a in d["assets"]), ins, col, ints("omega"), ints("alpha"),
                    ints("gamma"), ints("beta"), tuple(tuple(int(v) for v in r) for r in d["z"]),
                    ints("vol_shock"), int(d["horizon_days"]), int(d["k_tail"]),
                    int(d["im_buffer_bps"]), int(d["warn_buffer_bps"]), int(d["min_return_bps"]),
-                   ints("adv"), ints("liquidity_weight_bps"), int(d.get("chunks", 1)))
+                   ints("adv"), ints("liquidity_weight_bps"), int(d.get("chunks", 1)), ints("var_floor"))

@@ -5,15 +5,20 @@ round-half-up shift ``floor((x + 2**(k-1)) / 2**k)``)::
 
     eps      = floor((P1 - P0) * 2**40 / P0)                       simple return, floor
     sigma2'  = rdiv(omega 2**64 + alpha eps^2 + gamma eps^2 [eps<0] + beta sigma2 2**32, 64)
-    sigma    = isqrt(sigma2 * 2**16)                               s^2 <= x < (s+1)^2
-    a_u      = rdiv(P * sigma * sqrt_h, 60)                        P sigma sqrt(h), PRICE * 2**4
+    V        = rdiv(A_u * sigma2, 32) + B_u                        h-day variance (2**48), < 2**62
+    Vf       = max(V, F_u)                                         APC floor F_u = h var_floor_u
+    sigma_h  = isqrt(Vf * 2**16)                                   s^2 <= x < (s+1)^2 (2**32)
+    a_u      = rdiv(P * sigma_h, 28)                               P sqrt(Vf), PRICE * 2**4
     floor_u  = -floor(P * (-min_return_bps) / 10**4)               the -95% return floor
 
 per scenario ``s`` (``z`` at 2**16)::
 
     lin[s,u] = max(rdiv(z[s,u] * a_u, 20), floor_u)                P * r[s,u], PRICE
 
-``r = max(z sigma sqrt(h), MIN_RETURN)`` is the float model's scenario return;
+(``A_u``, ``B_u``, ``F_u``: :attr:`ModelParamsFx.horizon_a` / ``horizon_b`` /
+``horizon_floor``, the exact integer forecast recursion of arch's analytic
+h-step variance.) ``r = max(z sqrt(max(V_h, h var_floor)), MIN_RETURN)`` is the
+float model's scenario return;
 spot and perp P&L are ``lin`` exactly. The GARCH step (``sigma2'``) runs only in
 the daily step; ``a_u`` and ``floor_u`` use the variance of the state being
 revalued and the price ``P`` it is revalued at.
@@ -23,9 +28,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ...fixedpoint import BPS, MOVE_BITS, RET_FRAC, Range
+from ...fixedpoint import BPS, GARCH_FRAC, MOVE_BITS, RET_FRAC, Range
 from ..fixed_transcendental import rdiv
-from .constants import GARCH_SHIFT, LIN_OFFSET, LIN_SHIFT, MOVE_SHIFT, RETURN, SQRT_PRESHIFT, VARIANCE
+from .constants import GARCH_SHIFT, HVAR, LIN_OFFSET, LIN_SHIFT, MOVE_SHIFT, RETURN, SQRT_PRESHIFT, VARIANCE
 from .params import ModelParamsFx
 
 MOVE = Range("move", 0, 2**MOVE_BITS)
@@ -33,7 +38,8 @@ MOVE = Range("move", 0, 2**MOVE_BITS)
 
 @dataclass(frozen=True)
 class AssetMoveFx:
-    """Per-asset revaluation intermediates: sigma (2**32), move a_u (PRICE 2**4), floor (PRICE)."""
+    """Per-asset revaluation intermediates: sigma = sigma_h (the h-day vol, 2**32), move a_u
+    (PRICE 2**4), floor (PRICE)."""
 
     sigma: int
     move: int
@@ -64,10 +70,18 @@ def garch_step(omega: int, alpha: int, gamma: int, beta: int, sigma2: int, eps: 
     return VARIANCE.check(rdiv(num, GARCH_SHIFT), what)
 
 
+def horizon_variance(params: ModelParamsFx, u: int, sigma2: int) -> int:
+    """``Vf = max(rdiv(A_u sigma2, 32) + B_u, F_u)`` (2**48): asset ``u``'s floored h-day variance
+    from the next-day variance ``sigma2`` (2**48); ``V`` outside ``[0, 2**62)`` is a range error."""
+    v = HVAR.check(rdiv(params.horizon_a[u] * sigma2, GARCH_FRAC) + params.horizon_b[u],
+                   f"asset {params.assets[u]} horizon variance")
+    return max(v, params.horizon_floor[u])
+
+
 def asset_move(params: ModelParamsFx, u: int, sigma2: int, price: int) -> AssetMoveFx:
-    """``sigma``, ``a_u`` and the return floor of asset ``u`` at ``(sigma2, price)``."""
-    sigma = math.isqrt(sigma2 << SQRT_PRESHIFT)
-    move = MOVE.check(rdiv(price * sigma * params.sqrt_h, MOVE_SHIFT), f"asset {params.assets[u]} move")
+    """``sigma_h``, ``a_u`` and the return floor of asset ``u`` at ``(sigma2, price)``."""
+    sigma = math.isqrt(horizon_variance(params, u, sigma2) << SQRT_PRESHIFT)
+    move = MOVE.check(rdiv(price * sigma, MOVE_SHIFT), f"asset {params.assets[u]} move")
     floor = -((price * -params.min_return_bps) // BPS)
     return AssetMoveFx(sigma, move, floor)
 

@@ -1,0 +1,84 @@
+"""CLI of the APC report: ``calcm risk apc`` (docs/MODEL.md §4, the variance floor).
+
+Causal daily requirements (ES 99% + add-on, MPOR 2, GARCH refit monthly) of four fixed
+unit-gross books with and without the APC floor (:mod:`calcm.liquidation.apc`), on the
+real history ``../shared/data/prices`` (or ``--prices``): over the whole history from the
+first date BTC and ETH can be modelled to 2023-12-31 (``--full``; ~10 min on 2 cores) and
+over the episodes 2020-03, 2021-05, 2022-06, 2022-11. Without the data and without
+``--prices`` it prints one line and exits 0.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import atomic
+from ..errors import InputError
+from ..paths import SHARED_DATA
+from .garch_cmd import risk_group
+from .output import console, emit_json, table
+
+DEFAULT_PRICES = SHARED_DATA / "prices" / "daily_close.csv"
+FULL_END = "2023-12-31"
+
+
+def apc_report(prices: Path, full: bool, episodes=None) -> dict:
+    """The JSON document: one :meth:`~calcm.liquidation.apc.ApcWindow.summary` per window."""
+    from ..liquidation.apc import first_eligible, run_window
+    from ..liquidation.episodes import REAL_EPISODES, episode
+    from ..market import load_market
+    from ..risk.model import ModelParams
+
+    md = load_market(prices)
+    wins = []
+    if full:
+        start = max(first_eligible(md, ModelParams()), md.dates[0])
+        wins.append(("full", str(start), min(FULL_END, str(md.dates[-1]))))
+    for name in (REAL_EPISODES if episodes is None else episodes):
+        e = episode(name)
+        wins.append((name, e.start, e.end))
+    return {"market": str(prices), "es_level": ModelParams().es_level, "mpor_days": ModelParams().mpor_days,
+            "apc_floor_weight": ModelParams().apc_floor_weight,
+            "windows": [run_window(md, n, s, e).summary() for n, s, e in wins]}
+
+
+def _print(doc: dict) -> None:
+    for w in doc["windows"]:
+        rows = []
+        for b, r in w["books"].items():
+            rows.append([b] + [f"{r['swing_none'][n]:.2f} / {r['swing_floor'][n]:.2f}" for n in ("1", "5", "30")]
+                        + [f"{r['mean_req_none']:.4f}", f"{r['mean_req_floor']:.4f}",
+                           f"{r['mean_ratio_floor_to_none']:.3f}"])
+        table(f"APC {w['window']} ({w['start']}..{w['end']}, {w['days']} days; universe {','.join(w['assets'])})",
+              ["book", "swing 1d none/floor", "swing 5d", "swing 30d", "mean req none", "mean req floor",
+               "mean floor/none"], rows)
+
+
+def register(main, bench, chain) -> None:
+    @risk_group(main).command("apc")
+    @click.option("--prices", type=click.Path(path_type=Path), default=None,
+                  help=f"real price history (default: {DEFAULT_PRICES} when it exists)")
+    @click.option("--full/--episodes-only", default=False, show_default=True,
+                  help="also the whole history to 2023 (slow: one causal model build a day)")
+    @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
+    @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="write apc.json into this directory")
+    def apc_cmd(prices, full, as_json, out):
+        """Margin swings (1/5/30-day) and cost of the APC variance floor, with vs without it."""
+        if prices is None:
+            if not DEFAULT_PRICES.exists():
+                console.print(f"skipped: {DEFAULT_PRICES} not found (pass --prices)")
+                return
+            prices = DEFAULT_PRICES
+        elif not Path(prices).exists():
+            raise InputError(str(prices), "-", "-", "price history not found")
+        doc = apc_report(Path(prices), full)
+        if out is not None:
+            import json
+            Path(out).mkdir(parents=True, exist_ok=True)
+            atomic.write_text(Path(out) / "apc.json", json.dumps(doc, indent=1) + "\n")
+        if as_json:
+            emit_json(doc)
+        else:
+            _print(doc)

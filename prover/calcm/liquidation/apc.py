@@ -1,0 +1,132 @@
+"""The anti-procyclicality (APC) report: how the variance floor damps margin swings.
+
+For fixed unit-gross books (:data:`APC_BOOKS`: long BTC, long ETH, diversified,
+BTC/ETH hedge; :func:`calcm.liquidation.backtest_books.default_books`) the daily
+requirement ``ES_99 + add-on`` over the MPOR is computed causally
+(:class:`~calcm.liquidation.causal.CausalRiskModel`: GARCH refit monthly, the
+recursion daily), once with the published APC floor (``apc = "floor"``:
+``V = max(V_h, h var_floor)``, EMIR RTS 153/2013 Art. 28(1)(c)) and once without
+(``V = V_h``). Both come from ONE causal build per day: the floor changes neither the
+fits nor the scenario z-vectors, only the h-day variance, so the no-floor returns are
+``ScenarioSet.returns(sqrt(V_h))`` on the same build (a test checks this equals a build
+with ``apc = "none"``).
+
+Per window and book: ``swing_n = max_t req[t] / req[t - n]`` for n in :data:`WINDOWS`
+(the largest n-day rise, "peak-to-trough" in the APC sense), and the mean over days of
+``req_floor / req_none`` (the cost of the floor). Requirements are per USD of gross.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..errors import InputError
+from ..market import MarketData
+from ..risk.book import parse_book
+from ..risk.liquidity import execution_cost
+from ..risk.model import ModelParams
+from .backtest import eligible_assets
+from .backtest_books import BookLosses, default_books
+from .causal import CausalRiskModel
+
+APC_BOOKS = ("long_BTC", "long_ETH", "diversified", "btc_eth_hedge")
+WINDOWS = (1, 5, 30)
+
+
+@dataclass(frozen=True)
+class ApcWindow:
+    """One window: dates (T,), requirements (B, T) with and without the floor, per book."""
+
+    name: str
+    start: str
+    end: str
+    assets: tuple[str, ...]
+    books: tuple[str, ...]
+    dates: np.ndarray
+    req_none: np.ndarray
+    req_floor: np.ndarray
+    windows: tuple[int, ...]
+    first: int                 # index of the first day the window's metrics count
+
+    def swing(self, req: np.ndarray, n: int) -> np.ndarray:
+        """(B,) ``max_t req[t] / req[t - n]`` over the counted days ``t >= max(first, n)``."""
+        lo = max(self.first, n)
+        if lo >= req.shape[1]:
+            return np.full(req.shape[0], np.nan)
+        return np.max(req[:, lo:] / req[:, lo - n:req.shape[1] - n], axis=1)
+
+    def summary(self) -> dict:
+        out = {}
+        sl = slice(self.first, None)
+        for b, name in enumerate(self.books):
+            out[name] = {
+                "swing_none": {str(n): float(self.swing(self.req_none, n)[b]) for n in self.windows},
+                "swing_floor": {str(n): float(self.swing(self.req_floor, n)[b]) for n in self.windows},
+                "mean_ratio_floor_to_none": float(np.mean(self.req_floor[b, sl] / self.req_none[b, sl])),
+                "mean_req_none": float(np.mean(self.req_none[b, sl])),
+                "mean_req_floor": float(np.mean(self.req_floor[b, sl])),
+            }
+        return {"window": self.name, "start": self.start, "end": self.end, "assets": list(self.assets),
+                "days": int(len(self.dates) - self.first), "books": out}
+
+
+def _no_floor_returns(rm) -> np.ndarray:
+    """(S, U) scenario returns of ``rm`` without the APC floor (``V = V_h``), underlyings order."""
+    scen, h = rm.scenarios, rm.params.mpor_days
+    vh = np.array([np.sqrt(rm.fits[a].mpor_variance(h)) for a in scen.assets])
+    r = scen.returns(vh)
+    return r[:, [scen.assets.index(a) for a in rm.underlyings]]
+
+
+def requirements(rm, losses: BookLosses, W_usd: np.ndarray, returns: np.ndarray) -> np.ndarray:
+    """(B,) ``ES + add-on`` per book at ``rm`` for scenario ``returns`` (S, U): ES the mean of the
+    ``k`` largest scenario losses (the margin's k), the add-on :func:`execution_cost` of the
+    books' USD deltas ``W_usd`` (B, U) at the model's ADV and liquidity weights."""
+    loss = losses.scenario(returns, rm.scenarios.vol_shock, rm.sigma, rm.params.mpor_days)
+    k = rm.params.margin_params.k_tail(loss.shape[1])
+    es = np.maximum(-np.sort(-loss, axis=1)[:, :k].mean(axis=1), 0.0)
+    addon = execution_cost(W_usd, rm.adv, rm.margin_model.liquidity_weight).sum(axis=1)
+    return es + addon
+
+
+def run_window(market: MarketData, name: str, start, end, params: ModelParams | None = None,
+               windows=WINDOWS, assets: tuple[str, ...] | None = None, refit: str = "month") -> ApcWindow:
+    """Requirements with and without the floor on the days ``start - max(windows) .. end``.
+
+    ``assets`` (default: every asset with enough history at the warm-up start,
+    :func:`~calcm.liquidation.backtest.eligible_assets`) is the model's universe; BTC and
+    ETH must be in it. Days before ``start`` only serve as the swings' references.
+    """
+    p = replace(params or ModelParams(), apc="floor")
+    d0, d1 = np.datetime64(start, "D"), np.datetime64(end, "D")
+    warm = d0 - np.timedelta64(max(windows), "D")
+    uni = tuple(assets) if assets else eligible_assets(market, warm, p)
+    if not {"BTC", "ETH"} <= set(uni):
+        raise InputError(market.source, f"window {name}", "BTC,ETH",
+                         f"need BTC and ETH with {p.min_history + p.ewma_init} returns before {warm}")
+    books = [b for b in default_books(uni) if b.name in APC_BOOKS]
+    shell = parse_book({"instruments": [{"id": a, "kind": "spot", "underlying": a} for a in uni],
+                        "collateral": [{"asset": "USD", "haircut": 0.0}], "accounts": []})
+    causal = CausalRiskModel(market, shell, p, refit)
+    bl = BookLosses(books, uni)
+    days = np.flatnonzero((market.dates >= warm) & (market.dates <= d1))
+    if len(days) < 2:
+        raise InputError(market.source, f"window {name}", "date", f"no data in {warm}..{d1}")
+    none, floor = np.empty((len(books), len(days))), np.empty((len(books), len(days)))
+    for j, t in enumerate(days):
+        rm = causal.at(market.dates[t])
+        floor[:, j] = requirements(rm, bl, bl.W, rm.returns)
+        none[:, j] = requirements(rm, bl, bl.W, _no_floor_returns(rm))
+    dates = market.dates[days]
+    first = int(np.searchsorted(dates, d0))
+    return ApcWindow(name, str(d0), str(d1), uni, tuple(b.name for b in books), dates, none, floor,
+                     tuple(windows), first)
+
+
+def first_eligible(market: MarketData, params: ModelParams, need=("BTC", "ETH")) -> np.datetime64:
+    """The first date at which every asset of ``need`` has ``min_history + ewma_init`` returns
+    (plus :data:`WINDOWS`' warm-up), so that a window starting there can be built."""
+    n = params.min_history + params.ewma_init + 1
+    idx = max(int(np.flatnonzero(np.isfinite(market.closes[:, market.index(a)]))[n]) for a in need)
+    return market.dates[idx] + np.timedelta64(max(WINDOWS) + 1, "D")
