@@ -46,6 +46,7 @@ BASE: dict[str, list[str]] = {
     "model-init": ["--out", "{out}/model.json"],
     "model-prove": ["--state", "{model}", "--prices", "{file}", "--circuit", "step", "--out", "{out}/p"],
     "model-setup": ["--state", "{file}"], "model-tables": [], "prove": [],
+    "risk apc": ["--episodes-only"], "risk garch": [],
     "scenarios": ["--out", "{out}/s.json"], "serve": [], "setup": [], "simulate": [],
     "verify": ["{dir}"], "whatif": ["--account", "whale", "--trade", "BTC-PERP:+1"],
 }

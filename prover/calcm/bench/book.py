@@ -9,8 +9,11 @@ One run (issue 12, item 7):
 2. The margin circuit of that model's exact structure (:func:`calcm.zk.config.config_for_model`),
    set up once per source hash in dev mode (groth16py, ptau-free, INSECURE: labelled) and
    timed (``setup_seconds`` is the recorded setup time of the cached build when it is reused).
-3. Every group proven with the chosen backend; one group again with snarkjs on the same zkey
-   when a snarkjs zkey of the shape exists (``snarkjs_prove_seconds``, else null).
+3. The proving key checked and loaded first, with the circuit's symbol map (``key_load_seconds``,
+   once per process), then every group proven with the chosen backend on ``workers`` threads
+   (``prove_seconds``: the steady state a keeper with the key in memory sees); one group again
+   with snarkjs on the same zkey when a snarkjs zkey of the shape exists
+   (``snarkjs_prove_seconds``, else null).
 4. Every proof verified by snarkjs, by the py_ecc verifier and by the generated Solidity
    verifier (a transaction per group on an embedded anvil: ``verify_gas`` and the tx hash).
 5. ``accounts_detail``: per account, ``calcm margin``'s numbers next to the proven ones (MM, IM,
@@ -21,8 +24,6 @@ The JSON keys are the issue's; figures are measured in the run, never extrapolat
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ class BookBenchSettings:
     group_size: int = 4                # accounts per margin batch (a power of two)
     depth: int | None = None           # accounts-tree depth (default: the config's)
     backend: str = "auto"
+    workers: int = 2                   # groups proven at once (threads sharing one loaded key)
     chain: bool = True                 # Solidity verification on an embedded anvil
     snarkjs: bool = True               # time snarkjs on the same zkey where one exists
     out_dir: Path | None = None
@@ -94,14 +96,14 @@ def witness_values(wasm: Path, sym_path: Path, config, model, accounts, group, t
     import tempfile
 
     from ..poseidon import lin_commitment, opt_commitment
+    from ..zk.prove import cached_sym
     from ..zk.witness import batch_input, calculate_witness
-    from ..zk.wtns import read_sym
 
     inp, _ = batch_input(config, model, accounts, group, tree, context, None,
                          (lin_commitment(model), opt_commitment(model)))
     with tempfile.TemporaryDirectory(prefix=".bench-wtns.") as tmp:
         wit = calculate_witness(wasm, inp, Path(tmp) / "w.wtns")
-    sym = read_sym(sym_path)
+    sym = cached_sym(sym_path)
     out = []
     for a in range(config.N):
         val = {sig: (None if sym.get(f"main.margin[{a}].{sig}") is None
@@ -130,7 +132,7 @@ def bench_book(s: BookBenchSettings, say: Callable[[str], None] = lambda m: None
     from ..zk.artifacts import read as read_proof
     from ..zk.backend import proof_sha256
     from ..zk.config import DEFAULT_D, config_for_model
-    from ..zk.prove import ContextInfo, prove_accounts
+    from ..zk.prove import ContextInfo, cached_sym, prove_accounts, warm_key
     from ..zk.setup import build_cache_dir, setup
     from ..zk.witness import group_accounts, unpack_result, venue_tree
 
@@ -155,9 +157,16 @@ def bench_book(s: BookBenchSettings, say: Callable[[str], None] = lambda m: None
     chain = _ChainCheck(build) if s.chain else None
     ctx = chain.context() if chain else ContextInfo()
     out = Path(s.out_dir) if s.out_dir else Path(tempfile.mkdtemp(prefix="calcm-bench-book-"))
-    say(f"proving {len(accounts)} accounts in groups of {config.N} with backend {s.backend}")
+    say(f"loading the proving key ({s.backend})")
     t1 = time.perf_counter()
-    summary = prove_accounts(build, model, accounts, names, out / "proofs", ctx, backend=s.backend)
+    warm_key(build, s.backend)
+    cached_sym(build.sym)
+    key_load_seconds = round(time.perf_counter() - t1, 2)
+    say(f"proving {len(accounts)} accounts in groups of {config.N} with backend {s.backend} "
+        f"on {s.workers} worker(s)")
+    t1 = time.perf_counter()
+    summary = prove_accounts(build, model, accounts, names, out / "proofs", ctx, backend=s.backend,
+                             workers=s.workers)
     prove_seconds = round(time.perf_counter() - t1, 2)
 
     tree = venue_tree(accounts, config)
@@ -196,8 +205,11 @@ def bench_book(s: BookBenchSettings, say: Callable[[str], None] = lambda m: None
         "setup_seconds": setup_seconds, "setup_reused": reused,
         "setup_detail_seconds": build.manifest.get("seconds"),
         "setup_security": build.security,
+        "key_load_seconds": key_load_seconds,
         "prove_seconds": prove_seconds,
         "prove_seconds_per_group": round(prove_seconds / max(1, len(summary["groups"])), 2),
+        "workers": s.workers,
+        "batch_seconds_sum": summary["seconds"],
         "snarkjs_prove_seconds": snark_s,
         "verify_gas": chain.gas if chain else None,
         "backend": _backend_name(s.backend),

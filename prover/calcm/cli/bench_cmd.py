@@ -22,21 +22,25 @@ def register(main, bench, chain) -> None:
                   help="accounts per margin batch (N, a power of two)")
     @click.option("--backend", type=click.Choice(["auto", "arkworks", "snarkjs"]), default="auto",
                   show_default=True)
+    @click.option("--workers", type=int, default=2, show_default=True,
+                  help="margin batches proven at once (threads sharing one loaded key; "
+                       "groth16py proves on one core and releases the GIL)")
     @click.option("--no-chain", is_flag=True, help="skip the Solidity verifier on an embedded anvil")
     @click.option("--json", "as_json", is_flag=True, help="one JSON object on stdout")
-    def bench_book_cmd(accounts, seed, group_size, backend, no_chain, as_json):
+    def bench_book_cmd(accounts, seed, group_size, backend, workers, no_chain, as_json):
         """Prove every account of the book at the published parameters and check the proofs against
         `calcm margin`: constraints, setup and proving time, verifiers, gas, per-account rows."""
         from ..bench.book import BookBenchSettings, bench_book
 
         say = (lambda m: None) if as_json else (lambda m: console.print(f"[dim]{m}[/dim]"))
         doc = bench_book(BookBenchSettings(accounts=accounts, seed=seed, group_size=group_size,
-                                           backend=backend, chain=not no_chain), say)
+                                           backend=backend, workers=workers, chain=not no_chain), say)
         if as_json:
             emit_json(doc)
         else:
             keys = ("accounts", "instruments", "scenarios", "es_level", "k_tail", "constraints",
-                    "constraints_per_account_scenario", "setup_seconds", "prove_seconds",
+                    "constraints_per_account_scenario", "setup_seconds", "key_load_seconds",
+                    "prove_seconds", "workers",
                     "snarkjs_prove_seconds", "verify_gas", "backend", "matches_margin")
             table("calcm bench book", ["measure", "value"], [[k, doc[k]] for k in keys])
             table("accounts", ["account", "tier (margin)", "tier (proof)", "mm equal", "im equal",

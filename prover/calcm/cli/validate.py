@@ -57,7 +57,7 @@ NUMBERS: dict[str, tuple] = {
     "k_tail": (1, 10 ** 6, False, False), "batch_size": (1, 1024, False, False),
     "backtest_days": (1, 10 ** 4, False, False), "backtest_sims": COUNT,
     "search_factor": (1.0, 10 ** 6, True, False), "levels": (0.5, 1.0, False, True),
-    "n_sims": COUNT,
+    "n_sims": COUNT, "cap": (0.0, 1.0, True, True),
 }
 #: Per-command overrides of NUMBERS: {command path: {name: rule}}.
 NUMBERS_BY_COMMAND: dict[str, dict[str, tuple]] = {
@@ -157,7 +157,7 @@ STRINGS_BY_COMMAND: dict[str, dict[str, str]] = {
 
 #: Path roles by parameter name; overrides per command below.
 PATHS: dict[str, str] = {
-    "market": "in_any", "prices": "in_any", "fit_market": "in_any", "test_market": "in_any",
+    "market": "in_any", "markets": "in_any", "prices": "in_any", "fit_market": "in_any", "test_market": "in_any",
     "volumes": "in", "book": "in", "portfolios": "in", "model_state": "in", "ptau": "in",
     "model_builds": "in", "model_file": "in", "deployment": "in", "keystore": "in", "builds": "in",
     "state_file": "in", "prices_file": "in", "model": "in", "model_dir": "in_dir",

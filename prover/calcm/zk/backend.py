@@ -300,6 +300,7 @@ class ArkworksBackend:
     #: Imported keys by file sha256: ``(groth16py.ProvingKey, groth16py.VerifyingKey)``.
     _keys: dict[str, tuple] = {}
     _lock = threading.Lock()
+    _digests: dict[tuple, str] = {}     # (path, mtime_ns, size) -> sha256 of the key file
 
     def __init__(self):
         try:
@@ -314,8 +315,10 @@ class ArkworksBackend:
         path = ref.ark or ref.zkey
         if path is None:
             raise BackendUnavailable(ref.label, "-", "proving key", "no zkey or proving_key.ark")
-        digest = sha256_file(path)
+        st = Path(path).stat()      # hashed once per file state: a bench dev key is ~550 MB, ~1 s
+        stamp = (str(path), st.st_mtime_ns, st.st_size)
         with self._lock:
+            digest = self._digests.get(stamp) or self._digests.setdefault(stamp, sha256_file(path))
             if digest not in self._keys:
                 try:
                     if ref.ark is not None:
