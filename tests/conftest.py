@@ -1,9 +1,12 @@
-"""Shared test fixtures: repository paths and the optional real price history."""
+"""Shared test fixtures: repository paths, the optional real price history, and the bundled
+market and book (loaded once per session for every stage that prices them)."""
 from __future__ import annotations
 
 import pytest
 
-from calcm.paths import REPO_ROOT, SHARED_DATA
+from calcm.market import load_market
+from calcm.paths import DEFAULT_BOOK, DEFAULT_MARKET, DEFAULT_VOLUMES, REPO_ROOT, SHARED_DATA
+from calcm.risk.book import load_book
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +21,15 @@ def shared_prices():
     if not (p / "daily_close.csv").exists():
         pytest.skip(f"real price history not found at {p} (needs ../shared/data beside the repo)")
     return p
+
+
+@pytest.fixture(scope="session")
+def market():
+    """The bundled market (``fixtures/market.csv`` with ``fixtures/volumes.csv``)."""
+    return load_market(DEFAULT_MARKET, DEFAULT_VOLUMES)
+
+
+@pytest.fixture(scope="session")
+def book():
+    """The bundled book (``fixtures/book.json``)."""
+    return load_book(DEFAULT_BOOK)

@@ -1,27 +1,16 @@
-"""Risk-stage fixtures: the bundled market and book, and models built once per session."""
+"""Risk-stage fixtures: models of the bundled market and book (tests/conftest.py), built once per session."""
 from __future__ import annotations
 
 import pytest
 
-from calcm.market import load_market
-from calcm.paths import DEFAULT_BOOK, DEFAULT_MARKET, DEFAULT_VOLUMES, FIXTURES
-from calcm.risk.book import load_book, parse_book
+from calcm.paths import FIXTURES
+from calcm.risk.book import parse_book
 from calcm.risk.model import build_risk_model
 
 
 @pytest.fixture(scope="session")
 def fixtures_dir():
     return FIXTURES
-
-
-@pytest.fixture(scope="session")
-def market():
-    return load_market(DEFAULT_MARKET, DEFAULT_VOLUMES)
-
-
-@pytest.fixture(scope="session")
-def book():
-    return load_book(DEFAULT_BOOK)
 
 
 @pytest.fixture(scope="session")

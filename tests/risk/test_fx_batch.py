@@ -17,6 +17,8 @@ from calcm.risk.fixed_margin import AccountFx, MarginModelFx, encode_book_accoun
 from calcm.risk.fixed_margin_batch import (BatchModelFx, exact_int_matmul, limb_plan, margins_fx_arrays,
                                            margins_fx_batch)
 
+from .strategies import margin_models_fx, structures
+
 
 def _ints(bits: int, signed: bool = True, low: int | None = None):
     hi = 2**bits - 1
@@ -26,34 +28,18 @@ def _ints(bits: int, signed: bool = True, low: int | None = None):
 @st.composite
 def model_and_accounts(draw):
     """A random MarginModelFx (any structure) and accounts; magnitudes from tiny to the range limits."""
-    U = draw(st.integers(1, 3))
-    n = draw(st.integers(1, 6))
-    S = draw(st.integers(1, 30))
-    m = draw(st.integers(0, 3))
-    kinds = tuple(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)))
-    under = tuple(draw(st.lists(st.integers(0, U - 1), min_size=n, max_size=n)))
-    coll = tuple(draw(st.lists(st.integers(-1, U - 1), min_size=m, max_size=m)))
-    n_opt = sum(kd >= 2 for kd in kinds)
+    s = draw(structures(max_instruments=6, max_scenarios=30))
     vb = draw(st.sampled_from([3, 20, 36, PRICE_BITS]))        # model value bits
     # Quantity bits: spread, or near the 2**62 screen edge (q v around 2**58..2**64).
     qb = draw(st.one_of(st.sampled_from([2, 12, 24, QTY_BITS]),
                         st.integers(min(QTY_BITS, 58 - vb), min(QTY_BITS, 64 - vb))))
-    val = _ints(vb)
-    model = MarginModelFx(
-        price=tuple(draw(st.lists(st.integers(1, 2**vb - 1), min_size=U, max_size=U))),
-        lin=tuple(tuple(draw(st.lists(val, min_size=U, max_size=U))) for _ in range(S)),
-        opt=tuple(tuple(draw(st.lists(val, min_size=n_opt, max_size=n_opt))) for _ in range(S)),
-        opt_mark=tuple(draw(st.lists(val, min_size=n_opt, max_size=n_opt))),
-        opt_expo=tuple(draw(st.lists(val, min_size=n_opt, max_size=n_opt))),
-        haircut_bps=tuple(draw(st.lists(st.integers(0, BPS - 1), min_size=m, max_size=m))),
-        adv=tuple(draw(st.lists(st.sampled_from([1, 7, 10**6, 10**10, 2**48 - 1]), min_size=U, max_size=U))),
-        liquidity_weight_bps=tuple(draw(st.lists(st.integers(0, 2**16 - 1), min_size=U, max_size=U))),
-        k_tail=draw(st.integers(1, S)),
-        im_buffer_bps=draw(st.integers(0, 2**16 - 1)), warn_buffer_bps=draw(st.integers(0, 2**16 - 1)),
-        kinds=kinds, under=under, coll=coll)
+    model = draw(margin_models_fx(
+        s, price=st.integers(1, 2**vb - 1), value=_ints(vb), haircut_bps=st.integers(0, BPS - 1),
+        adv=st.sampled_from([1, 7, 10**6, 10**10, 2**48 - 1]), liquidity_weight_bps=st.integers(0, 2**16 - 1),
+        im_buffer_bps=st.integers(0, 2**16 - 1), warn_buffer_bps=st.integers(0, 2**16 - 1)))
     A = draw(st.integers(1, 6))
-    accounts = [AccountFx(tuple(draw(st.lists(_ints(qb), min_size=n, max_size=n))),
-                          tuple(draw(st.lists(_ints(qb, signed=False), min_size=m, max_size=m))), a)
+    accounts = [AccountFx(tuple(draw(st.lists(_ints(qb), min_size=s.n, max_size=s.n))),
+                          tuple(draw(st.lists(_ints(qb, signed=False), min_size=s.m, max_size=s.m))), a)
                 for a in range(A)]
     return model, accounts
 

@@ -28,6 +28,8 @@ from calcm.risk.fixed_margin_batch import (BatchModelFx, exact_int_matmul, limb_
 from calcm.risk.margin import (MarginModel, MarginParams, PortfolioMargin, Tier, top_k, top_k_reference,
                                top_k_sorted_reference, tiers)
 
+from .strategies import margin_models_fx, structures
+
 # ---- the exact reference -----------------------------------------------------------------------------------
 
 
@@ -75,32 +77,17 @@ def _as_dict(r) -> dict:
 @st.composite
 def small_models(draw):
     """Small models; values from a few levels so ties and exact ceilings happen often."""
-    U = draw(st.integers(1, 3))
-    n = draw(st.integers(1, 5))
-    S = draw(st.integers(1, 7))
-    m = draw(st.integers(0, 3))
-    kinds = tuple(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)))
-    under = tuple(draw(st.lists(st.integers(0, U - 1), min_size=n, max_size=n)))
-    coll = tuple(draw(st.lists(st.integers(-1, U - 1), min_size=m, max_size=m)))
-    n_opt = sum(kd >= 2 for kd in kinds)
+    s = draw(structures(max_instruments=5, max_scenarios=7))
     val = st.one_of(st.sampled_from([-3, -1, 0, 1, 2, 10**6, -(10**6)]), st.integers(-(10**9), 10**9))
-    model = MarginModelFx(
-        price=tuple(draw(st.lists(st.integers(1, 10**9), min_size=U, max_size=U))),
-        lin=tuple(tuple(draw(st.lists(val, min_size=U, max_size=U))) for _ in range(S)),
-        opt=tuple(tuple(draw(st.lists(val, min_size=n_opt, max_size=n_opt))) for _ in range(S)),
-        opt_mark=tuple(draw(st.lists(val, min_size=n_opt, max_size=n_opt))),
-        opt_expo=tuple(draw(st.lists(val, min_size=n_opt, max_size=n_opt))),
-        haircut_bps=tuple(draw(st.lists(st.sampled_from([0, 1, 2500, BPS - 1]), min_size=m, max_size=m))),
-        adv=tuple(draw(st.lists(st.sampled_from([1, 3, 10**6, 2**48 - 1]), min_size=U, max_size=U))),
-        liquidity_weight_bps=tuple(draw(st.lists(st.sampled_from([0, 1, 7, 10**4, 2**16 - 1]),
-                                                 min_size=U, max_size=U))),
-        k_tail=draw(st.integers(1, S)),
-        im_buffer_bps=draw(st.sampled_from([0, 1, 2500, 2**16 - 1])),
-        warn_buffer_bps=draw(st.sampled_from([0, 1, 2000, 2**16 - 1])),
-        kinds=kinds, under=under, coll=coll)
+    model = draw(margin_models_fx(
+        s, price=st.integers(1, 10**9), value=val, haircut_bps=st.sampled_from([0, 1, 2500, BPS - 1]),
+        adv=st.sampled_from([1, 3, 10**6, 2**48 - 1]),
+        liquidity_weight_bps=st.sampled_from([0, 1, 7, 10**4, 2**16 - 1]),
+        im_buffer_bps=st.sampled_from([0, 1, 2500, 2**16 - 1]),
+        warn_buffer_bps=st.sampled_from([0, 1, 2000, 2**16 - 1])))
     qv = st.one_of(st.sampled_from([-1, 0, 1, 3, -(10**4), 10**4]), st.integers(-(10**8), 10**8))
-    acc = AccountFx(tuple(draw(st.lists(qv, min_size=n, max_size=n))),
-                    tuple(draw(st.lists(st.integers(0, 10**8), min_size=m, max_size=m))), 0)
+    acc = AccountFx(tuple(draw(st.lists(qv, min_size=s.n, max_size=s.n))),
+                    tuple(draw(st.lists(st.integers(0, 10**8), min_size=s.m, max_size=s.m))), 0)
     return model, acc
 
 

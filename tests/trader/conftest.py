@@ -1,26 +1,14 @@
-"""Shared fixtures of the trader tests: the bundled book's published model (fast profile), built once."""
+"""Shared fixtures of the trader tests: the bundled book's published model (fast profile), built once
+from the bundled ``market`` and ``book`` of tests/conftest.py."""
 from __future__ import annotations
 
 import pytest
 
-from calcm.market import load_market
-from calcm.paths import DEFAULT_BOOK, DEFAULT_MARKET, DEFAULT_VOLUMES
-from calcm.risk.book import load_book
 from calcm.risk.model import parameter_profile
 from calcm.trader.context import published_context
 
 #: CLI options that select the same model as the ``ctx`` fixture.
 FAST = ["--profile", "fast"]
-
-
-@pytest.fixture(scope="session")
-def market():
-    return load_market(DEFAULT_MARKET, DEFAULT_VOLUMES)
-
-
-@pytest.fixture(scope="session")
-def book():
-    return load_book(DEFAULT_BOOK)
 
 
 @pytest.fixture(scope="session")

@@ -19,12 +19,21 @@ cfg="$repo/tools/mutation/$target.cfg"
 ws=${CALCM_MUTATION_DIR:-${TMPDIR:-/tmp}/calcm-mutation}/$target
 copy_tests() {
   cp "$repo/tests/conftest.py" "$ws/tests/"
-  # the selected test files and the conftest.py of each of their directories
+  # the selected test files and the helpers of each of their directories (conftest.py,
+  # __init__.py, shared strategies: every .py there that is not a test_*.py)
   for t in $(sed -n '/^pytest_add_cli_args_test_selection/,/^$/p' "$cfg" | grep -o 'tests/[^ ]*\.py'); do
-    mkdir -p "$ws/$(dirname "$t")"
+    d=$(dirname "$t")
+    mkdir -p "$ws/$d"
     cp "$repo/$t" "$ws/$t"
-    [ -f "$repo/$(dirname "$t")/conftest.py" ] && cp "$repo/$(dirname "$t")/conftest.py" "$ws/$(dirname "$t")/"
-    [ -d "$ws/mutants" ] && mkdir -p "$ws/mutants/$(dirname "$t")" && cp "$repo/$t" "$ws/mutants/$t"
+    for h in "$repo/$d"/*.py; do
+      case $(basename "$h") in test_*) ;; *) cp "$h" "$ws/$d/";; esac
+    done
+    if [ -d "$ws/mutants" ]; then
+      mkdir -p "$ws/mutants/$d" && cp "$repo/$t" "$ws/mutants/$t"
+      for h in "$repo/$d"/*.py; do
+        case $(basename "$h") in test_*) ;; *) cp "$h" "$ws/mutants/$d/";; esac
+      done
+    fi
   done
   return 0
 }
