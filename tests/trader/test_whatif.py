@@ -101,7 +101,7 @@ def test_marginal_im_and_max_size(ctx):
 
 def test_out_of_range_result_is_an_input_error(ctx):
     with pytest.raises(InputError, match="fixed-point range") as e:
-        whatif(ctx, "basis_btc", [], [CashMove("BTC", 40_000.0)])
+        whatif(ctx, "basis_btc", [], [CashMove("BTC", 80_000.0)])   # about 2e9 USD at any haircut below 50%
     assert e.value.field in ("collateral_value", "equity")
 
 

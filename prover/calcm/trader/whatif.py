@@ -88,11 +88,13 @@ def max_size(ctx, account: Account, trade: Trade, tier_limit: int, factor: float
     hi = factor * abs(trade.size)
     if ok(hi):
         return None
-    lo, step = 0.0, 1.0 / QTY_SCALE
-    while hi - lo > step:
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
-    return int(lo * QTY_SCALE) / QTY_SCALE
+    # Bisection on the QTY grid itself (sizes are encoded to it), so the answer is the largest
+    # grid size that keeps the tier: ok(lo) (size 0 is the account as it is), not ok(hi).
+    lo, hi = 0, round(hi * QTY_SCALE)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if ok(mid / QTY_SCALE) else (lo, mid)
+    return lo / QTY_SCALE
 
 
 def check_request(trades, cash, search_factor: float) -> None:
