@@ -247,11 +247,14 @@ def test_option_commitment_expires_after_option_max_age(fresh):
     _usable(wd)
     at = wd.reg.model().opt_prices_at
     age = wd.reg.f.optionMaxAge().call()
+    # Prove first, then warp and submit at once: the tx's block is dated by the node's clock
+    # from the warp on, so a slow prover between the two would age the options past the limit.
+    first, second = wd.batch(0, [0, 0]), wd.batch(1, [0, 0])
     warp(wd.w3, at + age - 1)                                        # the batch tx lands at +age
-    wd.submit(wd.batch(0, [0, 0]))
+    wd.submit(first)
     warp(wd.w3, at + age + 1)
     with rejects("OptionsStale"):
-        wd.submit(wd.batch(1, [0, 0]))
+        wd.submit(second)
 
 
 def test_margin_batch_against_a_stale_model_version(fresh):
