@@ -201,11 +201,14 @@ def register(main, bench, chain) -> None:
     @click.option("--sims", "n_sims", type=int, default=2000, show_default=True,
                   help="simulations of the Acerbi-Szekely null")
     @click.option("--no-margin", is_flag=True, help="skip the margin-coverage check (faster)")
+    @click.option("--apc", type=click.Choice(("floor", "none")), default="floor", show_default=True,
+                  help="the APC variance floor (docs/MODEL.md section 4): test the published model with it, "
+                       "or the model's own coverage without it")
     @click.option("--out", "--plot", "plot_dir", type=click.Path(path_type=Path), default=None,
                   help="write figures (PNG) to this directory")
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
     def backtest_cmd(prices, fit_market, test_market, levels, volumes, episode, start, end, refit, random_books,
-                     seed, n_sims, no_margin, plot_dir, as_json):
+                     seed, n_sims, no_margin, apc, plot_dir, as_json):
         """Rolling VaR/ES backtests (Kupiec, Christoffersen, Acerbi-Szekely; two-sided) at 97.5% and 99%."""
         from ..liquidation.backtest import DEFAULT_LEVELS, check_level, eligible_assets, run_backtest
         from ..liquidation.backtest_books import random_books as draw_books
@@ -237,9 +240,10 @@ def register(main, bench, chain) -> None:
         from .progress import enabled_for, step
         with step(f"backtesting {d0}..{d1} ({len(books) if books else 'named'} books)",
                   enabled=enabled_for(as_json)):
-            rep = run_backtest(md, d0, d1, books=books, refit=refit, n_sims=n_sims, seed=seed,
-                               margin=not no_margin, levels=levels)
+            rep = run_backtest(md, d0, d1, books=books, params=ModelParams(apc=apc), refit=refit, n_sims=n_sims,
+                               seed=seed, margin=not no_margin, levels=levels)
         doc = rep.to_json()
+        doc["apc"] = apc
         if fit_market is not None:
             doc["fit_market"], doc["test_market"] = str(fit_market), str(test_market)
         if plot_dir is not None:
