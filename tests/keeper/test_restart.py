@@ -58,6 +58,7 @@ def check_chain_and_state(world, state: Path, first_block: int) -> dict:
     return ev
 
 
+@pytest.mark.bench  # the kill schedule (`calcm bench keeper --kills`) covers kill -9 at every phase: `make test-bench`
 def test_killed_mid_block_and_restarted(make_world, tmp_path):
     world = make_world(days=2)
     files = write_keeper_inputs(world, tmp_path)
