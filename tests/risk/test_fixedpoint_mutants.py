@@ -157,17 +157,12 @@ def test_field_bound_guard_passes_for_the_shipped_constants():
     assert fp._assert_field_bounds() is None and fp._assert_model_field_bounds() is None
 
 
-@pytest.mark.parametrize("name, ok, bad", [
+#: One constant of the margin scales, the largest value its bound allows and one past it.
+FIELD_BOUND_EDGES = [
     ("MAX_INSTRUMENTS", 2**15 - 1, 2**15),        # n * 2**40 * 2**48 < 2**(63 + 40)
     ("RATE_BITS", 126, 127),                        # 2**(2*63 + r) < p/2
     ("MONEY_SCALE", 10**10, 10**10 + 1),            # money = quantity x per-unit value, no rescale
-])
-def test_field_bound_guard_rejects_one_past_the_limit(monkeypatch, name, ok, bad):
-    monkeypatch.setattr(fp, name, ok)
-    fp._assert_field_bounds()
-    monkeypatch.setattr(fp, name, bad)
-    with pytest.raises(AssertionError):
-        fp._assert_field_bounds()
+]
 
 
 #: One constant of the model-update scales, the largest value its own bound allows and one past it.
@@ -188,13 +183,15 @@ MODEL_BOUND_EDGES = [
 ]
 
 
-@pytest.mark.parametrize("name, ok, bad", MODEL_BOUND_EDGES)
-def test_model_bound_guard_rejects_one_past_the_limit(monkeypatch, name, ok, bad):
+@pytest.mark.parametrize("guard, name, ok, bad",
+                         [("_assert_field_bounds", *e) for e in FIELD_BOUND_EDGES]
+                         + [("_assert_model_field_bounds", *e) for e in MODEL_BOUND_EDGES])
+def test_bound_guard_rejects_one_past_the_limit(monkeypatch, guard, name, ok, bad):
     monkeypatch.setattr(fp, name, ok)
-    fp._assert_model_field_bounds()
+    getattr(fp, guard)()
     monkeypatch.setattr(fp, name, bad)
     with pytest.raises(AssertionError):
-        fp._assert_model_field_bounds()
+        getattr(fp, guard)()
 
 
 def test_model_bound_guard_counts_the_variance_term(monkeypatch):
