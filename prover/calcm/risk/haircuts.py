@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..fixedpoint import BPS, RATE, encode
+from .margin import top_k
 
 #: Cap on an ES-based haircut, bps (a haircut stays below 10^4 bps).
 MAX_HAIRCUT_BPS = 9500
@@ -66,8 +67,8 @@ class CollateralHaircuts:
 
 def es_bps(returns: np.ndarray, k: int) -> int:
     """``ceil(ES * 10^4)`` of one long unit whose MPOR scenario returns are ``returns`` (S,)."""
-    loss = -np.asarray(returns, float)
-    es = max(0.0, float(np.sort(loss)[::-1][:k].mean()))
+    loss = -np.asarray(returns, float)[None, :]
+    es = max(0.0, float(loss[0, top_k(loss, k)[0]].mean()))     # the margin's own tail selection
     return max(0, math.ceil(es * BPS - 1e-9))
 
 
