@@ -1,6 +1,7 @@
 pragma circom 2.1.0;
 
 include "division.circom";
+include "constants.circom";
 
 /*
  * LiquidityAddon(U, nOpt, optUnder): the concentration / liquidity add-on.
@@ -21,10 +22,10 @@ include "division.circom";
  *   Cost:        nOpt + U (1 + 3 + 63 + 2 * 95).
  */
 template LiquidityAddon(U, nOpt, optUnder) {
-    var BPS = 10000;
-    var MONEY_SCALE = 10000000000;
+    var BPS = BPS();
+    var MONEY_SCALE = MONEY_SCALE();
     var DEN_BITS = 95;
-    var Q_BITS = 63;
+    var Q_BITS = MONEY_BITS();
     signal input nq[U];
     signal input price[U];
     signal input qOpt[nOpt];

@@ -1,6 +1,7 @@
 pragma circom 2.1.0;
 
 include "division.circom";
+include "constants.circom";
 
 /*
  * HaircutCollateralValue(m)
@@ -16,7 +17,7 @@ include "division.circom";
  *   Cost:        2m + 63 + 2 * 14.
  */
 template HaircutCollateralValue(m) {
-    var BPS = 10000;
+    var BPS = BPS();
     signal input amount[m];
     signal input price[m];
     signal input haircutBps[m];
@@ -30,7 +31,7 @@ template HaircutCollateralValue(m) {
         credited[j] <== gross[j] * (BPS - haircutBps[j]);
         total += credited[j];
     }
-    component div = FloorDiv(63, 14);
+    component div = FloorDiv(MONEY_BITS(), BPS_BITS());
     div.num <== total;
     div.den <== BPS;
     value <== div.quot;

@@ -1,6 +1,7 @@
 pragma circom 2.1.0;
 
 include "compare.circom";
+include "constants.circom";
 
 /*
  * HealthTier()
@@ -21,24 +22,24 @@ include "compare.circom";
  *   Cost:        65 + 65 + 81 + 1 constraints.
  */
 template HealthTier() {
-    var BPS = 10000;
+    var BPS = BPS();
     signal input equity;
     signal input mm;
     signal input im;
     signal input warnBufferBps;
     signal output tier;
 
-    component belowMm = SignedLessThan(64);
+    component belowMm = SignedLessThan(MONEY_BITS() + 1);
     belowMm.a <== equity;
     belowMm.c <== mm;
 
-    component belowIm = SignedLessThan(64);
+    component belowIm = SignedLessThan(MONEY_BITS() + 1);
     belowIm.a <== equity;
     belowIm.c <== im;
 
     signal warnLine;
     warnLine <== im * (BPS + warnBufferBps);
-    component belowWarn = SignedLessThan(80);
+    component belowWarn = SignedLessThan(MONEY_BITS() + RATE_BITS() + 1);
     belowWarn.a <== equity * BPS;
     belowWarn.c <== warnLine;
 

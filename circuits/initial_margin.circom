@@ -1,6 +1,7 @@
 pragma circom 2.1.0;
 
 include "division.circom";
+include "constants.circom";
 
 /*
  * InitialMargin()
@@ -13,14 +14,14 @@ include "division.circom";
  *   Cost:        1 + 63 + 2 * 14.
  */
 template InitialMargin() {
-    var BPS = 10000;
+    var BPS = BPS();
     signal input mm;
     signal input imBufferBps;
     signal output im;
 
     signal scaled;
     scaled <== mm * (BPS + imBufferBps);
-    component div = CeilDiv(63, 14);
+    component div = CeilDiv(MONEY_BITS(), BPS_BITS());
     div.num <== scaled;
     div.den <== BPS;
     im <== div.quot;

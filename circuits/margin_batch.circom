@@ -5,6 +5,7 @@ include "account_commitment.circom";
 include "model_commitment.circom";
 include "accounts_tree.circom";
 include "parameter_ranges.circom";
+include "constants.circom";
 
 /*
  * BatchAccounts(n, m, N, D): N account commitments form aligned group `group`
@@ -45,6 +46,56 @@ template BatchAccounts(n, m, N, D) {
 }
 
 /*
+ * BatchModel(S, U, n, m, k, C, STRUCT_ID, nOpt): the model values one batch uses are the
+ * committed ones, and the governance parameters among them are in range.
+ *   Inputs:      linCommitment, optCommitment (public, from MarginBatch); price[U],
+ *                lin[S][U], opt[S][nOpt], optMark[nOpt], optExpo[nOpt], haircutBps[m],
+ *                adv[U], weightBps[U], perpMove[U], imBufferBps, warnBufferBps (private).
+ *   Proves:      LinCommitment(price, adv, weightBps, haircutBps, perpMove, buffers, lin) =
+ *                linCommitment; OptCommitment(optMark, optExpo, opt) = optCommitment;
+ *                MarginParamRanges on haircutBps, weightBps and the buffers (issue 13
+ *                A4: once per batch, where they enter).
+ *   Soundness:   Poseidon collision resistance.
+ *   Cost:        the two sponges + MarginParamRanges (docs/CIRCUITS.md).
+ */
+template BatchModel(S, U, n, m, k, C, STRUCT_ID, nOpt) {
+    signal input linCommitment;
+    signal input optCommitment;
+    signal input price[U];
+    signal input lin[S][U];
+    signal input opt[S][nOpt];
+    signal input optMark[nOpt];
+    signal input optExpo[nOpt];
+    signal input haircutBps[m];
+    signal input adv[U];
+    signal input weightBps[U];
+    signal input perpMove[U];
+    signal input imBufferBps;
+    signal input warnBufferBps;
+
+    component linC = LinCommitment(S, U, n, m, k, STRUCT_ID);
+    linC.price <== price;
+    linC.adv <== adv;
+    linC.weightBps <== weightBps;
+    linC.haircutBps <== haircutBps;
+    linC.perpMove <== perpMove;
+    linC.imBufferBps <== imBufferBps;
+    linC.warnBufferBps <== warnBufferBps;
+    linC.lin <== lin;
+    linCommitment === linC.commitment;
+    component optC = OptCommitment(S, nOpt, C);
+    optC.optMark <== optMark;
+    optC.optExpo <== optExpo;
+    optC.opt <== opt;
+    optCommitment === optC.commitment;
+    component ranges = MarginParamRanges(U, m);
+    ranges.haircutBps <== haircutBps;
+    ranges.weightBps <== weightBps;
+    ranges.imBufferBps <== imBufferBps;
+    ranges.warnBufferBps <== warnBufferBps;
+}
+
+/*
  * MarginBatch(kinds, under, coll, S, U, n, m, k, C, STRUCT_ID, N, D): the margins
  * and health tiers of one aligned group of N accounts against one model version
  * (docs/PROVING.md §2, §3, §6).
@@ -58,7 +109,7 @@ template BatchAccounts(n, m, N, D) {
  *     packedResult   group + 2^32 * N + 2^40 * sum_a tier[a] * 4^a (N, 8 bits
  *                    at 32..39, binds the batch size to the registry's groupSize).
  *   Private inputs:  the model values (price, lin, opt, optMark, optExpo,
- *     haircutBps, adv, weightBps, buffers); per account salt, qty, collateral and
+ *     haircutBps, adv, weightBps, perpMove, buffers); per account salt, qty, collateral and
  *     the tail hints; group; siblings.
  *   Parameters:  the model structure (compile-time, hashed into STRUCT_ID, which
  *                linCommitment covers); N a power of two <= 64; D - log2 N <= 32.
@@ -70,6 +121,8 @@ template BatchAccounts(n, m, N, D) {
  *                buffers; ADV by the add-on's divisor range); prices, scenario
  *                moves and option values are range-bound by the model circuits
  *                that compute them.
+ *   Composes:    BatchModel (commitments, ranges), BatchAccounts (tree opening),
+ *                N AccountMargin (margins, tiers), packed as calcm.zk.witness.pack_result.
  *   Cost:        N (S (U + nOpt + 68) + ...) + the two sponges (docs/CIRCUITS.md).
  */
 template MarginBatch(kinds, under, coll, S, U, n, m, k, C, STRUCT_ID, N, D) {
@@ -92,6 +145,7 @@ template MarginBatch(kinds, under, coll, S, U, n, m, k, C, STRUCT_ID, N, D) {
     signal input haircutBps[m];
     signal input adv[U];
     signal input weightBps[U];
+    signal input perpMove[U];
     signal input imBufferBps;
     signal input warnBufferBps;
 
@@ -104,27 +158,20 @@ template MarginBatch(kinds, under, coll, S, U, n, m, k, C, STRUCT_ID, N, D) {
     signal input group;
     signal input siblings[D - logN];
 
-    component linC = LinCommitment(S, U, n, m, k, STRUCT_ID);
-    linC.price <== price;
-    linC.adv <== adv;
-    linC.weightBps <== weightBps;
-    linC.haircutBps <== haircutBps;
-    linC.imBufferBps <== imBufferBps;
-    linC.warnBufferBps <== warnBufferBps;
-    linC.lin <== lin;
-    linCommitment === linC.commitment;
-    component optC = OptCommitment(S, nOpt, C);
-    optC.optMark <== optMark;
-    optC.optExpo <== optExpo;
-    optC.opt <== opt;
-    optCommitment === optC.commitment;
-    // The governance parameters' ranges (issue 13 A4): once per batch, where they enter.
-    component ranges = MarginParamRanges(U, m);
-    ranges.haircutBps <== haircutBps;
-    ranges.weightBps <== weightBps;
-    ranges.imBufferBps <== imBufferBps;
-    ranges.warnBufferBps <== warnBufferBps;
-
+    component model = BatchModel(S, U, n, m, k, C, STRUCT_ID, nOpt);
+    model.linCommitment <== linCommitment;
+    model.optCommitment <== optCommitment;
+    model.price <== price;
+    model.lin <== lin;
+    model.opt <== opt;
+    model.optMark <== optMark;
+    model.optExpo <== optExpo;
+    model.haircutBps <== haircutBps;
+    model.adv <== adv;
+    model.weightBps <== weightBps;
+    model.perpMove <== perpMove;
+    model.imBufferBps <== imBufferBps;
+    model.warnBufferBps <== warnBufferBps;
     component accounts = BatchAccounts(n, m, N, D);
     accounts.salt <== salt;
     accounts.qty <== qty;
@@ -132,9 +179,8 @@ template MarginBatch(kinds, under, coll, S, U, n, m, k, C, STRUCT_ID, N, D) {
     accounts.group <== group;
     accounts.siblings <== siblings;
     accountsRoot === accounts.root;
-
     component margin[N];
-    var packed = group + N * 2 ** 32;
+    var packed = group + N * 2 ** RESULT_GROUP_BITS();
     for (var a = 0; a < N; a++) {
         margin[a] = AccountMargin(kinds, under, coll, S, U, n, m, k);
         margin[a].price <== price;
@@ -145,6 +191,7 @@ template MarginBatch(kinds, under, coll, S, U, n, m, k, C, STRUCT_ID, N, D) {
         margin[a].haircutBps <== haircutBps;
         margin[a].adv <== adv;
         margin[a].weightBps <== weightBps;
+        margin[a].perpMove <== perpMove;
         margin[a].imBufferBps <== imBufferBps;
         margin[a].warnBufferBps <== warnBufferBps;
         margin[a].qty <== qty[a];
@@ -152,10 +199,9 @@ template MarginBatch(kinds, under, coll, S, U, n, m, k, C, STRUCT_ID, N, D) {
         margin[a].inTail <== inTail[a];
         margin[a].tailStep <== tailStep[a];
         margin[a].threshold <== threshold[a];
-        packed += margin[a].tier * 2 ** (40 + 2 * a);
+        packed += margin[a].tier * 2 ** (RESULT_TIERS_SHIFT() + 2 * a);
     }
     packedResult === packed;
 
-    signal contextSquared;
-    contextSquared <== context * context;
+    signal contextSquared <== context * context;
 }

@@ -1,19 +1,20 @@
 pragma circom 2.1.0;
 
 include "sponge.circom";
+include "constants.circom";
 
 /*
  * LinCommitment(S, U, n, m, k, STRUCT_ID): linCommitment of docs/PROVING.md §3.
- *   Inputs:      price[U], adv[U], weightBps[U], haircutBps[m], imBufferBps,
+ *   Inputs:      price[U], adv[U], weightBps[U], haircutBps[m], perpMove[U], imBufferBps,
  *                warnBufferBps, lin[S][U] (PRICE, signed as x mod p).
  *   Outputs:     commitment = PoseidonSponge([MODEL_DOMAIN_V2, STRUCT_ID, S, U, n, m,
  *                k, imBufferBps, warnBufferBps] ++ price ++ adv ++ weightBps ++
- *                haircutBps ++ [lin[s][u] for u, then s])
+ *                haircutBps ++ perpMove ++ [lin[s][u] for u, then s])
  *                (calcm.poseidon.lin_commitment / MarginModelFx.lin_elements).
  *   Parameters:  STRUCT_ID = calcm.poseidon.structure_id of the model structure;
  *                it and the shapes are hashed as constants, so a commitment made
  *                for another structure never matches.
- *   Cost:        ceil((9 + 3U + m + S U) / 15) Poseidon(16) calls.
+ *   Cost:        ceil((9 + 4U + m + S U) / 15) Poseidon(16) calls.
  *   Soundness:   binding by Poseidon's collision resistance. The model's value
  *                ranges are NOT checked here: the model is public, MarginModelFx
  *                validates every range before it is committed, and anyone can
@@ -21,13 +22,14 @@ include "sponge.circom";
  */
 template LinCommitment(S, U, n, m, k, STRUCT_ID) {
     // int.from_bytes(b"calcm-margin-v2", "big") (calcm.poseidon.MODEL_DOMAIN_V2).
-    var DOMAIN = 516013370139057098663880146427934258;
+    var DOMAIN = MODEL_DOMAIN();   // generated from calcm.risk.modelfx.constants.MODEL_DOMAIN
     var HEAD = 9;
-    var LEN = HEAD + 3 * U + m + S * U;
+    var LEN = HEAD + 4 * U + m + S * U;
     signal input price[U];
     signal input adv[U];
     signal input weightBps[U];
     signal input haircutBps[m];
+    signal input perpMove[U];
     signal input imBufferBps;
     signal input warnBufferBps;
     signal input lin[S][U];
@@ -48,7 +50,10 @@ template LinCommitment(S, U, n, m, k, STRUCT_ID) {
     for (var j = 0; j < m; j++) {
         sponge.in[HEAD + 3 * U + j] <== haircutBps[j];
     }
-    var at = HEAD + 3 * U + m;
+    for (var u = 0; u < U; u++) {
+        sponge.in[HEAD + 3 * U + m + u] <== perpMove[u];
+    }
+    var at = HEAD + 4 * U + m;
     for (var u = 0; u < U; u++) {
         for (var s = 0; s < S; s++) {
             sponge.in[at] <== lin[s][u];

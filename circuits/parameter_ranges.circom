@@ -1,7 +1,7 @@
 pragma circom 2.1.0;
 
 include "range.circom";
-include "fixedpoint.circom";
+include "constants.circom";
 
 /*
  * MarginParamRanges(U, m): the ranges of the governance parameters the margin circuit
@@ -16,7 +16,7 @@ include "fixedpoint.circom";
  *                exactly the half-open ranges MarginModelFx validates (two one-sided
  *                checks where the range ends below a power of two).
  *   Constants:   BPS, BPS_BITS, RATE_BITS, ADV_BITS from the generated
- *                fixedpoint.circom (calcm.zk.circuit_constants, from calcm.fixedpoint).
+ *                constants.circom (calcm.zk.circuit_constants, from calcm.fixedpoint).
  *   Not here:    adv: LiquidityAddon's RemainderBelow(95) already proves its divisor
  *                1 <= adv * 10^14 < 2^95 (so 1 <= adv < 2^48.5: the division is
  *                exact and nonzero for every account, only 1.4x wider than ADV);

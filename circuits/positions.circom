@@ -1,6 +1,7 @@
 pragma circom 2.1.0;
 
 include "range.circom";
+include "constants.circom";
 
 // Number of options (kind 2 call, 3 put) among kinds[n].
 function countOptions(kinds, n) {
@@ -33,8 +34,9 @@ function optionUnderlyings(kinds, under, n) {
  *   Inputs:      qty[n] (QTY scale, signed), collateral[m] is checked by the caller.
  *   Outputs:     nq[u] = sum of qty over the linear instruments (spot, perp) on u;
  *                spotQty[u] = sum of qty over the spot instruments on u (their
- *                mark is price[u]; a perp's is 0); qOpt[o] = qty of option o.
- *                All three are linear in qty: no constraint after --O2.
+ *                mark is price[u]; a perp's is 0); perpQty[u] = sum of qty over the
+ *                perps on u (PerpBasisLoss); qOpt[o] = qty of option o.
+ *                All four are linear in qty: no constraint after --O2.
  *   Proves:      qty[i] in [-2^40, 2^40) (SignedRange(41)). QTY's documented
  *                range is (-2^40, 2^40); the power-of-two check also admits
  *                -2^40, which the Python reference rejects before proving (both
@@ -42,19 +44,22 @@ function optionUnderlyings(kinds, under, n) {
  *   Cost:        41 n.
  */
 template AccountPositions(kinds, under, U, n) {
-    var QTY_BITS = 40;
+    var QTY_BITS = QTY_BITS();
     var nOpt = countOptions(kinds, n);
     signal input qty[n];
     signal output nq[U];
     signal output spotQty[U];
+    signal output perpQty[U];
     signal output qOpt[nOpt];
 
     component qtyRange[n];
     var net[U];
     var spot[U];
+    var perp[U];
     for (var u = 0; u < U; u++) {
         net[u] = 0;
         spot[u] = 0;
+        perp[u] = 0;
     }
     var o = 0;
     for (var i = 0; i < n; i++) {
@@ -67,11 +72,14 @@ template AccountPositions(kinds, under, U, n) {
             net[under[i]] += qty[i];
             if (kinds[i] == 0) {
                 spot[under[i]] += qty[i];
+            } else {
+                perp[under[i]] += qty[i];
             }
         }
     }
     for (var u = 0; u < U; u++) {
         nq[u] <== net[u];
         spotQty[u] <== spot[u];
+        perpQty[u] <== perp[u];
     }
 }

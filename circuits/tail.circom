@@ -1,12 +1,13 @@
 pragma circom 2.1.0;
 
 include "range.circom";
+include "constants.circom";
 
 /*
  * TailSum(S, k, B): the sum of the k largest of S losses, with the published tie
  * rule (ties go to the lower scenario index), so every private wire is pinned.
  *
- *   Inputs:      loss[S] (signed integers, |loss| < 2^98: see Bit bounds);
+ *   Inputs:      loss[S] (signed integers, |loss| < 2^99: see Bit bounds);
  *                prover hints: inTail[S] (b, indicator bits), tailStep[S]
  *                (e[s] = 1 for s <= sT, 0 after; sT = the scenario of the k-th
  *                loss in the order (loss descending, index ascending)) and
@@ -24,10 +25,10 @@ include "range.circom";
  *                So b selects an upper set of size k of the total order
  *                (loss desc, index asc) that contains sT as its last element:
  *                b, e, t, sum are unique (no free wire, issue 13 A1).
- *   Bit bounds:  |loss| < 2^98 (qty < 2^40, values < 2^48, <= 2^10 terms: the
- *                caller's ranges); d's range gives |loss - t| < 2^B + 2, so
- *                |t| < 2^99. LAMBDA = 2^101 > |loss[sT] - t|; |sum_s pick| < 2^99 +
- *                2^101 S 2^98 and |t + LAMBDA sum| < 2^99 + 2^(165 + bits(k)) are
+ *   Bit bounds:  |loss| < 2^99 (qty < 2^40, values < 2^48, <= 2^10 terms plus the
+ *                perp charge: ScenarioLosses); d's range gives |loss - t| < 2^B + 2, so
+ *                |t| < 2^100. LAMBDA = 2^101 > |loss[sT] - t|; |sum_s pick| < 2^100 +
+ *                2^101 S 2^99 and |t + LAMBDA sum| < 2^100 + 2^(165 + bits(k)) are
  *                below p/2 for S, k <= 2^10, so the packed equation holds over the
  *                integers and splits uniquely. Completeness: B = MONEY_BITS + 1 = 64
  *                covers |loss - t| + 1 for money losses; |sum| < k 2^63.
@@ -72,6 +73,6 @@ template TailSum(S, k, B) {
     // Hint: field division is exact for an honest witness; pinned by the two lines below.
     sum <-- (packed - threshold) / LAMBDA;
     packed === threshold + LAMBDA * sum;
-    component sumRange = SignedRange(64 + kBits);
+    component sumRange = SignedRange(MONEY_BITS() + 1 + kBits);
     sumRange.in <== sum;
 }

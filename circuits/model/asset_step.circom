@@ -7,6 +7,7 @@ include "shift.circom";
 include "simple_return.circom";
 include "garch.circom";
 include "isqrt.circom";
+include "../constants.circom";
 
 /*
  * ReturnFloor(priceBits)
@@ -26,13 +27,13 @@ template ReturnFloor(priceBits) {
     signal r;
 
     signal num <== p1 * (0 - minRetBps);
-    q <-- num \ 10000;
+    q <-- num \ BPS();
     // Pins q: r is Euclid's remainder for it, and must be in [0, 10^4); q in range.
-    r <== num - q * 10000;
-    component rLow = Num2Bits(14);
+    r <== num - q * BPS();
+    component rLow = Num2Bits(BPS_BITS());
     rLow.in <== r;
-    component rHigh = Num2Bits(14);
-    rHigh.in <== 9999 - r;
+    component rHigh = Num2Bits(BPS_BITS());
+    rHigh.in <== BPS() - 1 - r;
     component qRange = Num2Bits(priceBits);
     qRange.in <== q;
     floor <== 0 - q;
@@ -97,7 +98,7 @@ template HorizonVariance() {
  *   Cost:        221 + 120 + 88 + 77 = ~506.
  */
 template AssetMove() {
-    var PRICE_BITS = 48;
+    var PRICE_BITS = PRICE_BITS();
     signal input sigma2;
     signal input price;
     signal input A;
@@ -144,7 +145,7 @@ template AssetMove() {
  *   Cost:        about 5 * 48 + 45 + 5 + 122 + ~506 = ~910.
  */
 template AssetStep() {
-    var PRICE_BITS = 48;
+    var PRICE_BITS = PRICE_BITS();
     signal input p0;
     signal input sigma2;
     signal input p1;
@@ -163,12 +164,12 @@ template AssetStep() {
     signal output move;
     signal output floor;
 
-    component ret = SimpleReturn(PRICE_BITS, 40, 44);
+    component ret = SimpleReturn(PRICE_BITS, RET_FRAC(), RET_HI_BITS());
     ret.p0 <== p0;
     ret.p1 <== p1;
     eps <== ret.eps;
 
-    component garch = GarchStep(58);
+    component garch = GarchStep(VAR_BITS());
     garch.eps <== ret.eps;
     garch.neg <== ret.neg;
     garch.sigma2 <== sigma2;
@@ -210,8 +211,8 @@ template ScenarioMove() {
     signal output lin;
 
     signal zm <== z * move;
-    component off = RoundShift(20, 49);
-    off.in <== zm - floor * 2 ** 20;
+    component off = RoundShift(LIN_SHIFT(), PRICE_BITS() + 1);
+    off.in <== zm - floor * 2 ** LIN_SHIFT();
     signal kept <== off.out * off.nonneg;
     lin <== floor + kept;
 }

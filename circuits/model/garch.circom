@@ -1,6 +1,7 @@
 pragma circom 2.1.0;
 
 include "shift.circom";
+include "../constants.circom";
 
 /*
  * GarchStep(varBits)
@@ -32,7 +33,7 @@ template GarchStep(varBits) {
     signal a <== alpha * e2;
     signal g <== gamma * negE2;
     signal b <== beta * sigma2;
-    component shift = RoundShiftUnsigned(64, varBits);
-    shift.in <== omega * 2 ** 64 + a + g + b * 2 ** 32;
+    component shift = RoundShiftUnsigned(GARCH_SHIFT(), varBits);
+    shift.in <== omega * 2 ** GARCH_SHIFT() + a + g + b * 2 ** 32;
     sigma2Next <== shift.out;
 }

@@ -4,6 +4,8 @@ include "sponge.circom";
 include "tables.circom";
 include "asset_step.circom";
 include "param_tree.circom";
+include "division.circom";
+include "../constants.circom";
 
 /*
  * LinearModel(U, S, n, m, k, STRUCT_ID)
@@ -14,10 +16,11 @@ include "param_tree.circom";
  *   Outputs:     lin[S][U] = max(rdiv(z move, 20), floor) (ScenarioMove), and
  *                linCommitment = sponge([MODEL_DOMAIN, STRUCT_ID, S, U, n, m, k,
  *                imBufferBps, warnBufferBps] ++ price ++ adv ++ weightBps ++
- *                haircutBps ++ lin asset-major) (docs/PROVING.md §3;
+ *                haircutBps ++ perpMove ++ lin asset-major) (docs/PROVING.md §3;
  *                calcm.risk.modelfx.commit.lin_elements).
+ *                perpMove[u] = ceil(price[u] perpShockBps[u] / BPS) (PerpMove).
  *   Parameters:  the structure; S, U, n, m, k are hashed as constants.
- *   Cost:        71 S U + ceil((9 + 3U + m + S U) / 15) Poseidon(16).
+ *   Cost:        71 S U + ceil((9 + 4U + m + S U) / 15) Poseidon(16).
  */
 template LinearModel(U, S, n, m, k, STRUCT_ID) {
     var NC = COMMON_LEN(U, m);
@@ -31,7 +34,8 @@ template LinearModel(U, S, n, m, k, STRUCT_ID) {
     signal output linCommitment;
 
     component mv[S][U];
-    component sponge = PoseidonSponge(HEAD + 3 * U + m + S * U);
+    component perp[U];
+    component sponge = PoseidonSponge(HEAD + 4 * U + m + S * U);
     var head[HEAD] = [MODEL_DOMAIN(), STRUCT_ID, S, U, n, m, k, 0, 0];
     for (var i = 0; i < HEAD - 2; i++) {
         sponge.in[i] <== head[i];
@@ -46,7 +50,13 @@ template LinearModel(U, S, n, m, k, STRUCT_ID) {
     for (var j = 0; j < m; j++) {
         sponge.in[HEAD + 3 * U + j] <== common[COMMON_HAIRCUT(U, j)];
     }
-    var at = HEAD + 3 * U + m;
+    for (var u = 0; u < U; u++) {
+        perp[u] = PerpMove();
+        perp[u].price <== price[u];
+        perp[u].shockBps <== common[COMMON_ASSET(u, 6)];
+        sponge.in[HEAD + 3 * U + m + u] <== perp[u].move;
+    }
+    var at = HEAD + 4 * U + m;
     for (var u = 0; u < U; u++) {
         for (var s = 0; s < S; s++) {
             mv[s][u] = ScenarioMove();
@@ -58,4 +68,29 @@ template LinearModel(U, S, n, m, k, STRUCT_ID) {
         }
     }
     linCommitment <== sponge.out;
+}
+
+/*
+ * PerpMove(): the adverse per-unit perp basis + funding move of one asset over the
+ * MPOR (docs/MODEL.md "Perps: basis and funding"; calcm.risk.modelfx.update.perp_moves).
+ *   Inputs:      price (PRICE, 0 < price < 2^48: PricePack), shockBps (the published
+ *                perp_shock_bps of h_common).
+ *   Outputs:     move = ceil(price shockBps / BPS), 0 <= move < 2^48 (PRICE).
+ *   Proves:      0 <= shockBps < 2^RATE_BITS (so the product < 2^64 cannot wrap),
+ *                then CeilDiv by the constant BPS with the quotient in PRICE's range.
+ *   Cost:        RATE_BITS + 1 + 48 + 2 BPS_BITS.
+ */
+template PerpMove() {
+    signal input price;
+    signal input shockBps;
+    signal output move;
+
+    component rate = UnsignedRange(RATE_BITS());
+    rate.in <== shockBps;
+    signal scaled;
+    scaled <== price * shockBps;
+    component div = CeilDiv(PRICE_BITS(), BPS_BITS());
+    div.num <== scaled;
+    div.den <== BPS();
+    move <== div.quot;
 }

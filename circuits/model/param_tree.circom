@@ -2,6 +2,7 @@ pragma circom 2.1.0;
 
 include "sponge.circom";
 include "tables.circom";
+include "../constants.circom";
 
 /*
  * Parameter tree hash (docs/PROVING.md §4; calcm.risk.modelfx.paramhash).
@@ -22,14 +23,14 @@ include "tables.circom";
  * not re-checked in-circuit: ModelParamsFx validates them (and derives lnK,
  * v, 1/v, w by exact integer routines) before governance publishes the hash.
  */
-function COMMON_LEN(U, m) { return 5 + 6 * U + m; }
+function COMMON_LEN(U, m) { return 5 + 7 * U + m; }
 function COMMON_SQRTH() { return 1; }
 function COMMON_IM() { return 2; }
 function COMMON_WARN() { return 3; }
 function COMMON_MINRET() { return 4; }
-// Field f (0 omega, 1 alpha, 2 gamma, 3 beta, 4 adv, 5 weightBps) of asset u.
-function COMMON_ASSET(u, f) { return 5 + 6 * u + f; }
-function COMMON_HAIRCUT(U, j) { return 5 + 6 * U + j; }
+// Field f (0 omega, 1 alpha, 2 gamma, 3 beta, 4 adv, 5 weightBps, 6 perpShockBps) of asset u.
+function COMMON_ASSET(u, f) { return 5 + 7 * u + f; }
+function COMMON_HAIRCUT(U, j) { return 5 + 7 * U + j; }
 // The z-chunk head [A, B, F] (calcm.risk.modelfx.paramhash.z_chunk).
 function ZHEAD_LEN() { return 3; }
 

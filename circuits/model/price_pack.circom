@@ -1,6 +1,7 @@
 pragma circom 2.1.0;
 
 include "bitify.circom";
+include "../constants.circom";
 
 /*
  * PricePack(U)
@@ -14,7 +15,7 @@ include "bitify.circom";
  *   Cost:        U * 50.
  */
 template PricePack(U) {
-    var LANES = 5;
+    var LANES = PRICES_PER_FIELD();
     var NPACK = (U + LANES - 1) \ LANES;
     signal input price[U];
     signal input packed[NPACK];
@@ -22,7 +23,7 @@ template PricePack(U) {
     component bits[U];
     signal inv[U];
     for (var u = 0; u < U; u++) {
-        bits[u] = Num2Bits(48);
+        bits[u] = Num2Bits(PRICE_BITS());
         bits[u].in <== price[u];
         // Pins inv and proves price[u] != 0 (a price of 0 has no inverse).
         inv[u] <-- 1 / price[u];
@@ -32,7 +33,7 @@ template PricePack(U) {
         var acc = 0;
         for (var i = 0; i < LANES; i++) {
             if (LANES * j + i < U) {
-                acc += price[LANES * j + i] * 2 ** (50 * i);
+                acc += price[LANES * j + i] * 2 ** (PRICE_LANE_BITS() * i);
             }
         }
         packed[j] === acc;

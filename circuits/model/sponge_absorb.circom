@@ -1,6 +1,7 @@
 pragma circom 2.1.0;
 
 include "poseidon.circom";
+include "../constants.circom";
 
 /*
  * SpongeAbsorb(len)
@@ -15,7 +16,7 @@ include "poseidon.circom";
  */
 template SpongeAbsorb(len) {
     assert(len >= 1);
-    var RATE = 15;
+    var RATE = SPONGE_RATE();
     var calls = (len + RATE - 1) \ RATE;
     signal input init;
     signal input in[len];

@@ -2,6 +2,7 @@ pragma circom 2.1.0;
 
 include "sponge.circom";
 include "tables.circom";
+include "../constants.circom";
 
 /*
  * StateCommitment(U)

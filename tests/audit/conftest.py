@@ -20,13 +20,13 @@ def _model_params():
 
     from calcm.zk.model_synthetic import SyntheticSpec, synthetic_params
     # The model tests' small shape (tests/model/conftest.py: same circuits, same cache entries).
-    spec = SyntheticSpec(U=2, S=6, linear=(("spot", 0), ("perp", 1)), n_options=1, collateral=(-1, 0), k_tail=2)
+    spec = SyntheticSpec(U=2, S=4, linear=(("spot", 0), ("perp", 1)), n_options=1, collateral=(-1, 0), k_tail=2)
     return dataclasses.replace(synthetic_params(spec, 1), chunks=2)
 
 
 @pytest.fixture(scope="session")
 def model_build():
-    """The small ``ModelReval`` build (7,815 constraints: a snarkjs zkey on the power-13 dev ptau)."""
+    """The small ``ModelReval`` build (about 8,000 constraints: a snarkjs zkey on the power-13 dev ptau)."""
     from calcm.zk.model_circuit import ModelCircuitConfig
     from calcm.zk.model_prove import model_build as build_model
 

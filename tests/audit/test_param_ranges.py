@@ -1,6 +1,6 @@
 """Issue 13 A4: the margin circuit enforces the governance parameters' ranges itself.
 
-- The generated circuits/fixedpoint.circom is current (the bounds come from calcm.fixedpoint).
+- The generated circuits/constants.circom is current (the bounds come from calcm.fixedpoint).
 - MarginParamRanges (a harness: the template alone) accepts exactly the values the fixed-point
   model accepts, at every bound: low - 1, low, high - 1, high, for every parameter.
 - The SMALL margin circuit rejects an out-of-range parameter even when linCommitment commits
@@ -116,7 +116,7 @@ def test_small_margin_circuit_rejects_an_out_of_range_committed_parameter():
             continue               # RemainderBelow has no remainder below 0 (adv is checked there)
         failing = r1cs.failing(w.values)
         hit = {n for i in failing for x in r1cs.constraints[i].wires() for n in names.get(x, [])
-               if n.startswith("main.ranges.")}
+               if n.startswith("main.model.ranges.")}
         assert hit, (what, "rejected, but not by MarginParamRanges")
 
 

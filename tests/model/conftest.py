@@ -18,7 +18,7 @@ from calcm.zk.model_synthetic import SyntheticSpec, synthetic_params, synthetic_
 from calcm.zk.setup import CompiledCircuit, cached_compile
 
 #: The small test shape (compiles to 8,933 / 7,815 / 9,315 constraints: step / reval / option).
-SPEC = SyntheticSpec(U=2, S=6, linear=(("spot", 0), ("perp", 1)), n_options=1, collateral=(-1, 0), k_tail=2)
+SPEC = SyntheticSpec(U=2, S=4, linear=(("spot", 0), ("perp", 1)), n_options=1, collateral=(-1, 0), k_tail=2)
 
 
 def small_params(seed: int = 1, chunks: int = 2) -> ModelParamsFx:

@@ -30,12 +30,14 @@ def _row(bk, name):
     return [a.id for a in bk.accounts].index(name)
 
 
-def test_fully_hedged_spot_perp_has_near_zero_es(linear):
+def test_fully_hedged_spot_perp_es_is_the_perp_charge(linear):
+    """Long spot, short perp: the market risk nets out; the basis + funding charge remains."""
     bk, rm = linear
     res = PortfolioMargin(rm.margin_model).compute(bk.quantities(), bk.collateral_amounts())
     a = _row(bk, "hedged")
     notional = 10 * rm.price[0]
-    assert abs(res.es[a]) < 1e-9 * notional
+    assert res.es[a] == pytest.approx(notional * rm.perp_shock_bps[0] / 1e4, rel=1e-12, abs=1e-9 * notional)
+    assert res.es[a] > 0
     assert res.addon[a] < 1e-9 * notional
     assert res.tier[a] == Tier.HEALTHY
 

@@ -43,7 +43,9 @@ def _reference_fx(m: MarginModelFx, acc: AccountFx) -> dict:
     def pnl(s, i):
         return m.opt[s][pos[i]] if i in pos else m.lin[s][m.under[i]]
 
-    losses = tuple(-sum(q[i] * pnl(s, i) for i in range(n)) for s in range(S))
+    pq = [sum(q[i] for i in range(n) if m.kinds[i] == 1 and m.under[i] == u) for u in range(U)]
+    charge = sum(abs(p) * v for p, v in zip(pq, m.perp_move))       # the perp basis + funding loss
+    losses = tuple(charge - sum(q[i] * pnl(s, i) for i in range(n)) for s in range(S))
     # Tail by counting: s is in the tail iff fewer than k scenarios come before it in (loss desc, index asc).
     before = [sum(1 for t in range(S) if losses[t] > losses[s] or (losses[t] == losses[s] and t < s))
               for s in range(S)]
@@ -66,8 +68,8 @@ def _reference_fx(m: MarginModelFx, acc: AccountFx) -> dict:
     warn_line = Fraction(im * (BPS + m.warn_buffer_bps), BPS)
     tier = 3 if equity < mm else 2 if equity < im else 1 if equity < warn_line else 0
     return {"losses": losses, "tail_bits": bits, "threshold": losses[last], "tail_last": last,
-            "tail_sum": tail_sum, "es_raw": es_raw, "es": es, "exposure": x, "addon_terms": terms,
-            "addon": sum(terms), "mm": mm, "im": im, "collateral_value": cv, "equity": equity, "tier": tier}
+            "tail_sum": tail_sum, "perp_charge": charge, "es_raw": es_raw, "es": es, "exposure": x,
+            "addon_terms": terms, "addon": sum(terms), "mm": mm, "im": im, "collateral_value": cv, "equity": equity, "tier": tier}
 
 
 def _as_dict(r) -> dict:
@@ -564,7 +566,7 @@ def test_commitment_preimages_have_the_documented_layout():
     assert sid != structure_id((0, 2), (1, 0), (-1, 1), 2, 2, 2, 2)
     el = m.lin_elements()
     assert el[:9] == [MODEL_DOMAIN, sid, 2, 2, 2, 2, 2, 2**16 - 1, 0]          # S, U, n, m, k, im, warn
-    assert el[9:] == [10**6, 2 * 10**6, 1, 2**48 - 1, 0, 2**16 - 1, 0, BPS - 1, 1, 3, 2, 4]
+    assert el[9:] == [10**6, 2 * 10**6, 1, 2**48 - 1, 0, 2**16 - 1, 0, BPS - 1, 0, 0, 1, 3, 2, 4]   # perp_move 0, 0
 
 
 def test_book_errors_name_the_collateral_field(small_book):

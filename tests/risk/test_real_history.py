@@ -29,6 +29,7 @@ def test_model_on_real_ohlcv_around_ftx(shared_prices, small_book):
     assert r1.es[0] / after.price[btc] > r0.es[0] / before.price[btc]
     # 99% 2-day ES of one BTC is a few percent to a few tens of percent of notional.
     assert 0.03 < r1.es[0] / after.price[btc] < 0.5
-    assert abs(r1.es[2]) < 1e-9 * after.price[btc]
+    # Spot against perp: only the perp basis + funding charge of the one short perp remains.
+    assert r1.es[2] == pytest.approx(after.price[btc] * after.perp_shock_bps[btc] / 1e4, rel=1e-9)
     assert 0 < r1.es[1] < r1.es[0] + PortfolioMargin(after.margin_model).compute(
         np.array([[0, 0, 0, -13, 0]]), c[:1]).es[0]

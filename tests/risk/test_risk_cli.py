@@ -40,6 +40,9 @@ def test_margin_json(runner, book):
     whale = acc["whale"]
     assert whale["collateral_value"] == pytest.approx(2e6 * 0.99 + sum(
         n * doc["model"]["underlyings"][a]["price"] * (1 - hc[a]["haircut"]) for a, n in (("BTC", 150), ("ETH", 1500))))
+    # The published perp basis + funding shock per underlying (defaults, h = 2: calcm.risk.perp_shocks).
+    assert {a: u["perp_shock_bps"] for a, u in doc["model"]["underlyings"].items()} == \
+        {"BTC": 726, "ETH": 950, "SOL": 1700, "LINK": 1700, "DOGE": 1700}
     # The published fixed-point model: full scenario set, k = 6, and its commitments per account.
     pub = doc["model"]["published"]
     assert (pub["structure"]["S"], pub["structure"]["k"]) == (534, 6)

@@ -93,9 +93,11 @@ def test_marginal_im_and_max_size(ctx):
         assert imp.marginal_im == pytest.approx(alone.after.usd("im") - alone.before.usd("im"), abs=1e-9)
         if imp.max_size is None:
             continue
-        # the boundary: at max_size the tier holds, one QTY step beyond it worsens
-        ok = whatif(ctx, "pair_btc_eth", [Trade(imp.trade.instrument, imp.max_size)], search_factor=2.0)
-        over = whatif(ctx, "pair_btc_eth", [Trade(imp.trade.instrument, imp.max_size + 1e-4)], search_factor=2.0)
+        # the boundary: at max_size (in the trade's direction) the tier holds, one QTY step beyond it worsens
+        sign = 1.0 if imp.trade.size > 0 else -1.0
+        ok = whatif(ctx, "pair_btc_eth", [Trade(imp.trade.instrument, sign * imp.max_size)], search_factor=2.0)
+        over = whatif(ctx, "pair_btc_eth", [Trade(imp.trade.instrument, sign * (imp.max_size + 1e-4))],
+                      search_factor=2.0)
         assert ok.after.tier <= w.before.tier < over.after.tier
 
 

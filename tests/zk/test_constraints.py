@@ -17,8 +17,8 @@ from calcm.zk.toolchain import r1cs_info
 pytestmark = pytest.mark.slow
 
 B = 64  # tail comparison width NB (MONEY_BITS + 1)
-#: U = 1 underlying, one linear and one option instrument. S = 16 and 17 keep every sponge at the
-#: same number of Poseidon calls (lin: 13 + S <= 30 elements; each option segment: 2 + S <= 30).
+#: U = 1 underlying, one linear and one option instrument. S = 15 and 16 keep every sponge at the
+#: same number of Poseidon calls (lin: 14 + S <= 30 elements; each option segment: 2 + S <= 30).
 SHAPE = dict(D=1, n=3, U=1, m=1, k=2, kinds=(0, 1, 2), under=(0, 0, 0), coll=(-1,))
 
 
@@ -28,8 +28,8 @@ def _constraints(S: int, N: int) -> int:
 
 
 def test_cost_per_account_scenario_within_budget():
-    d1 = _constraints(17, 1) - _constraints(16, 1)
-    d2 = _constraints(17, 2) - _constraints(16, 2)
+    d1 = _constraints(16, 1) - _constraints(15, 1)
+    d2 = _constraints(16, 2) - _constraints(15, 2)
     per_account = d2 - d1
     U, n_opt = SHAPE["U"], 1
     assert per_account <= U + n_opt + B + 4

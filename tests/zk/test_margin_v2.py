@@ -140,8 +140,8 @@ def test_a_model_or_book_that_does_not_fit_is_a_one_line_input_error():
     model = random_model(SMALL, rng)
     check_fits(model, SMALL, SMALL.capacity)                          # exactly full: fine
     assert config_for_model(model, SMALL.N, SMALL.D).structure() == SMALL.structure()
-    more = replace(model, lin=model.lin + model.lin[:SMALL.k * 0 + 6], opt=model.opt + model.opt[:6])
-    for bad, field, words in ((more, "S", "scenarios 12"),
+    more = replace(model, lin=model.lin + model.lin, opt=model.opt + model.opt)
+    for bad, field, words in ((more, "S", f"scenarios {2 * SMALL.S}"),
                               (replace(model, kinds=(0, 0, 2, 3)), "kinds", "instrument kinds"),
                               (replace(model, coll=(-1, 1)), "coll", "collateral map")):
         with pytest.raises(InputError) as e:
@@ -162,7 +162,7 @@ def test_commitments_match_the_model_update_encoding():
     m = random_model(SMALL, rng)
     lin = commit.lin_commitment(m.structure_id, m.n_scenarios, m.n_underlyings, m.n_instruments,
                                 m.n_collateral, m.k_tail, m.im_buffer_bps, m.warn_buffer_bps, m.price, m.adv,
-                                m.liquidity_weight_bps, m.haircut_bps, m.lin)
+                                m.liquidity_weight_bps, m.haircut_bps, m.perp_move, m.lin)
     assert poseidon.lin_commitment(m) == lin
     assert poseidon.opt_commitment(m) == commit.opt_commitment(m.chunks, m.opt_mark, m.opt_expo, m.opt)
     assert poseidon.absorb(0, [1, 2, 3]) == poseidon.poseidon_sponge([1, 2, 3])

@@ -8,6 +8,8 @@
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import json
 import random
 import shutil
@@ -168,11 +170,16 @@ def test_out_of_range_portfolio_rejected_before_proving(small_build, tmp_path):
     huge = AccountFx((2**40 - 1,) * SMALL.n, (0,) * SMALL.m, 3)
     rich = MarginModelFx(**{**{f: getattr(model, f) for f in model.__dataclass_fields__},
                             "lin": tuple((2**47,) * SMALL.U for _ in range(SMALL.S)),
-                            "opt": tuple((2**47,) * SMALL.n_options for _ in range(SMALL.S))})
+                            "opt": tuple((2**47,) * SMALL.n_options for _ in range(SMALL.S)),
+                            "perp_move": (0,) * SMALL.U})
     out = tmp_path / "never"
     empty = AccountFx((0,) * SMALL.n, (0,) * SMALL.m, 4)
     with pytest.raises(FixedPointRangeError, match=r"account 'whale': loss\[0\]"):
         prove_accounts(small_build, rich, [empty, huge], ["ok", "whale"], out)
+    # The same account's perp basis charge alone overflows at the maximal perp move.
+    with pytest.raises(FixedPointRangeError, match=r"account 'whale': perp_charge"):
+        prove_accounts(small_build, replace(rich, perp_move=(2**48 - 1,) * SMALL.U), [empty, huge],
+                       ["ok", "whale"], out)
     assert not out.exists() and not list(tmp_path.glob(".never*"))
 
 

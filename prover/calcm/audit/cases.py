@@ -358,6 +358,7 @@ def params_for_config(config, seed: int = 0):
         horizon_days=2, k_tail=config.k, im_buffer_bps=2500, warn_buffer_bps=2000, min_return_bps=-9500,
         adv=tuple(10**9 // (u + 1) for u in range(U)),
         liquidity_weight_bps=tuple(2500 if u < 2 else 7000 for u in range(U)), chunks=config.C,
+        perp_shock_bps=tuple(726 if u < 2 else 1700 for u in range(U)),
         # an APC floor (3.2%-5.5% daily vol) on even assets: binding on calm blocks, not after a crash
         var_floor=tuple(round(rng.uniform(1e-3, 3e-3) * 2**VAR_FRAC) if u % 2 == 0 else 0 for u in range(U)))
     if ModelCircuitConfig.from_params(params, config.name, config.kind) != config:

@@ -48,9 +48,9 @@ from .wasm import WasmWitness, calculate_many
 
 #: Per-account reference fields and their signal names in AccountMargin (aliases in order).
 ACCOUNT_FIELDS = {
-    "tail_sum": ("shortfall.tailSum", "tail.sum"),
-    "es_raw": ("shortfall.esRaw",),
-    "es": ("es", "shortfall.es"),
+    "tail_sum": ("risk.shortfall.tailSum", "risk.tail.sum", "shortfall.tailSum", "tail.sum"),
+    "es_raw": ("risk.shortfall.esRaw", "shortfall.esRaw"),
+    "es": ("es", "risk.es", "shortfall.es"),
     "addon": ("addon", "liquidity.addon"),
     "mm": ("mm",),
     "im": ("im", "initial.im"),
@@ -104,9 +104,9 @@ def margin_expectations(config, case: MarginCase, context: int):
     inp, expected = batch_input(config, case.model, accounts, case.group, tree, context)
     rows = [(f"public {name}", (f"main.{name}",), v) for name, v in zip(PUBLIC_SIGNALS, expected.public)]
     rows.append(("contextSquared", ("main.contextSquared",), context * context))
-    rows.append(("lin commitment", ("main.linC.commitment", "main.linC.sponge.out"), lin_commitment(case.model)))
+    rows.append(("lin commitment", ("main.model.linC.commitment", "main.model.linC.sponge.out"), lin_commitment(case.model)))
     if case.model.n_options:
-        rows.append(("opt commitment", ("main.optC.commitment",), opt_commitment(case.model)))
+        rows.append(("opt commitment", ("main.model.optC.commitment",), opt_commitment(case.model)))
     rows.append(("group subtree root", ("main.accounts.subtree.root", "main.accounts.path.node"),
                  tree.group_root(case.group, config.N)))
     for a, (acc, res) in enumerate(zip(accounts, expected.results)):

@@ -259,7 +259,8 @@ def tail_alternatives(inp: dict, honest: list[int], sym: dict[str, int], prime: 
     threshold at the ``c``-th (so every local tail constraint but the count can hold)."""
     S = len(inp["inTail"][account])
     k = sum(int(b) for b in inp["inTail"][account])
-    names = [(f"main.margin[{account}].losses.loss[{s}]", f"main.margin[{account}].tail.loss[{s}]") for s in range(S)]
+    names = [tuple(f"main.margin[{account}].{sub}.loss[{s}]" for sub in ("risk.losses", "risk.tail", "losses", "tail"))
+             for s in range(S)]
     if not all(any(n in sym for n in pair) for pair in names):
         return []
     losses = [_signed(honest[next(sym[n] for n in pair if n in sym)], prime) for pair in names]

@@ -12,7 +12,7 @@ Two hashes name the model:
       paramHash = sponge([PARAM_DOMAIN ("calcm-params-v2"), structure_id, h_common]
                          ++ hz[u][c] (u-major) ++ hs[c] (only with options) ++ ht[o])
       h_common  = sponge([h, isqrt(h * 2**64), im_buffer_bps, warn_buffer_bps, min_return_bps]
-                         ++ per asset (omega, alpha, gamma, beta, adv, liquidity_weight_bps)
+                         ++ per asset (omega, alpha, gamma, beta, adv, liquidity_weight_bps, perp_shock_bps)
                          ++ per collateral haircut_bps)
       hz[u][c]  = sponge([A_u, B_u, F_u] ++ z[s][u] for s in chunk c),  chunk c = [c S/C, (c+1) S/C)
       hs[c]     = sponge(vol_shock[s], round(2**40 / (2**16 + vol_shock[s])) for s in chunk c)
@@ -84,7 +84,8 @@ def independent_param_hash(published: dict) -> int:
     common = [h, math.isqrt(h << 64), int(p["im_buffer_bps"]), int(p["warn_buffer_bps"]),
               int(p["min_return_bps"])]
     for u in range(U):
-        common += [int(p[k][u]) for k in ("omega", "alpha", "gamma", "beta", "adv", "liquidity_weight_bps")]
+        common += [int(p[k][u]) for k in ("omega", "alpha", "gamma", "beta", "adv", "liquidity_weight_bps",
+                                            "perp_shock_bps")]
     common += [int(c["haircut_bps"]) for c in col]
     top = [_domain(b"calcm-params-v2"), sponge(struct), sponge(common)]
     for u in range(U):

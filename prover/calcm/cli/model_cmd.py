@@ -174,15 +174,16 @@ def register(main, bench, chain) -> None:
     @click.option("--check", is_flag=True, help="only check that the generated file is current")
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
     def model_tables_cmd(check, as_json):
-        """Regenerate circuits/model/tables.circom (polynomial tables, domain tags)."""
+        """Regenerate circuits/model/tables.circom and circuits/constants.circom (generated sources)."""
         from ..zk.model_circuit import TABLES_FILE, check_tables, write_tables
 
         if check:
             from ..errors import VerificationFailed
+            from ..zk.circuit_constants import StaleConstants
             from ..zk.model_circuit import StaleTables
             try:
                 check_tables()
-            except StaleTables as exc:
+            except (StaleTables, StaleConstants) as exc:
                 raise VerificationFailed(str(exc)) from None
             doc = {"file": str(TABLES_FILE), "current": True, "written": False}
         else:

@@ -98,6 +98,7 @@ def version_model(params: ModelParamsFx, state: ModelStateFx, lin_prices, opt_pr
 def float_version_model(params: ModelParamsFx, state: ModelStateFx, prices) -> MarginModel:
     """The float twin of a version at ``prices`` (options valued at the same prices)."""
     from ..risk.modelfx.floatref import float_revaluation
+    from ..risk.perp_shocks import perp_charge_matrix
     p1 = np.array(prices, float) / PRICE_SCALE
     _, val = float_revaluation(params, np.array(state.sigma2, float) / 2**VAR_FRAC, p1)
     cprice = np.array([1.0 if c.underlying < 0 else p1[c.underlying] for c in params.collateral])
@@ -108,6 +109,8 @@ def float_version_model(params: ModelParamsFx, state: ModelStateFx, prices) -> M
         haircut=np.array([c.haircut_bps / BPS for c in params.collateral]),
         adv=np.array(params.adv, float),
         liquidity_weight=np.array(params.liquidity_weight_bps, float) / BPS,
+        perp_charge=perp_charge_matrix([i.kind for i in params.instruments],
+                                       [i.underlying for i in params.instruments], p1, params.perp_shock_bps),
         params=MarginParams(1 - params.k_tail / params.n_scenarios, params.im_buffer_bps / BPS,
                             params.warn_buffer_bps / BPS))
 

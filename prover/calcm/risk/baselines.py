@@ -3,7 +3,9 @@
 - **Siloed** (no cross-asset offsets): the ES of each underlying's positions on
   their own, summed over underlyings::
 
-      ES_silo = sum_u max(0, ES(L_u)),   L_u[s] = -sum_{i on u} q[i] * pnl[s, i]
+      ES_silo = sum_u max(0, ES(L_u)),   L_u[s] = -sum_{i on u} q[i] * pnl[s, i] + P_u
+
+  (``P_u`` the perp basis + funding charge of the perps on ``u``, :mod:`calcm.risk.perp_shocks`)
 
   then ``MM = ES_silo + A`` (same liquidity add-on), ``IM``, ratio and tiers as in
   :mod:`calcm.risk.margin`. ``var`` is the sum of per-silo VaRs. Because the tail
@@ -33,6 +35,7 @@ import numpy as np
 
 from .liquidity import execution_cost
 from .margin import MarginModel, MarginResult, tiers
+from .perp_shocks import perp_contributions, perp_loss
 
 
 def _tail(loss: np.ndarray, k: int):
@@ -78,11 +81,12 @@ def siloed_margin(model: MarginModel, q: np.ndarray, c: np.ndarray,
         cols = np.flatnonzero(owner == u)
         if cols.size == 0:
             continue
-        loss = -(q[:, cols] @ model.pnl[:, cols].T)
+        pc = None if model.perp_charge is None else model.perp_charge[:, cols]
+        loss = -(q[:, cols] @ model.pnl[:, cols].T) + perp_loss(pc, q[:, cols])[:, None]
         v, m, idx = _tail(loss, k)
         var += v
         es += np.maximum(m, 0.0)
-        contrib[:, cols] = -q[:, cols] * model.pnl[:, cols][idx].mean(axis=1)
+        contrib[:, cols] = -q[:, cols] * model.pnl[:, cols][idx].mean(axis=1) + perp_contributions(pc, q[:, cols])
     x = q @ model.exposure.T                                   # (A, U) delta exposure
     addon = execution_cost(x, model.adv, model.liquidity_weight).sum(axis=1)   # the portfolio add-on
     cv, equity = _equity(model, q, c)

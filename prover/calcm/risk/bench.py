@@ -7,7 +7,8 @@ accounts (8 positions each) and 3 collateral assets.
 
 Timed (median and best of ``repeat``, the two alternating; wall time, and process CPU
 time as a load-robust second figure): (1) *full*: option revaluation into the P&L matrix,
-model assembly, losses, tail selection, ES, Euler contributions, add-on, IM/MM,
+model assembly, losses (with the default perp basis + funding charge), tail selection, ES,
+Euler contributions, add-on, IM/MM,
 collateral, tiers; (2) *matmul*: ``Q (A, n) @ P (n, S)`` alone. Peak memory of
 the full run is measured separately with tracemalloc (numpy reports its buffers).
 The scalar fixed-point twin runs on ``fx_accounts`` accounts (accounts per second).
@@ -30,6 +31,7 @@ from .fixed_margin import AccountFx, MarginModelFx, margin_fx, margins_fx
 from .fixed_margin_batch import BatchModelFx, margins_fx_arrays, margins_fx_batch
 from .instruments import InstrumentTable, value_instruments
 from .margin import MarginModel, PortfolioMargin
+from .perp_shocks import PerpShocks, perp_charge_matrix
 from .scenarios import ScenarioSet
 
 
@@ -64,9 +66,11 @@ def full_margin(und, price, ins, scen, q, c, horizon: float = 2.0, chunk: int = 
     table = InstrumentTable.from_instruments(ins, und)
     sigma = np.full(len(und), 0.04)
     val = value_instruments(table, price, scen.returns(sigma * np.sqrt(horizon)), scen.vol_shock, horizon)
+    shock = PerpShocks().rates_bps(und, max(1, round(horizon)))
     model = MarginModel(tuple(i.id for i in ins), und, ("USDC", "BTC", "ETH"), val.pnl, val.mark,
                         val.exposure, np.array([1.0, 30000.0, 2000.0]), np.array([0.01, 0.05, 0.10]),
-                        np.full(len(und), 1e9), np.full(len(und), 0.25))
+                        np.full(len(und), 1e9), np.full(len(und), 0.25),
+                        perp_charge=perp_charge_matrix(table.kind, table.underlying_index, price, shock))
     return model, PortfolioMargin(model, chunk=chunk, threads=threads).compute(q, c)
 
 

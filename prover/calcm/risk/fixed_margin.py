@@ -5,7 +5,10 @@ ranges from :mod:`calcm.fixedpoint`), in the v2 arithmetic order of
 docs/PROVING.md §2 (same numbers as per-instrument sums: integer addition is exact):
 
 - ``nq[u] = sum_{i linear on u} q[i]``                                 net linear quantity
-- ``L[s]  = -(sum_u nq[u] lin[s][u] + sum_o q[o] opt[s][o])``           money
+- ``pq[u] = sum_{i perp on u} q[i]``                                   net perp quantity
+- ``charge = sum_u |pq[u]| perp_move[u]``                               money: the adverse perp
+  basis + funding loss of docs/MODEL.md, which every scenario carries
+- ``L[s]  = charge - (sum_u nq[u] lin[s][u] + sum_o q[o] opt[s][o])``    money
 - tail    = the k largest ``L``, ties to the lower scenario index;
   ``threshold`` = the smallest tail loss, ``tail_last`` its scenario
 - ``es_raw = ceil(sum_tail L / k)``, ``es = max(es_raw, 0)``            money, rounds up
@@ -40,6 +43,8 @@ from .margin import MarginModel, Tier
 ADV = Range("average daily volume (USD)", 1, 2**48)
 #: Model prices: strictly positive PRICE values.
 PRICE_POS = Range("price", 1, 2**PRICE_BITS)
+#: Per-unit adverse perp move: a non-negative PRICE value.
+PERP_MOVE = Range("perp basis + funding move", 0, 2**PRICE_BITS)
 #: Instrument kind codes (structure ``kinds[i]``).
 KINDS = ("spot", "perp", "call", "put")
 SPOT, PERP, CALL, PUT = range(4)
@@ -56,7 +61,9 @@ class MarginModelFx:
     Values (PRICE unless stated): ``price`` (U,) > 0; ``lin`` (S, U) per-unit P&L of
     the linear instruments on ``u``; ``opt`` (S, n_opt), ``opt_mark`` (n_opt,),
     ``opt_expo`` (n_opt,) for the options in instrument order; ``haircut_bps`` (m,)
-    < BPS; ``adv`` (U,) whole USD; ``liquidity_weight_bps`` (U,); buffers in bps.
+    < BPS; ``adv`` (U,) whole USD; ``liquidity_weight_bps`` (U,); buffers in bps;
+    ``perp_move`` (U,) PRICE >= 0, the adverse per-unit perp basis + funding move over the
+    MPOR, ``ceil(price perp_shock_bps / BPS)`` (empty: all 0).
     ``pnl``, ``mark``, ``exposure`` and ``collateral_price`` are derived views.
     """
 
@@ -75,6 +82,7 @@ class MarginModelFx:
     under: tuple[int, ...]
     coll: tuple[int, ...]
     chunks: int = 1
+    perp_move: tuple[int, ...] = ()
 
     def __post_init__(self):
         U, S, n_opt = len(self.price), len(self.lin), len(self.options)
@@ -121,6 +129,12 @@ class MarginModelFx:
             ADV.check(v, f"adv[{u}]")
         for u, v in enumerate(self.liquidity_weight_bps):
             RATE.check(v, f"liquidity_weight_bps[{u}]")
+        if self.perp_move == ():
+            object.__setattr__(self, "perp_move", (0,) * U)
+        if len(self.perp_move) != U:
+            raise ValueError("perp_move must have one value per underlying")
+        for u, v in enumerate(self.perp_move):
+            PERP_MOVE.check(v, f"perp_move[{u}]")
         RATE.check(self.im_buffer_bps, "im_buffer_bps")
         RATE.check(self.warn_buffer_bps, "warn_buffer_bps")
         if not (1 <= self.k_tail <= S):
@@ -198,7 +212,8 @@ class MarginModelFx:
         from .modelfx.commit import lin_elements
         return lin_elements(self.structure_id, self.n_scenarios, self.n_underlyings, self.n_instruments,
                             self.n_collateral, self.k_tail, self.im_buffer_bps, self.warn_buffer_bps,
-                            self.price, self.adv, self.liquidity_weight_bps, self.haircut_bps, self.lin)
+                            self.price, self.adv, self.liquidity_weight_bps, self.haircut_bps,
+                            self.perp_move, self.lin)
 
     def opt_segments(self) -> list[list[int]]:
         """``seg(o, c)`` for o, then c, unpadded (:func:`calcm.risk.modelfx.commit.opt_segment`)."""
@@ -209,41 +224,9 @@ class MarginModelFx:
 
     @classmethod
     def from_float(cls, model: MarginModel, kinds, under, coll, price=None) -> "MarginModelFx":
-        """Quantise a float model with the given structure (round half away from zero).
-
-        Not a route to a proven number (docs/PROVING.md §1): the published model is
-        :func:`calcm.risk.published.published_model`. Used by the float-vs-fixed
-        bound tests. The linear P&L of ``u`` is taken from its first linear
-        instrument (every linear instrument on ``u`` carries the same column), and
-        ``price[u]`` (USD) from ``price`` if given, else from that instrument's exposure.
-        """
-        def q(x, scale, rng, name):
-            return encode(float(x), scale, rng, name)
-
-        U, S = len(model.adv), len(model.pnl)
-        opts = [i for i, kd in enumerate(kinds) if kd >= CALL]
-        first = {}
-        for i, (kd, u) in enumerate(zip(kinds, under)):
-            if kd < CALL:
-                first.setdefault(u, i)
-        if len(first) != U and price is None:
-            raise ValueError("from_float needs a linear instrument or a price on every underlying")
-        p = model.params
-        px = price if price is not None else [model.exposure[u][first[u]] for u in range(U)]
-        return cls(
-            price=tuple(q(px[u], PRICE_SCALE, PRICE_POS, f"price[{u}]") for u in range(U)),
-            lin=tuple(tuple(q(model.pnl[s][first[u]], PRICE_SCALE, PRICE, f"lin[{s}][{u}]") if u in first
-                            else 0 for u in range(U)) for s in range(S)),
-            opt=tuple(tuple(q(model.pnl[s][i], PRICE_SCALE, PRICE, f"opt[{s}]") for i in opts) for s in range(S)),
-            opt_mark=tuple(q(model.mark[i], PRICE_SCALE, PRICE, "opt_mark") for i in opts),
-            opt_expo=tuple(q(model.exposure[under[i]][i], PRICE_SCALE, PRICE, "opt_expo") for i in opts),
-            haircut_bps=tuple(q(h, BPS, RATE, "haircut") for h in model.haircut),
-            adv=tuple(q(a, 1, ADV, "adv") for a in model.adv),
-            liquidity_weight_bps=tuple(q(w, BPS, RATE, "liquidity_weight") for w in model.liquidity_weight),
-            k_tail=model.k_tail,
-            im_buffer_bps=q(p.im_buffer, BPS, RATE, "im_buffer"),
-            warn_buffer_bps=q(p.warn_buffer, BPS, RATE, "warn_buffer"),
-            kinds=tuple(kinds), under=tuple(under), coll=tuple(coll))
+        """Quantise a float model with the given structure (:func:`calcm.risk.fixed_quantise.quantise`)."""
+        from .fixed_quantise import quantise
+        return quantise(model, kinds, under, coll, price)
 
 
 @dataclass(frozen=True)
@@ -290,6 +273,7 @@ class MarginResultFx:
     threshold: int
     tail_last: int          # scenario index of the threshold (the k-th in tail order)
     tail_sum: int
+    perp_charge: int
     es_raw: int
     es: int
     exposure: tuple[int, ...]
@@ -327,6 +311,20 @@ def net_linear(model: MarginModelFx, qty) -> list[int]:
     return nq
 
 
+def net_perp(model: MarginModelFx, qty) -> list[int]:
+    """``pq[u] = sum_{i perp on u} q[i]`` (U,) QTY."""
+    pq = [0] * model.n_underlyings
+    for i, (kd, u) in enumerate(zip(model.kinds, model.under)):
+        if kd == PERP:
+            pq[u] += qty[i]
+    return pq
+
+
+def perp_charge_fx(model: MarginModelFx, qty) -> int:
+    """``sum_u |pq[u]| perp_move[u]`` MONEY, >= 0 (exact)."""
+    return MONEY.check(sum(abs(p) * v for p, v in zip(net_perp(model, qty), model.perp_move)), "perp_charge")
+
+
 def margin_fx(model: MarginModelFx, acc: AccountFx) -> MarginResultFx:
     """The exact integer margin of one account (see the module docstring)."""
     if len(acc.qty) != model.n_instruments or len(acc.collateral) != model.n_collateral:
@@ -334,7 +332,8 @@ def margin_fx(model: MarginModelFx, acc: AccountFx) -> MarginResultFx:
     nq = net_linear(model, acc.qty)
     qo = [acc.qty[i] for i in model.options]
     U = model.n_underlyings
-    losses = tuple(MONEY.check(-(_dot(nq, model.lin[s]) + (_dot(qo, model.opt[s]) if qo else 0)),
+    charge = perp_charge_fx(model, acc.qty)
+    losses = tuple(MONEY.check(charge - (_dot(nq, model.lin[s]) + (_dot(qo, model.opt[s]) if qo else 0)),
                                f"loss[{s}]") for s in range(model.n_scenarios))
     bits, threshold, last = tail_selection(losses, model.k_tail)
     tail_sum = sum(L for L, b in zip(losses, bits) if b)
@@ -363,7 +362,7 @@ def margin_fx(model: MarginModelFx, acc: AccountFx) -> MarginResultFx:
         tier = Tier.WARNING
     else:
         tier = Tier.HEALTHY
-    return MarginResultFx(losses, bits, threshold, last, tail_sum, es_raw, es, x, terms, addon,
+    return MarginResultFx(losses, bits, threshold, last, tail_sum, charge, es_raw, es, x, terms, addon,
                           mm, im, cv, equity, int(tier))
 
 

@@ -36,6 +36,9 @@ Inputs: ``|q| < 2**40`` (QTY), ``0 <= c < 2**40`` (COLLATERAL), model values
 
 Per field:
 
+- ``perp_charge = |pq| @ perp_move``: ``(A, U)`` against ``(U,)`` with ``|pq| < 2**50`` and
+  ``perp_move < 2**48``, formed like the losses (limbs, exact) and added to every loss
+  inside the same ``2**62`` screen.
 - ``tail``: :func:`calcm.risk.margin.top_k` on the exact int64 losses (published
   tie rule: loss descending, index ascending). ``tail_sum`` is summed in two
   32-bit halves (exact for k < 2**31) and kept as Python ints (it may exceed
@@ -61,7 +64,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..fixedpoint import BPS, MONEY_SCALE
-from .fixed_margin import CALL, AccountFx, MarginModelFx, MarginResultFx, margin_fx
+from .fixed_margin import CALL, PERP, AccountFx, MarginModelFx, MarginResultFx, margin_fx
 from .margin import Tier, single_blas_thread, top_k
 
 #: A wrapped int64 value is trusted only if its float bound is below this.
@@ -157,7 +160,7 @@ class MarginBatchFx:
     """:class:`~calcm.risk.fixed_margin.MarginResultFx` of A accounts as arrays (accounts on axis 0).
 
     int64 unless stated: ``losses`` (A, S), ``tail_bits`` (A, S) uint8, ``threshold``,
-    ``tail_last``, ``es_raw``, ``es`` (A,), ``exposure`` / ``addon_terms`` (A, U),
+    ``tail_last``, ``perp_charge``, ``es_raw``, ``es`` (A,), ``exposure`` / ``addon_terms`` (A, U),
     ``addon``, ``mm``, ``im``, ``collateral_value``, ``equity`` (A,), ``tier`` (A,)
     int8; ``tail_sum`` (A,) object (Python ints: ``k`` losses may exceed int64).
     ``fallback`` (A,) bool: the accounts computed by the scalar :func:`margin_fx`.
@@ -168,6 +171,7 @@ class MarginBatchFx:
     threshold: np.ndarray
     tail_last: np.ndarray
     tail_sum: np.ndarray
+    perp_charge: np.ndarray
     es_raw: np.ndarray
     es: np.ndarray
     exposure: np.ndarray
@@ -188,7 +192,8 @@ class MarginBatchFx:
         row = lambda x: tuple(int(v) for v in x[a])  # noqa: E731
         one = lambda x: int(x[a])  # noqa: E731
         return MarginResultFx(row(self.losses), row(self.tail_bits), one(self.threshold),
-                              one(self.tail_last), one(self.tail_sum), one(self.es_raw), one(self.es),
+                              one(self.tail_last), one(self.tail_sum), one(self.perp_charge),
+                              one(self.es_raw), one(self.es),
                               row(self.exposure), row(self.addon_terms), one(self.addon), one(self.mm),
                               one(self.im), one(self.collateral_value), one(self.equity), one(self.tier))
 
@@ -201,7 +206,8 @@ class BatchModelFx:
 
     ``w`` (K, S): rows ``lin[:, u]`` then ``opt[:, o]``; ``w_absmax`` (K,) float;
     ``lin_map`` (n, U) 0/1; ``opt_idx`` (n_opt,); ``expo_map`` (n_opt, U);
-    ``mark`` (n,); ``coll_a``, ``coll_r`` (m,): ``cprice (BPS - h) = a BPS + r``.
+    ``mark`` (n,); ``coll_a``, ``coll_r`` (m,): ``cprice (BPS - h) = a BPS + r``;
+    ``perp_map`` (n, U) 0/1 and ``perp_move`` (U, 1) (None without a perp move).
     """
 
     def __init__(self, model: MarginModelFx):
@@ -219,6 +225,13 @@ class BatchModelFx:
         for i, (kd, u) in enumerate(zip(m.kinds, m.under)):
             if kd < CALL:
                 self.lin_map[i, u] = 1
+        self.perp_map = np.zeros((n, U), dtype=np.int64)
+        for i, (kd, u) in enumerate(zip(m.kinds, m.under)):
+            if kd == PERP:
+                self.perp_map[i, u] = 1
+        move = np.array(m.perp_move, dtype=np.int64).reshape(U, 1)
+        self.perp_move = move if move.any() and self.perp_map.any() else None
+        self.perp_limbs: dict = {}
         self.opt_idx = np.array(m.options, dtype=np.intp)
         self.expo_map = np.zeros((m.n_options, U), dtype=np.int64)
         for o, i in enumerate(m.options):
@@ -235,7 +248,8 @@ class BatchModelFx:
 
 
 _ROW_FIELDS = {"losses": np.int64, "tail_bits": np.uint8, "exposure": np.int64, "addon_terms": np.int64}
-_ONE_FIELDS = {"threshold": np.int64, "tail_last": np.int64, "tail_sum": object, "es_raw": np.int64,
+_ONE_FIELDS = {"threshold": np.int64, "tail_last": np.int64, "tail_sum": object, "perp_charge": np.int64,
+               "es_raw": np.int64,
                "es": np.int64, "addon": np.int64, "mm": np.int64, "im": np.int64,
                "collateral_value": np.int64, "equity": np.int64, "tier": np.int8, "fallback": bool}
 
@@ -304,8 +318,15 @@ def _batch(bm: BatchModelFx, q: np.ndarray, c: np.ndarray, out: MarginBatchFx, r
     qo = q[:, bm.opt_idx]
     z = np.concatenate([nq, qo], axis=1)                        # (A, K)
     zf = np.abs(z).astype(np.float64)
-    ok = (zf @ bm.w_absmax) * _SLACK < SAFE                     # every |loss| < 2**62
+    charge = np.zeros(len(q), dtype=np.int64)
+    bound = zf @ bm.w_absmax
+    if bm.perp_move is not None:
+        pq = np.abs(q @ bm.perp_map)                            # (A, U), < 2**50: exact int64
+        bound = bound + pq.astype(np.float64) @ bm.perp_move[:, 0].astype(np.float64)
+        charge[:] = exact_int_matmul(pq, bm.perp_move, bm.perp_limbs)[:, 0]
+    ok = bound * _SLACK < SAFE                                  # every |loss| < 2**62
     losses = exact_int_matmul(z, bm.w, bm.w_limbs, out=out.losses[rows])
+    losses += charge[:, None]
     idx = top_k(losses, k)
     tail = np.take_along_axis(losses, idx, axis=1)              # (A, k), tail order
     bits = out.tail_bits[rows]
@@ -355,7 +376,8 @@ def _batch(bm: BatchModelFx, q: np.ndarray, c: np.ndarray, out: MarginBatchFx, r
     tier = np.where(warn, int(Tier.WARNING), int(Tier.HEALTHY)).astype(np.int8)
     tier[equity < im] = Tier.NO_NEW_RISK
     tier[equity < mm] = Tier.LIQUIDATABLE
-    for f, v in (("threshold", tail[:, -1]), ("tail_last", idx[:, -1]), ("es_raw", es_raw), ("es", es),
+    for f, v in (("threshold", tail[:, -1]), ("tail_last", idx[:, -1]), ("perp_charge", charge),
+                 ("es_raw", es_raw), ("es", es),
                  ("exposure", x), ("addon_terms", terms), ("addon", addon), ("mm", mm), ("im", im),
                  ("collateral_value", cv), ("equity", equity), ("tier", tier), ("fallback", ~ok)):
         getattr(out, f)[rows] = v

@@ -6,7 +6,9 @@ and parameters) and the accounts' positions and collateral (private).
 
 For an account with positions ``q`` (n,) and collateral ``c`` (m,):
 
-- scenario loss         ``L[s] = -sum_i q[i] * pnl[s, i]``          (USD, S scenarios)
+- scenario loss         ``L[s] = -sum_i q[i] * pnl[s, i] + P``      (USD, S scenarios)
+- perp basis/funding    ``P = sum_u |sum_i q[i] * perp_charge[u, i]|`` (the same in every
+  scenario, :mod:`.perp_shocks`: ES and VaR rise by exactly ``P``, the tail set is unchanged)
 - tail size             ``k = ceil((1 - alpha) * S)``
 - Value at Risk         ``VaR = k-th largest L``
 - Expected Shortfall    ``ES = max(0, mean of the k largest L)``
@@ -20,8 +22,9 @@ For an account with positions ``q`` (n,) and collateral ``c`` (m,):
 - margin ratio          ``E / MM`` (inf when MM = 0)
 - health tier           ``LIQUIDATABLE`` if E < MM, ``NO_NEW_RISK`` if E < IM,
   ``WARNING`` if E < IM * (1 + warn_buffer), else ``HEALTHY``
-- Euler contribution    ``ES_i = -q[i] * mean_{s in tail} pnl[s, i]`` (sums to the
-  unfloored ES: what drives the account's margin)
+- Euler contribution    ``ES_i = -q[i] * mean_{s in tail} pnl[s, i]
+  + q[i] * sum_u sign(pq_u) perp_charge[u, i]`` (``pq_u`` the net perp quantity on ``u``;
+  sums to the unfloored ES: what drives the account's margin)
 
 The exact integer twin of this model is :mod:`calcm.risk.fixed_margin`; the
 circuits reproduce that twin bit for bit.
@@ -38,6 +41,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from .liquidity import execution_cost
+from .perp_shocks import perp_contributions, perp_loss
 
 
 class Tier(IntEnum):
@@ -87,6 +91,9 @@ class MarginModel:
     haircut:          (m,)   fraction of collateral value not credited, in [0, 1).
     adv:              (U,)   USD average daily volume per underlying (> 0).
     liquidity_weight: (U,)   add-on weight per underlying (>= 0).
+    perp_charge:      (U, n) USD per unit: the adverse basis + funding of one unit of a perp
+                      on ``u`` (``S_u * perp_shock_bps[u] / 1e4``), 0 for spot and options;
+                      None means zeros (:mod:`.perp_shocks`). Finite, >= 0.
     """
 
     instrument_ids: tuple[str, ...]
@@ -100,6 +107,7 @@ class MarginModel:
     adv: np.ndarray
     liquidity_weight: np.ndarray
     params: MarginParams = field(default_factory=MarginParams)
+    perp_charge: np.ndarray | None = None
 
     def __post_init__(self):
         S, n = np.shape(self.pnl)
@@ -118,6 +126,21 @@ class MarginModel:
             raise ValueError("adv must be > 0")
         if np.any((self.haircut < 0) | (self.haircut >= 1)):
             raise ValueError("haircut must be in [0, 1)")
+        if self.perp_charge is not None:
+            pc = np.asarray(self.perp_charge, float)
+            object.__setattr__(self, "perp_charge", pc)
+            if np.shape(pc) != (U, n):
+                raise ValueError(f"perp_charge has shape {np.shape(pc)}, expected {(U, n)}")
+            if not np.all(np.isfinite(pc)) or np.any(pc < 0):
+                raise ValueError("perp_charge must be finite and >= 0")
+
+    def perp_loss(self, q: np.ndarray) -> np.ndarray:
+        """(A,) USD >= 0: the perp basis + funding loss of ``q`` (A, n) (:func:`.perp_shocks.perp_loss`)."""
+        return perp_loss(self.perp_charge, q)
+
+    def perp_contributions(self, q: np.ndarray) -> np.ndarray:
+        """(A, n) USD: each position's share of :meth:`perp_loss` (:func:`.perp_shocks.perp_contributions`)."""
+        return perp_contributions(self.perp_charge, q)
 
     @property
     def n_scenarios(self) -> int:
@@ -309,9 +332,12 @@ class PortfolioMargin:
         self._credit = model.collateral_price * (1.0 - model.haircut)
 
     def losses(self, q: np.ndarray) -> np.ndarray:
-        """Scenario losses (A, S) for positions ``q`` (A, n); positive = loss."""
+        """Scenario losses (A, S) for positions ``q`` (A, n); positive = loss (perp charge included)."""
         q = np.atleast_2d(q)
-        return (q if self._net is None else q @ self._net) @ self._neg_pnl_t
+        base = (q if self._net is None else q @ self._net) @ self._neg_pnl_t
+        if self.model.perp_charge is None:
+            return base
+        return base + self.model.perp_loss(q)[:, None]
 
     def compute(self, q: np.ndarray, c: np.ndarray) -> MarginResult:
         """Margins for positions ``q`` (A, n) and collateral ``c`` (A, m)."""
@@ -336,7 +362,7 @@ class PortfolioMargin:
         A = len(tail_idx)
         weights = csr_matrix((np.full(A * k, 1.0 / k), tail_idx.ravel(), np.arange(0, A * k + 1, k)),
                              shape=(A, pnl.shape[0]))
-        return tail[:, -1], tail.mean(axis=1), -q * (weights @ pnl)
+        return tail[:, -1], tail.mean(axis=1), -q * (weights @ pnl) + self.model.perp_contributions(q)
 
     def _compute_chunk(self, q: np.ndarray, c: np.ndarray) -> MarginResult:
         m = self.model

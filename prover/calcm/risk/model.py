@@ -9,7 +9,8 @@ Steps (every formula in docs/MODEL.md):
    trade (:mod:`.correlation`), and its blend toward one (``stress_weight``);
 4. scenarios: FHS (today's correlation) + stressed FHS (the blend) + stress z-vectors
    (:mod:`.scenarios`), returns ``z * sqrt(max(V_h, h var_floor))``;
-5. instruments: P&L matrix, marks, exposures (:mod:`.instruments`);
+5. instruments: P&L matrix, marks, exposures (:mod:`.instruments`), and the perp
+   basis + funding charge ``perp_shock_bps[u] = basis + h * funding`` (:mod:`.perp_shocks`);
 6. collateral prices (stablecoins 1 USD, others the ``asof`` close), haircuts
    (:mod:`.haircuts`: the book's table floored by each asset's own ES), ADV (trailing mean
    USD volume, or the fallback table), liquidity weights.
@@ -29,6 +30,7 @@ from .correlation import CorrelationPath, EwmaCorrelation, stressed
 from .haircuts import CollateralHaircuts, collateral_haircuts
 from .instruments import InstrumentTable, Valuation, value_instruments
 from .margin import MarginModel, MarginParams
+from .perp_shocks import PerpShocks, perp_charge_matrix
 from .scenarios import ScenarioParams, ScenarioSet, build_scenarios
 from .volatility import DEFAULT_PERSISTENCE_CAP, VolatilityFit, volatility_model
 
@@ -66,6 +68,8 @@ class ModelParams:
     apc_floor_weight: ``var_floor_u = weight * mean(r^2)`` over the asset's whole history (1.0).
     risk_haircuts: raise each non-stable collateral haircut to that asset's own ES over
                    the MPOR, the table as the floor (:mod:`.haircuts`; on by default).
+    perp_shocks:   per-asset perp basis and funding shocks, integer bps (:class:`PerpShocks`);
+                   ``perp_shock_bps[u] = basis + mpor_days * funding`` must fit RATE.
     """
 
     es_level: float = 0.99
@@ -83,6 +87,7 @@ class ModelParams:
     apc: str = "floor"
     apc_floor_weight: float = 1.0
     risk_haircuts: bool = True
+    perp_shocks: PerpShocks = field(default_factory=PerpShocks)
 
     def __post_init__(self):
         if self.mpor_days < 1:
@@ -99,13 +104,29 @@ class ModelParams:
         EwmaCorrelation(self.ewma_lambda, self.ewma_init)
         if not (0 <= self.stress_weight <= 1):
             raise ValueError("stress_weight must be in [0, 1]")
+        if not isinstance(self.perp_shocks, PerpShocks):
+            raise ValueError(f"perp_shocks must be a PerpShocks, got {type(self.perp_shocks).__name__}")
+        self.perp_shocks.check(self.mpor_days)
 
     @property
     def margin_params(self) -> MarginParams:
         return MarginParams(self.es_level, self.im_buffer, self.warn_buffer)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "perp_shocks": self.perp_shocks.to_json()}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "ModelParams":
+        """Inverse of :meth:`to_json`; a missing key (e.g. ``perp_shocks`` in older JSON) takes its default."""
+        kw = dict(d)
+        extra = set(kw) - set(cls.__dataclass_fields__)
+        if extra:
+            raise ValueError(f"model params: unknown keys {sorted(extra)}")
+        if "scenarios" in kw:
+            kw["scenarios"] = ScenarioParams(**kw["scenarios"])
+        if "perp_shocks" in kw:
+            kw["perp_shocks"] = PerpShocks.from_json(kw["perp_shocks"])
+        return cls(**kw)
 
     @property
     def hash(self) -> str:
@@ -141,6 +162,7 @@ class RiskModel:
     margin_model: MarginModel
     var_floor: np.ndarray | None = None   # (U,) APC floor on the daily variance (0: none), :func:`apc_var_floor`
     haircuts: CollateralHaircuts | None = None   # the publication's haircuts (margin_model.haircut in bps)
+    perp_shock_bps: np.ndarray | None = None     # (U,) int: published perp basis + funding shock, bps
 
 
 def _check_assets(market: MarketData, book: Book) -> None:
@@ -259,15 +281,17 @@ def build_risk_model(market: MarketData, book: Book, params: ModelParams | None 
         if not np.isfinite(px):
             raise InputError(market.source, f"asof {market.dates[-1]}", c.asset, "no close for collateral asset")
     hc = collateral_haircuts(book, und, returns, p.margin_params.k_tail(len(returns)), p.risk_haircuts)
+    shock_bps = np.array(p.perp_shocks.rates_bps(und, p.mpor_days), dtype=np.int64)
     mm = MarginModel(instrument_ids=book.instrument_ids, underlyings=und,
                      collateral_assets=book.collateral_assets, pnl=val.pnl, mark=val.mark,
                      exposure=val.exposure, collateral_price=cprice,
                      haircut=hc.fraction, adv=np.array(adv),
                      liquidity_weight=np.array([default_liquidity_weight(a) for a in und]),
-                     params=p.margin_params)
+                     params=p.margin_params,
+                     perp_charge=perp_charge_matrix(table.kind, table.underlying_index, price, shock_bps))
     return RiskModel(market.dates[-1], p, und, price, fits, sigma, mpor_vol, path, target, scen,
                      returns, val, np.array(adv), tuple(src), price[table.underlying_index], mm,
-                     var_floor=vfloor, haircuts=hc)
+                     var_floor=vfloor, haircuts=hc, perp_shock_bps=shock_bps)
 
 
 def build_margin_model(market: MarketData, book: Book, params: ModelParams | None = None,

@@ -109,7 +109,10 @@ def report_json(rep: MarginReport) -> dict:
             "published": rep.published.summary(),
             "underlyings": {u: {"price": float(risk.price[k]), "sigma_1d": float(risk.sigma[k]),
                                 "mpor_vol": float(risk.mpor_vol[k]), "adv": float(risk.adv[k]),
-                                "adv_source": risk.adv_source[k]}
+                                "adv_source": risk.adv_source[k],
+                                # the published perp basis + funding shock (calcm.risk.perp_shocks)
+                                "perp_shock_bps": None if risk.perp_shock_bps is None
+                                else int(risk.perp_shock_bps[k])}
                             for k, u in enumerate(risk.underlyings)},
             # The publication's haircut per collateral asset and its source (calcm.risk.haircuts).
             "collateral": risk.haircuts.to_json() if risk.haircuts is not None else {},

@@ -11,7 +11,9 @@ On the published fixed-point model (:func:`calcm.risk.fixed_margin.margin_fx`):
   ``date`` for a historical one (fhs/worst/best), and for every scenario its ``shocks``: the
   simple return of each underlying (``lin[s][u] / price[u]``) and the implied-vol shock;
 - ``contributions``: Euler ES contribution of each position,
-  ``ES_i = -q_i * sum_{s in tail} pnl[s][i] / k`` (USD); they sum exactly to ``tail_sum / k``,
+  ``ES_i = -q_i * sum_{s in tail} pnl[s][i] / k + q_i * sign(pq_u) * perp_move[u]`` (USD; the
+  second term for a perp on ``u`` only, ``pq_u`` the net perp quantity, so the perps' terms
+  sum to the perp charge every scenario carries); they sum exactly to ``tail_sum / k``,
   and ``es = max(ceil(tail_sum / k), 0)`` (so to the ES within one money unit when the
   tail loses); ``raw`` numerators are exact money ints with ``sum(raw) == tail_sum``;
 - ``addons``: per underlying, the net exposure ``X[u]`` and its add-on term;
@@ -25,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..fixedpoint import BPS, MONEY_SCALE, PRICE_SCALE, QTY_SCALE
-from ..risk.fixed_margin import tail_selection
+from ..risk.fixed_margin import PERP, net_perp, tail_selection
 from .moves import BoundaryMove, exposed_underlyings, tier_boundaries
 from .numbers import MarginNumbers, margin_numbers
 
@@ -111,11 +113,14 @@ def explain(ctx, account_id: str, max_move: float = 0.5, moves: bool = True) -> 
         one = ctx.with_accounts([acc])
         float_c = PortfolioMargin(ctx.float_model).compute(one.quantities(), one.collateral_amounts()).contributions[0]
     contributions = []
+    pq = net_perp(m, fx_acc.qty)
     for i, iid in enumerate(ctx.book.instrument_ids):
         q = fx_acc.qty[i]
         if q == 0:
             continue
-        raw = -sum(q * m.pnl[s][i] for s in tail_idx)
+        u = m.under[i]
+        perp = q * (pq[u] > 0) - q * (pq[u] < 0) if m.kinds[i] == PERP else 0   # q_i sign(pq_u)
+        raw = -sum(q * m.pnl[s][i] for s in tail_idx) + m.k_tail * perp * m.perp_move[u]
         contributions.append(Contribution(iid, q / QTY_SCALE, raw / m.k_tail / MONEY_SCALE, raw,
                                           None if float_c is None else float(float_c[i])))
     addons = tuple({"underlying": assets[u], "exposure": r.exposure[u] / MONEY_SCALE,

@@ -12,7 +12,8 @@ Public functions::
 ``ModelReval`` proves), and the options on ``u`` listed in ``options`` (default all)
 revalued with the Black-76 of :mod:`calcm.risk.modelfx.options`. Options left out keep
 their old values, so pass the options an account holds to price that account exactly
-for a fraction of the cost (a zero position never reads its column).
+for a fraction of the cost (a zero position never reads its column). The perp basis +
+funding move follows the prices (:func:`calcm.risk.modelfx.update.perp_moves`).
 
 :func:`tier_boundaries`: for each direction (down, up) and each tier worse than the
 account's, the smallest relative move ``x`` (``price * (1 + x)``) within ``max_move``
@@ -29,6 +30,7 @@ from ..fixedpoint import FixedPointRangeError
 from ..risk.fixed_margin import AccountFx, MarginModelFx, margin_fx
 from ..risk.modelfx.options import option_base, option_exposure, option_mark, option_pnl, option_scenario
 from ..risk.modelfx.step import asset_move, scenario_move
+from ..risk.modelfx.update import perp_moves
 from .numbers import tier_name
 
 DIRECTIONS = ("down", "up")
@@ -55,7 +57,7 @@ def moved_model(ctx, u: int, price: int, options=None) -> MarginModelFx:
             opt[s][o] = option_pnl(params, o, base, option_scenario(params, o, s, price, col[s]), col[s])
     prices = model.price[:u] + (price,) + model.price[u + 1:]
     return replace(model, price=prices, lin=lin, opt=tuple(tuple(r) for r in opt),
-                   opt_mark=tuple(mark), opt_expo=tuple(expo))
+                   opt_mark=tuple(mark), opt_expo=tuple(expo), perp_move=perp_moves(params, prices))
 
 
 def held_options(model: MarginModelFx, acc: AccountFx) -> set[int]:

@@ -167,7 +167,7 @@ def check_fits(model, config: CircuitConfig, n_accounts: int = 0, source: str = 
 
 
 #: A tiny structure with every instrument kind (tests, `calcm setup --config small`).
-SMALL = CircuitConfig("small", N=2, D=4, S=6, n=4, U=2, m=2, k=2, kinds=(0, 1, 2, 3), under=(0, 1, 0, 1),
+SMALL = CircuitConfig("small", N=2, D=4, S=5, n=4, U=2, m=2, k=2, kinds=(0, 1, 2, 3), under=(0, 1, 0, 1),
                       coll=(-1, 0))
 #: The benchmark shape of issue 4: 8 accounts x 8 instruments x 128 scenarios.
 BENCH = CircuitConfig("bench", N=8, D=10, S=128, n=8, U=4, m=3, k=2, kinds=(0, 1, 0, 1, 1, 1, 2, 3),

@@ -9,9 +9,9 @@ underlyings, the collateral map, ``k`` and the chunk count ``C``) comes from
 ``STRUCT_ID`` is hashed into the parameter tree and ``linCommitment``, so
 governance's published hash names the circuits it is for.
 
-``circuits/model/tables.circom`` (the piecewise-polynomial coefficients and the
-domain tags) is generated from Python by :func:`tables_source` and checked in;
-:func:`check_tables` refuses a stale file.
+``circuits/model/tables.circom`` (the piecewise-polynomial coefficients) is generated
+from Python by :func:`tables_source` and checked in; :func:`check_tables` refuses a stale
+file (and a stale ``circuits/constants.circom``: shifts, bounds, domain tags).
 """
 from __future__ import annotations
 
@@ -19,11 +19,9 @@ import hashlib
 from dataclasses import dataclass, replace
 
 from .. import atomic
-from ..fixedpoint import GARCH_FRAC, MOVE_BITS
 from ..paths import CIRCUITS
 from ..risk.fixed_transcendental import tables_circom
-from ..risk.modelfx import KINDS, MODEL_DOMAIN, PARAM_DOMAIN, STATE_DOMAIN, ModelParamsFx
-from ..risk.modelfx.constants import HVAR_BITS, MOVE_SHIFT, SQRT_PRESHIFT
+from ..risk.modelfx import KINDS, ModelParamsFx
 
 #: The three circuits: (file, template, public inputs before the packed prices, registry order).
 CIRCUIT_KINDS = {
@@ -170,38 +168,19 @@ class ModelCircuitConfig:
 # ----------------------------------------------------------------------------------------
 # Generated tables.
 
-def asset_move_constants() -> dict[str, tuple[int, str]]:
-    """name -> (value, meaning): the shifts and bit bounds of ``AssetMove`` (calcm.risk.modelfx.step)."""
-    assert (HVAR_BITS + SQRT_PRESHIFT) % 2 == 0
-    return {
-        "HORIZON_SHIFT": (GARCH_FRAC, "V = rdiv(A sigma2, HORIZON_SHIFT) + B: A at 2^GARCH_FRAC"),
-        "HVAR_BITS": (HVAR_BITS, "horizon variances V, Vf (2^48) below 2^HVAR_BITS (modelfx.constants.HVAR)"),
-        "SQRT_PRESHIFT": (SQRT_PRESHIFT, "sigma_h = isqrt(Vf 2^SQRT_PRESHIFT) (2^32)"),
-        "SIGMA_H_BITS": ((HVAR_BITS + SQRT_PRESHIFT) // 2, "sigma_h below 2^SIGMA_H_BITS"),
-        "MOVE_SHIFT": (MOVE_SHIFT, "move = rdiv(price sigma_h, MOVE_SHIFT) (PRICE 2^4)"),
-        "MOVE_BITS": (MOVE_BITS, "move below 2^MOVE_BITS (calcm.fixedpoint.MOVE_BITS)"),
-    }
-
-
 def tables_source() -> str:
-    """``circuits/model/tables.circom``: polynomial tables, AssetMove's constants, the domain tags."""
-    moves = "".join(f"// {doc}\nfunction {name}() {{\n    return {v};\n}}\n"
-                    for name, (v, doc) in asset_move_constants().items())
-    domains = (
-        "\n// Domain tags of the model's hashed encodings (calcm.risk.modelfx.constants).\n"
-        f"function PARAM_DOMAIN() {{\n    return {PARAM_DOMAIN};\n}}\n"
-        f"function STATE_DOMAIN() {{\n    return {STATE_DOMAIN};\n}}\n"
-        f"function MODEL_DOMAIN() {{\n    return {MODEL_DOMAIN};\n}}\n"
-    )
-    head = "\n// AssetMove shifts and bounds (calcm.zk.model_circuit.asset_move_constants).\n"
-    return tables_circom() + head + moves + domains
+    """``circuits/model/tables.circom``: the polynomial tables only (the shifts, bounds and domain
+    tags are in ``circuits/constants.circom``, :mod:`calcm.zk.circuit_constants`)."""
+    return tables_circom()
 
 
 def write_tables() -> bool:
-    """(Re)write the generated tables file; returns True when it changed."""
+    """(Re)write the generated tables file and ``circuits/constants.circom``; True when either changed."""
+    from .circuit_constants import write_constants       # imports this module's constants
+    changed = write_constants()
     src = tables_source()
     if TABLES_FILE.exists() and TABLES_FILE.read_text() == src:
-        return False
+        return changed
     atomic.write_text(TABLES_FILE, src)
     return True
 
@@ -211,5 +190,8 @@ class StaleTables(RuntimeError):
 
 
 def check_tables() -> None:
+    """Refuse a stale tables file or a stale ``circuits/constants.circom`` (both generated)."""
     if not TABLES_FILE.exists() or TABLES_FILE.read_text() != tables_source():
         raise StaleTables(f"{TABLES_FILE} is stale or missing: run `calcm model-tables`")
+    from .circuit_constants import check_constants       # imports this module's constants
+    check_constants()

@@ -65,7 +65,8 @@ def synthetic_params(spec: SyntheticSpec = SyntheticSpec(), seed: int = 0) -> Mo
         alpha=g(0.04, 0.12), gamma=g(0.0, 0.08), beta=g(0.80, 0.90), z=tuple(z), vol_shock=shock,
         horizon_days=spec.horizon_days, k_tail=spec.k_tail, im_buffer_bps=2500, warn_buffer_bps=2000,
         min_return_bps=-9500, adv=tuple(10**9 // (u + 1) for u in range(U)),
-        liquidity_weight_bps=tuple(2500 if u < 2 else 7000 for u in range(U)))
+        liquidity_weight_bps=tuple(2500 if u < 2 else 7000 for u in range(U)),
+        perp_shock_bps=tuple(726 if u < 2 else 1700 for u in range(U)))
 
 
 def synthetic_state(params: ModelParamsFx, seed: int = 0, step: int = 0) -> ModelStateFx:

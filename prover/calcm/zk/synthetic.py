@@ -32,7 +32,8 @@ def random_model(config: CircuitConfig, rng: random.Random, *, pnl_usd: float = 
         adv=tuple(rng.randint(10**8, 10**11) for _ in range(c.U)),
         liquidity_weight_bps=tuple(rng.randint(0, 10**4) for _ in range(c.U)),
         k_tail=c.k, im_buffer_bps=rng.randint(0, 10**4), warn_buffer_bps=rng.randint(0, 10**4),
-        kinds=c.kinds, under=c.under, coll=c.coll, chunks=c.C)
+        kinds=c.kinds, under=c.under, coll=c.coll, chunks=c.C,
+        perp_move=tuple(rng.randint(0, pv // 10) for _ in range(c.U)))
 
 
 def random_account(config: CircuitConfig, rng: random.Random, model: MarginModelFx | None = None,

@@ -201,6 +201,7 @@ def model_input(model: MarginModelFx) -> dict:
         "haircutBps": [_fe(v) for v in model.haircut_bps],
         "adv": [_fe(v) for v in model.adv],
         "weightBps": [_fe(v) for v in model.liquidity_weight_bps],
+        "perpMove": [_fe(v) for v in model.perp_move],
         "imBufferBps": _fe(model.im_buffer_bps),
         "warnBufferBps": _fe(model.warn_buffer_bps),
     }

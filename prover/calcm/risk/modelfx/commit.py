@@ -3,7 +3,7 @@
 ::
 
     linCommitment = sponge([MODEL_DOMAIN, structure_id, S, U, n, m, k, im_buffer_bps, warn_buffer_bps]
-                           ++ price[U] ++ adv[U] ++ weight_bps[U] ++ haircut_bps[m]
+                           ++ price[U] ++ adv[U] ++ weight_bps[U] ++ haircut_bps[m] ++ perp_move[U]
                            ++ [lin[s][u] for u in 0..U for s in 0..S])
     optCommitment = sponge(concat over o, c of pad15(seg(o, c)))     (0 when n_opt = 0)
     seg(o, c)     = [opt_mark[o], opt_expo[o]] ++ [opt[s][o] for s in chunk c]
@@ -21,10 +21,10 @@ from .constants import MODEL_DOMAIN
 
 
 def lin_elements(structure_id: int, S: int, U: int, n: int, m: int, k: int, im_buffer_bps: int,
-                 warn_buffer_bps: int, price, adv, weight_bps, haircut_bps, lin) -> list[int]:
+                 warn_buffer_bps: int, price, adv, weight_bps, haircut_bps, perp_move, lin) -> list[int]:
     """The preimage of ``linCommitment``; ``lin`` is (S, U), hashed column by column (asset-major)."""
     head = [MODEL_DOMAIN, structure_id, S, U, n, m, k, im_buffer_bps, warn_buffer_bps]
-    body = list(price) + list(adv) + list(weight_bps) + list(haircut_bps)
+    body = list(price) + list(adv) + list(weight_bps) + list(haircut_bps) + list(perp_move)
     body += [lin[s][u] for u in range(U) for s in range(S)]
     return head + [to_field(v) for v in body]
 

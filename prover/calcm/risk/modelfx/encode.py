@@ -106,7 +106,8 @@ def params_from_risk_model(rm, book, chunks: int | None = None, k_tail: int | No
                                    for w in rm.margin_model.liquidity_weight),
         chunks=chunks if chunks is not None else default_chunks(len(idx)),
         var_floor=tuple(encode(float(v), 2**VAR_FRAC, VAR_FLOOR, f"{a} var_floor")
-                        for a, v in zip(und, rm.var_floor if rm.var_floor is not None else [0.0] * len(und))))
+                        for a, v in zip(und, rm.var_floor if rm.var_floor is not None else [0.0] * len(und))),
+        perp_shock_bps=tuple(RATE.check(int(b), f"{a} perp shock") for a, b in zip(und, rm.perp_shock_bps)))
 
 
 def genesis(rm, market) -> tuple[ModelStateFx, tuple[int, ...]]:

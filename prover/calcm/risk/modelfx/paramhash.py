@@ -7,7 +7,8 @@
                        ++ [hs[c] for c in 0..C]            (only if n_opt > 0)
                        ++ [ht[o] for o in 0..n_opt])
     h_common = sponge([horizon_days, sqrt_h, im_buffer_bps, warn_buffer_bps, min_return_bps]
-                      ++ per asset (omega, alpha, gamma, beta, adv, weight_bps) ++ haircut_bps[m])
+                      ++ per asset (omega, alpha, gamma, beta, adv, weight_bps, perp_shock_bps)
+                      ++ haircut_bps[m])
     hz[u][c] = sponge([A_u, B_u, F_u] ++ [z[s][u] for s in chunk c])   (horizon coefficients of asset u)
     hs[c]    = sponge([vol_shock[s], shock_weight[s] for s in chunk c])   (interleaved)
     ht[o]    = sponge([strike, expiry, iv, ln_k, v, inv_v, v_after, inv_v_after])
@@ -30,7 +31,8 @@ from .params import ModelParamsFx
 def common_elements(p: ModelParamsFx) -> list[int]:
     out = [p.horizon_days, p.sqrt_h, p.im_buffer_bps, p.warn_buffer_bps, p.min_return_bps]
     for u in range(p.n_assets):
-        out += [p.omega[u], p.alpha[u], p.gamma[u], p.beta[u], p.adv[u], p.liquidity_weight_bps[u]]
+        out += [p.omega[u], p.alpha[u], p.gamma[u], p.beta[u], p.adv[u], p.liquidity_weight_bps[u],
+                p.perp_shock_bps[u]]
     out += [c.haircut_bps for c in p.collateral]
     return [to_field(v) for v in out]
 

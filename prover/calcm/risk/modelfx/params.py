@@ -46,18 +46,22 @@ class ModelParamsFx:
     liquidity_weight_bps: tuple[int, ...]
     chunks: int = 1
     var_floor: tuple[int, ...] = ()     # () = no floor (all 0); JSON always carries it
+    perp_shock_bps: tuple[int, ...] = ()    # () = no perp basis/funding shock (all 0)
 
     def __post_init__(self):
         U, S = len(self.assets), len(self.z)
         if not self.var_floor:
             object.__setattr__(self, "var_floor", (0,) * U)
+        if not self.perp_shock_bps:
+            object.__setattr__(self, "perp_shock_bps", (0,) * U)
         if U < 1 or S < 1 or not self.instruments:
             raise ValueError("a model needs at least one asset, one scenario and one instrument")
         if len(set(self.assets)) != U:
             raise ValueError("asset names must be unique")
         if self.chunks < 1 or S % self.chunks:
             raise ValueError(f"chunks={self.chunks} must divide the scenario count S={S}")
-        for name in ("omega", "alpha", "gamma", "beta", "adv", "liquidity_weight_bps", "var_floor"):
+        for name in ("omega", "alpha", "gamma", "beta", "adv", "liquidity_weight_bps", "var_floor",
+                     "perp_shock_bps"):
             if len(getattr(self, name)) != U:
                 raise ValueError(f"{name} must have one value per asset ({U})")
         for u, a in enumerate(self.assets):
@@ -71,6 +75,7 @@ class ModelParamsFx:
             ADV.check(self.adv[u], f"asset {a} adv")
             RATE.check(self.liquidity_weight_bps[u], f"asset {a} liquidity weight")
             VAR_FLOOR.check(self.var_floor[u], f"asset {a} var_floor")
+            RATE.check(self.perp_shock_bps[u], f"asset {a} perp shock")
         for s, row in enumerate(self.z):
             if len(row) != U:
                 raise ValueError(f"z[{s}] must have {U} values")
@@ -234,7 +239,7 @@ class ModelParamsFx:
             "im_buffer_bps": self.im_buffer_bps, "warn_buffer_bps": self.warn_buffer_bps,
             "min_return_bps": self.min_return_bps, "adv": list(self.adv),
             "liquidity_weight_bps": list(self.liquidity_weight_bps), "chunks": self.chunks,
-            "var_floor": list(self.var_floor),
+            "var_floor": list(self.var_floor), "perp_shock_bps": list(self.perp_shock_bps),
         }
 
     @classmethod
@@ -245,10 +250,12 @@ class ModelParamsFx:
         col = tuple(CollateralFx(str(c["asset"]), int(c["underlying"]), int(c["haircut_bps"]))
                     for c in d["collateral"])
         ints = lambda k: tuple(int(v) for v in d[k])  # noqa: E731
-        if "var_floor" not in d:
-            raise ValueError("model parameters: no 'var_floor' (written before model v3): regenerate them")
+        for key in ("var_floor", "perp_shock_bps"):
+            if key not in d:
+                raise ValueError(f"model parameters: no '{key}' (written before model v3): regenerate them")
         return cls(tuple(str(a) for a in d["assets"]), ins, col, ints("omega"), ints("alpha"),
                    ints("gamma"), ints("beta"), tuple(tuple(int(v) for v in r) for r in d["z"]),
                    ints("vol_shock"), int(d["horizon_days"]), int(d["k_tail"]),
                    int(d["im_buffer_bps"]), int(d["warn_buffer_bps"]), int(d["min_return_bps"]),
-                   ints("adv"), ints("liquidity_weight_bps"), int(d.get("chunks", 1)), ints("var_floor"))
+                   ints("adv"), ints("liquidity_weight_bps"), int(d.get("chunks", 1)), ints("var_floor"),
+                   ints("perp_shock_bps"))

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..fixed_margin import MarginModelFx
+from ...fixedpoint import BPS, ceil_div
+from ..fixed_margin import PERP_MOVE, MarginModelFx
 from .commit import lin_commitment, opt_sponge_step
 from .constants import PRICE_POS
 from .options import OptionValueFx, option_base, option_exposure, option_mark, option_pnl, option_scenario
@@ -77,11 +78,18 @@ def _check_state(params: ModelParamsFx, state: ModelStateFx) -> None:
         raise ValueError(f"state over {len(state.price)} assets, parameters over {params.n_assets}")
 
 
+def perp_moves(params: ModelParamsFx, prices) -> tuple[int, ...]:
+    """(U,) PRICE: the adverse per-unit perp move ``ceil(price[u] perp_shock_bps[u] / BPS)``
+    at ``prices`` (docs/MODEL.md "Perps: basis and funding"; LinearModel proves it)."""
+    return tuple(PERP_MOVE.check(ceil_div(p * b, BPS), f"perp move of {a}")
+                 for a, p, b in zip(params.assets, prices, params.perp_shock_bps))
+
+
 def _lin_commitment(params: ModelParamsFx, prices, lin) -> int:
     return lin_commitment(params.structure_id(), params.n_scenarios, params.n_assets, params.n_instruments,
                           params.n_collateral, params.k_tail, params.im_buffer_bps, params.warn_buffer_bps,
                           prices, params.adv, params.liquidity_weight_bps,
-                          [c.haircut_bps for c in params.collateral], lin)
+                          [c.haircut_bps for c in params.collateral], perp_moves(params, prices), lin)
 
 
 def step(state: ModelStateFx, close_prices, params: ModelParamsFx) -> LinearFx:
@@ -206,13 +214,11 @@ def update(state: ModelStateFx, prices, params: ModelParamsFx, *, daily: bool = 
 
 def margin_model(params: ModelParamsFx, prices, lin, opt, opt_mark, opt_expo) -> MarginModelFx:
     """The :class:`MarginModelFx` of one model version (docs/PROVING.md §2)."""
-    from .legacy import margin_model_v1, is_v1
-    if is_v1(MarginModelFx):  # until fixed_margin's v2 layout lands
-        return margin_model_v1(params, prices, lin, opt, opt_mark, opt_expo)
     return MarginModelFx(
         price=tuple(prices), lin=lin, opt=opt, opt_mark=opt_mark, opt_expo=opt_expo,
         haircut_bps=tuple(c.haircut_bps for c in params.collateral), adv=params.adv,
         liquidity_weight_bps=params.liquidity_weight_bps, k_tail=params.k_tail,
         im_buffer_bps=params.im_buffer_bps, warn_buffer_bps=params.warn_buffer_bps,
         kinds=tuple(i.code for i in params.instruments), under=tuple(i.underlying for i in params.instruments),
-        coll=tuple(c.underlying for c in params.collateral), chunks=params.chunks)
+        coll=tuple(c.underlying for c in params.collateral), chunks=params.chunks,
+        perp_move=perp_moves(params, prices))
