@@ -56,7 +56,7 @@ function SPONGE_RATE() {
 
 // domain tag of linCommitment (modelfx.constants.MODEL_DOMAIN)
 function MODEL_DOMAIN() {
-    return 516013370139057098663880146427934258;
+    return 516013370139057098663880146427934259;
 }
 
 // packedResult: group in bits [0, RESULT_GROUP_BITS) (zk.witness)
@@ -138,7 +138,7 @@ function PRICE_LANE_BITS() {
 
 // domain tag of the parameter tree (modelfx.constants)
 function PARAM_DOMAIN() {
-    return 516013370139057154004105787750577714;
+    return 516013370139057154004105787750577715;
 }
 
 // domain tag of the model state (modelfx.constants)

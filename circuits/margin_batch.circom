@@ -93,6 +93,7 @@ template BatchModel(S, U, n, m, k, C, STRUCT_ID, nOpt) {
     ranges.weightBps <== weightBps;
     ranges.imBufferBps <== imBufferBps;
     ranges.warnBufferBps <== warnBufferBps;
+    ranges.perpMove <== perpMove;
 }
 
 /*

@@ -7,7 +7,7 @@ include "constants.circom";
  * LinCommitment(S, U, n, m, k, STRUCT_ID): linCommitment of docs/PROVING.md §3.
  *   Inputs:      price[U], adv[U], weightBps[U], haircutBps[m], perpMove[U], imBufferBps,
  *                warnBufferBps, lin[S][U] (PRICE, signed as x mod p).
- *   Outputs:     commitment = PoseidonSponge([MODEL_DOMAIN_V2, STRUCT_ID, S, U, n, m,
+ *   Outputs:     commitment = PoseidonSponge([MODEL_DOMAIN, STRUCT_ID, S, U, n, m,
  *                k, imBufferBps, warnBufferBps] ++ price ++ adv ++ weightBps ++
  *                haircutBps ++ perpMove ++ [lin[s][u] for u, then s])
  *                (calcm.poseidon.lin_commitment / MarginModelFx.lin_elements).
@@ -21,7 +21,6 @@ include "constants.circom";
  *                re-check the published model against the commitment.
  */
 template LinCommitment(S, U, n, m, k, STRUCT_ID) {
-    // int.from_bytes(b"calcm-margin-v2", "big") (calcm.poseidon.MODEL_DOMAIN_V2).
     var DOMAIN = MODEL_DOMAIN();   // generated from calcm.risk.modelfx.constants.MODEL_DOMAIN
     var HEAD = 9;
     var LEN = HEAD + 4 * U + m + S * U;

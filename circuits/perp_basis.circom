@@ -27,8 +27,9 @@ function perpCount(kinds, under, n, u) {
  *   Proves:      |perpQty[u]| through PerpLeg's sign bit.
  *   Bit bounds:  charge <= sum_i |q_i| 2^48 < n 2^88: the same bound as the scenario
  *                P&L terms (ScenarioLosses).
- *   Soundness:   perpMove is bound by linCommitment; nothing else is assumed.
- *   Cost:        42 + bits(c_u - 1) per underlying with a perp; 0 without perps.
+ *   Soundness:   perpMove is bound by linCommitment and range-checked once per batch
+ *                (MarginParamRanges); nothing else is assumed.
+ *   Cost:        43 + bits(c_u - 1) per underlying with a perp; 0 without perps.
  */
 template PerpBasisLoss(kinds, under, U, n) {
     signal input perpQty[U];

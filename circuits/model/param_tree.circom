@@ -7,9 +7,9 @@ include "../constants.circom";
 /*
  * Parameter tree hash (docs/PROVING.md §4; calcm.risk.modelfx.paramhash).
  *
- * common[NC], NC = 5 + 6U + m, is h_common's preimage in order:
+ * common[NC], NC = 5 + 7U + m, is h_common's preimage in order:
  *   [horizonDays, sqrtH, imBufferBps, warnBufferBps, minReturnBps]
- *   ++ per asset (omega, alpha, gamma, beta, adv, weightBps) ++ haircutBps[m].
+ *   ++ per asset (omega, alpha, gamma, beta, adv, weightBps, perpShockBps) ++ haircutBps[m].
  * COMMON_* below are the positions every model circuit reads from it (sqrtH
  * stays in the frozen layout; no circuit reads it since AssetMove takes the
  * horizon coefficients instead).

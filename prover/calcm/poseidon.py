@@ -166,8 +166,7 @@ def _tag(s: bytes) -> int:
     return int.from_bytes(s, "big")
 
 
-#: Domain tags of the v2 encodings (docs/PROVING.md §2-§3).
-MODEL_DOMAIN_V2 = _tag(b"calcm-margin-v2")
+#: Domain tag of the structure encoding (docs/PROVING.md §2).
 STRUCT_DOMAIN_V2 = _tag(b"calcm-struct-v2")
 
 

@@ -92,7 +92,7 @@ def _small_input(**bad: int) -> tuple[dict, object]:
         inp[name] = [str(x % FIELD_PRIME) for x in v] if isinstance(v, list) else str(v % FIELD_PRIME)
     elems = lin_elements(md.structure_id, md.n_scenarios, md.n_underlyings, md.n_instruments, md.n_collateral,
                          md.k_tail, vals["imBufferBps"], vals["warnBufferBps"], md.price, vals["adv"],
-                         vals["weightBps"], vals["haircutBps"], md.lin)
+                         vals["weightBps"], vals["haircutBps"], md.perp_move, md.lin)
     inp["linCommitment"] = str(poseidon_sponge([e % FIELD_PRIME for e in elems]))
     return inp, SMALL
 

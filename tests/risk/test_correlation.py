@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -38,16 +38,19 @@ corr_inputs = arrays(np.float64, (40, 3), elements=st.floats(-4, 4))
 
 @settings(max_examples=60)
 @given(corr_inputs, st.floats(0, 1))
+@example(np.zeros((40, 3)), 0.5)
+@example(np.vstack([np.zeros((20, 3)), np.ones((20, 3))]), 0.0)
 def test_stressed_is_a_psd_correlation(z, w):
-    z = z + np.eye(40, 3)  # never all-zero columns
+    """Any residuals, including all-zero columns (an asset with no variance is uncorrelated)."""
     r = EwmaCorrelation(0.9, 10).filter(z).today
     s = stressed(r, w)
     assert np.allclose(np.diag(s), 1)
     assert np.allclose(s, s.T)
     assert np.linalg.eigvalsh(s).min() > -1e-10
-    # Off-diagonals move toward one, never away.
+    # Off-diagonals move toward one, never away (up to the 1e-8 eigenvalue floor, which moves a
+    # perfectly correlated pair to 1 - O(1e-8)).
     off = ~np.eye(3, dtype=bool)
-    assert np.all(s[off] >= r[off] - 1e-9)
+    assert np.all(s[off] >= r[off] - 1e-7)
     L = cholesky(s)
     assert np.allclose(L @ L.T, nearest_correlation(s), atol=1e-7)
 

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from calcm.fixedpoint import RATE_BITS
+from calcm.fixedpoint import BPS
 from calcm.risk.baselines import siloed_margin
 from calcm.risk.margin import MarginModel, PortfolioMargin, Tier
 from calcm.risk.model import ModelParams, build_risk_model
@@ -165,13 +165,13 @@ def test_bad_shock_tables_are_rejected(kw, match):
         PerpShocks(**kw)
 
 
-def test_rates_outside_rate_range_are_rejected():
-    big = PerpShocks(basis_bps={"*": 0, "DOGE": 2**RATE_BITS - 1}, funding_bps_per_day={"*": 1})
-    assert big.rate_bps("BTC", 2) == 2
-    with pytest.raises(ValueError, match="RATE"):
-        big.rate_bps("DOGE", 1)
-    with pytest.raises(ValueError, match="RATE"):
-        ModelParams(perp_shocks=big)                          # checked when the params are built
+def test_rates_of_100_percent_or_more_are_rejected():
+    big = PerpShocks(basis_bps={"*": 0, "DOGE": BPS - 2}, funding_bps_per_day={"*": 1})
+    assert big.rate_bps("BTC", 2) == 2 and big.rate_bps("DOGE", 1) == BPS - 1
+    with pytest.raises(ValueError, match="100%"):
+        big.rate_bps("DOGE", 2)
+    with pytest.raises(ValueError, match="100%"):
+        ModelParams(perp_shocks=big)                          # mpor_days = 2: checked when built
     with pytest.raises(ValueError, match="mpor_days"):
         PerpShocks().rate_bps("BTC", 0)
     with pytest.raises(ValueError, match="perp_shocks"):

@@ -166,8 +166,9 @@ def _rows(c: CircuitConfig, lin_row, opt_row) -> dict:
 
 
 def _range_bounds(c: CircuitConfig, rng: random.Random, sign: int) -> list[MarginCase]:
-    """|q| = 2**40 - 1 everywhere; the tail loss and the collateral value near 2**63."""
-    per_unit = MONEY_MAX // (c.n * Q_MAX)           # n * Q_MAX * per_unit <= 2**63 - 1
+    """|q| = 2**40 - 1 everywhere; the tail loss (with the perp charge) and collateral value near 2**63."""
+    perps = [sum(1 for kd, u in zip(c.kinds, c.under) if kd == 1 and u == v) for v in range(c.U)]
+    per_unit = MONEY_MAX // ((c.n + sum(perps)) * Q_MAX)   # (n + perps) * Q_MAX * per_unit <= 2**63 - 1
     # Collateral value near the bound: stablecoins take at most a quarter of it, the non-stable
     # collateral and (long) the spot marks share the rest at one price for every underlying.
     stable = sum(1 for cu in c.coll if cu < 0)
@@ -181,7 +182,8 @@ def _range_bounds(c: CircuitConfig, rng: random.Random, sign: int) -> list[Margi
     opt = [tail(c.n_options) if s < c.k else rand(c.n_options) for s in range(c.S)]
     model = replace(random_model(c, rng), **_rows(c, lin, opt), price=(price,) * c.U,
                     opt_mark=(0,) * c.n_options, opt_expo=(0,) * c.n_options, haircut_bps=(0,) * c.m,
-                    liquidity_weight_bps=(0,) * c.U, im_buffer_bps=0)
+                    liquidity_weight_bps=(0,) * c.U, im_buffer_bps=0,
+                    perp_move=tuple(per_unit if k else 0 for k in perps))
     coll = tuple(c_stable if cu < 0 else Q_MAX for cu in c.coll)
     accs = [AccountFx((sign * Q_MAX,) * c.n, coll, _salt(rng)) for _ in range(c.N)]
     what = "long" if sign > 0 else "short"

@@ -9,7 +9,7 @@ Two hashes name the model:
   :meth:`calcm.risk.modelfx.ModelParamsFx.param_hash`): the parameter tree of
   docs/PROVING.md §4, Poseidon sponges (docs/ARCHITECTURE.md) over field elements::
 
-      paramHash = sponge([PARAM_DOMAIN ("calcm-params-v2"), structure_id, h_common]
+      paramHash = sponge([PARAM_DOMAIN ("calcm-params-v3"), structure_id, h_common]
                          ++ hz[u][c] (u-major) ++ hs[c] (only with options) ++ ht[o])
       h_common  = sponge([h, isqrt(h * 2**64), im_buffer_bps, warn_buffer_bps, min_return_bps]
                          ++ per asset (omega, alpha, gamma, beta, adv, liquidity_weight_bps, perp_shock_bps)
@@ -87,7 +87,7 @@ def independent_param_hash(published: dict) -> int:
         common += [int(p[k][u]) for k in ("omega", "alpha", "gamma", "beta", "adv", "liquidity_weight_bps",
                                             "perp_shock_bps")]
     common += [int(c["haircut_bps"]) for c in col]
-    top = [_domain(b"calcm-params-v2"), sponge(struct), sponge(common)]
+    top = [_domain(b"calcm-params-v3"), sponge(struct), sponge(common)]
     for u in range(U):
         head = horizon_coefficients(*(int(p[k][u]) for k in ("omega", "alpha", "gamma", "beta")), h,
                                     int(p["var_floor"][u]))

@@ -42,6 +42,7 @@ from ..risk.instruments import InstrumentTable, value_instruments
 from ..risk.margin import MarginModel
 from ..risk.haircuts import haircuts_for
 from ..risk.model import ModelParams, RiskModel
+from ..risk.perp_shocks import perp_charge_matrix
 from .adl import AdlPosition, deleverage_account
 from .causal import CausalRiskModel
 from .engine import FULL, LiquidationEngine
@@ -122,8 +123,10 @@ def _checkpoint_model(rm: RiskModel, table: InstrumentTable, book: Book, price: 
     if np.any(~np.isfinite(cprice)):
         # A collateral asset that is not an underlying keeps the model's price.
         cprice = np.where(np.isfinite(cprice), cprice, rm.margin_model.collateral_price)
+    # The perp basis + funding charge is a fraction of the index price: revalue it too.
+    perp = perp_charge_matrix(table.kind, table.underlying_index, price, rm.perp_shock_bps)
     return replace(rm.margin_model, pnl=val.pnl, mark=val.mark, exposure=val.exposure,
-                   collateral_price=cprice,
+                   collateral_price=cprice, perp_charge=perp,
                    haircut=rm.margin_model.haircut if haircut is None else haircut)
 
 

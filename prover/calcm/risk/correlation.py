@@ -80,8 +80,13 @@ class CorrelationPath:
 
 
 def to_correlation(q: np.ndarray) -> np.ndarray:
-    """``D^{-1/2} Q D^{-1/2}`` with an exact unit diagonal."""
-    d = 1.0 / np.sqrt(np.diag(q))
+    """``D^{-1/2} Q D^{-1/2}`` with an exact unit diagonal.
+
+    An asset whose EWMA variance is 0 (every residual so far exactly 0) has no defined
+    correlation: it is taken as uncorrelated (row and column 0 off the diagonal), not NaN.
+    """
+    diag = np.diag(q)
+    d = np.where(diag > 0, 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0)), 0.0)
     r = q * np.outer(d, d)
     np.fill_diagonal(r, 1.0)
     return r

@@ -48,7 +48,7 @@ from numbers import Integral
 
 import numpy as np
 
-from ..fixedpoint import RATE_BITS
+from ..fixedpoint import BPS
 
 #: The key of the entry that applies to every asset without an entry of its own.
 DEFAULT_KEY = "*"
@@ -115,15 +115,16 @@ class PerpShocks:
     def rate_bps(self, asset: str, mpor_days: int) -> int:
         """``basis + mpor_days * funding`` (int bps) of ``asset``: its published ``perp_shock_bps``.
 
-        Raises ValueError unless ``0 <= rate < 2**RATE_BITS`` (the RATE range of
-        :mod:`calcm.fixedpoint`, what the circuit range-checks) and ``mpor_days`` is an int >= 1.
+        Raises ValueError unless ``0 <= rate < BPS`` (a perp cannot lose its whole index price
+        against spot; this also keeps the proven move ``ceil(price rate / BPS)`` below the price,
+        inside PRICE) and ``mpor_days`` is an int >= 1.
         """
         if isinstance(mpor_days, bool) or not isinstance(mpor_days, Integral) or mpor_days < 1:
             raise ValueError(f"mpor_days must be an integer >= 1, got {mpor_days!r}")
         r = self.basis(asset) + int(mpor_days) * self.funding(asset)
-        if r >= 2**RATE_BITS:
+        if r >= BPS:
             raise ValueError(f"perp shock of {asset} over {mpor_days} days is {r} bps: "
-                             f"not below 2**{RATE_BITS} (the RATE range)")
+                             f"not below {BPS} (100% of the index price)")
         return r
 
     def rates_bps(self, assets, mpor_days: int) -> tuple[int, ...]:

@@ -23,11 +23,12 @@ def _tag(s: bytes) -> int:
     return int.from_bytes(s, "big")
 
 
-#: Domain tags of the v2 hashed encodings (docs/PROVING.md §3-§5).
-PARAM_DOMAIN = _tag(b"calcm-params-v2")
+#: Domain tags of the hashed encodings (docs/PROVING.md §3-§5). v3: the perp layout (perp_move in
+#: linCommitment, perp_shock_bps in h_common), so no v2 preimage opens a v3 commitment.
+PARAM_DOMAIN = _tag(b"calcm-params-v3")
 STATE_DOMAIN = _tag(b"calcm-state-v2")
 STRUCT_DOMAIN = _tag(b"calcm-struct-v2")
-MODEL_DOMAIN = _tag(b"calcm-margin-v2")
+MODEL_DOMAIN = _tag(b"calcm-margin-v3")
 
 #: Shifts of one day (module docstring of :mod:`calcm.risk.modelfx.step`).
 GARCH_SHIFT = GARCH_FRAC + 2 * RET_FRAC - VAR_FRAC          # 64

@@ -23,6 +23,9 @@ from .constants import (EXPIRY, GAMMA, HORIZON_A, HVAR, IV, KINDS, MIN_RETURN_BP
                         STRUCT_DOMAIN, UNIT, VAR_FLOOR, Z)
 from .terms import CollateralFx, InstrumentFx, OptionTermsFx, option_terms, shock_weight
 
+#: A perp's adverse basis + funding move (bps of the index price): below 100% of it.
+PERP_SHOCK = Range("perp shock (bps)", 0, BPS)
+
 
 @dataclass(frozen=True)
 class ModelParamsFx:
@@ -75,7 +78,7 @@ class ModelParamsFx:
             ADV.check(self.adv[u], f"asset {a} adv")
             RATE.check(self.liquidity_weight_bps[u], f"asset {a} liquidity weight")
             VAR_FLOOR.check(self.var_floor[u], f"asset {a} var_floor")
-            RATE.check(self.perp_shock_bps[u], f"asset {a} perp shock")
+            PERP_SHOCK.check(self.perp_shock_bps[u], f"asset {a} perp shock")
         for s, row in enumerate(self.z):
             if len(row) != U:
                 raise ValueError(f"z[{s}] must have {U} values")
