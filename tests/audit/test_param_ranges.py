@@ -17,13 +17,15 @@ from calcm.audit.harness import compile_harness
 from calcm.audit.r1cs import load_r1cs
 from calcm.audit.wasm import calculate_many
 from calcm.fixedpoint import BPS, FIELD_PRIME, RATE, FixedPointRangeError, Range
+from calcm.risk.fixed_margin import PERP_MOVE
 from calcm.zk.circuit_constants import check_constants
 
 HARNESSES = Path(__file__).resolve().parents[1] / "zk" / "circuits"
 HAIRCUT = Range("haircut (bps)", 0, BPS)      # MarginModelFx's haircut range
 
 #: input name -> the fixed-point range MarginModelFx checks it against (calcm.risk.fixed_margin).
-PARAMS = {"haircutBps": HAIRCUT, "weightBps": RATE, "imBufferBps": RATE, "warnBufferBps": RATE}
+PARAMS = {"haircutBps": HAIRCUT, "weightBps": RATE, "imBufferBps": RATE, "warnBufferBps": RATE,
+          "perpMove": PERP_MOVE}
 
 
 def test_generated_constants_are_current():
@@ -40,7 +42,7 @@ def _fx_accepts(rng: Range, v: int) -> bool:
 
 def _base() -> dict:
     return {"haircutBps": ["0", "2500"], "weightBps": ["100", "0"],
-            "imBufferBps": "2000", "warnBufferBps": "1000"}
+            "imBufferBps": "2000", "warnBufferBps": "1000", "perpMove": ["0", "5000000"]}
 
 
 @pytest.mark.slow
@@ -81,7 +83,7 @@ def _small_input(**bad: int) -> tuple[dict, object]:
     inp, _ = margin_expectations(SMALL, case, ContextInfo().value)
     md = case.model
     vals = {"imBufferBps": md.im_buffer_bps, "warnBufferBps": md.warn_buffer_bps, "haircutBps": list(md.haircut_bps),
-            "adv": list(md.adv), "weightBps": list(md.liquidity_weight_bps)}
+            "adv": list(md.adv), "weightBps": list(md.liquidity_weight_bps), "perpMove": list(md.perp_move)}
     for key, v in bad.items():
         name, _, idx = key.partition("_")
         if idx:
@@ -92,7 +94,7 @@ def _small_input(**bad: int) -> tuple[dict, object]:
         inp[name] = [str(x % FIELD_PRIME) for x in v] if isinstance(v, list) else str(v % FIELD_PRIME)
     elems = lin_elements(md.structure_id, md.n_scenarios, md.n_underlyings, md.n_instruments, md.n_collateral,
                          md.k_tail, vals["imBufferBps"], vals["warnBufferBps"], md.price, vals["adv"],
-                         vals["weightBps"], vals["haircutBps"], md.perp_move, md.lin)
+                         vals["weightBps"], vals["haircutBps"], vals["perpMove"], md.lin)
     inp["linCommitment"] = str(poseidon_sponge([e % FIELD_PRIME for e in elems]))
     return inp, SMALL
 
@@ -106,7 +108,8 @@ def test_small_margin_circuit_rejects_an_out_of_range_committed_parameter():
                  "negative warning buffer": dict(warnBufferBps=-1),
                  "haircut of 100%": dict(haircutBps_1=BPS),
                  "negative haircut (collateral over-credited)": dict(haircutBps_1=-2500),
-                 "ADV of 0": dict(adv_0=0), "weight at 2^16": dict(weightBps_1=2**16)}
+                 "ADV of 0": dict(adv_0=0), "weight at 2^16": dict(weightBps_1=2**16),
+                 "negative perp move (the charge a credit)": dict(perpMove_1=-1)}
     inputs = [inp] + [_small_input(**b)[0] for b in bad_cases.values()]
     runs = calculate_many(circuit.wasm, inputs)
     assert runs[0].clean and r1cs.failing(runs[0].values) == []
@@ -137,7 +140,8 @@ def test_without_the_range_checks_a_negative_im_buffer_is_provable(tmp_path):
         top = copy / "margin_batch.circom"
         text = top.read_text()
         start = text.index("    component ranges = MarginParamRanges(U, m);")
-        end = text.index("ranges.warnBufferBps <== warnBufferBps;\n") + len("ranges.warnBufferBps <== warnBufferBps;\n")
+        last = "ranges.perpMove <== perpMove;\n"
+        end = text.index(last) + len(last)
         top.write_text(text[:start] + text[end:])
         inp, config = _small_input(imBufferBps=-5000)
         old = compile_harness("margin small without parameter ranges", config.main_source(), copy)

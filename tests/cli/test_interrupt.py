@@ -58,14 +58,16 @@ from calcm.zk.prove import prove_accounts
 b = cached_build("small")
 rng = random.Random(7)
 model = random_model(b.config, rng)
-accounts = [random_account(b.config, rng) for _ in range(4 * b.config.N)]
+accounts = [random_account(b.config, rng) for _ in range(b.config.capacity)]   # every leaf: 8 batches
 prove_accounts(b, model, accounts, [f"a{{i}}" for i in range(len(accounts))], {out!r})
 print("done")
 """
 
 
 def test_ctrl_c_during_proving_then_rerun(tmp_path):
-    """What `calcm prove` runs (zk.prove.prove_accounts), interrupted after its first batch."""
+    """What `calcm prove` runs (zk.prove.prove_accounts), interrupted after its first batch (of 8,
+    so the rest leaves a wide window on a loaded machine)."""
+    from calcm.zk.config import SMALL
     from calcm.zk.setup import cached_build
     cached_build("small")                                   # set up outside the interrupted run
     out = tmp_path / "proofs"
@@ -80,4 +82,4 @@ def test_ctrl_c_during_proving_then_rerun(tmp_path):
     assert not _leftovers(tmp_path, "proofs"), sorted(map(str, tmp_path.iterdir()))
     again = subprocess.run(cmd, capture_output=True, text=True)
     assert again.returncode == 0 and "done" in again.stdout, again.stderr
-    assert sorted(p.name for p in out.glob("group-*")) == [f"group-{g:04d}" for g in range(4)]
+    assert sorted(p.name for p in out.glob("group-*")) == [f"group-{g:04d}" for g in range(SMALL.capacity // SMALL.N)]
