@@ -51,7 +51,7 @@ def structures(draw, max_instruments: int, max_scenarios: int) -> Structure:
 
 @st.composite
 def margin_models_fx(draw, s: Structure, *, price, value, haircut_bps, adv, liquidity_weight_bps,
-                     im_buffer_bps, warn_buffer_bps) -> MarginModelFx:
+                     im_buffer_bps, warn_buffer_bps, perp_move=st.just(0)) -> MarginModelFx:
     """A model of structure ``s``; each keyword is the strategy of one field's elements (``value``:
     the scenario P&L of the linear and option lines, the option marks and the option exposures).
     ``k_tail`` is drawn from [1, S]."""
@@ -69,4 +69,4 @@ def margin_models_fx(draw, s: Structure, *, price, value, haircut_bps, adv, liqu
         liquidity_weight_bps=elems(liquidity_weight_bps, s.U),
         k_tail=draw(st.integers(1, s.S)),
         im_buffer_bps=draw(im_buffer_bps), warn_buffer_bps=draw(warn_buffer_bps),
-        kinds=s.kinds, under=s.under, coll=s.coll)
+        kinds=s.kinds, under=s.under, coll=s.coll, perp_move=elems(perp_move, s.U))

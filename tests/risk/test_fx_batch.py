@@ -36,7 +36,8 @@ def model_and_accounts(draw):
     model = draw(margin_models_fx(
         s, price=st.integers(1, 2**vb - 1), value=_ints(vb), haircut_bps=st.integers(0, BPS - 1),
         adv=st.sampled_from([1, 7, 10**6, 10**10, 2**48 - 1]), liquidity_weight_bps=st.integers(0, 2**16 - 1),
-        im_buffer_bps=st.integers(0, 2**16 - 1), warn_buffer_bps=st.integers(0, 2**16 - 1)))
+        im_buffer_bps=st.integers(0, 2**16 - 1), warn_buffer_bps=st.integers(0, 2**16 - 1),
+        perp_move=st.one_of(st.just(0), st.integers(0, 2**vb - 1))))
     A = draw(st.integers(1, 6))
     accounts = [AccountFx(tuple(draw(st.lists(_ints(qb), min_size=s.n, max_size=s.n))),
                           tuple(draw(st.lists(_ints(qb, signed=False), min_size=s.m, max_size=s.m))), a)

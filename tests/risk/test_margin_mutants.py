@@ -86,7 +86,8 @@ def small_models(draw):
         adv=st.sampled_from([1, 3, 10**6, 2**48 - 1]),
         liquidity_weight_bps=st.sampled_from([0, 1, 7, 10**4, 2**16 - 1]),
         im_buffer_bps=st.sampled_from([0, 1, 2500, 2**16 - 1]),
-        warn_buffer_bps=st.sampled_from([0, 1, 2000, 2**16 - 1])))
+        warn_buffer_bps=st.sampled_from([0, 1, 2000, 2**16 - 1]),
+        perp_move=st.sampled_from([0, 1, 7, 10**6])))
     qv = st.one_of(st.sampled_from([-1, 0, 1, 3, -(10**4), 10**4]), st.integers(-(10**8), 10**8))
     acc = AccountFx(tuple(draw(st.lists(qv, min_size=s.n, max_size=s.n))),
                     tuple(draw(st.lists(st.integers(0, 10**8), min_size=s.m, max_size=s.m))), 0)
