@@ -10,7 +10,9 @@ Quantisation steps (round half away from zero, :mod:`calcm.fixedpoint`):
 
 Bounds for one account with float positions ``q`` (n,), collateral ``c`` (m,):
 
-- loss:    ``e_L = max_s sum_i (dq |pnl[s,i]| + dp |q_i| + dq dp)``
+- loss:    ``e_L = max_s sum_i (dq |pnl[s,i]| + dp |q_i| + dq dp) + e_P``, with ``e_P`` the perp
+  charge's ``sum_u sum_{perp i on u} (dq |P[u,i]| + dp |q_i| + dq dp)`` (``P = perp_charge``; the
+  charge ``sum_u |sum_i q_i P[u,i]|`` is 1-Lipschitz in each ``q_i P[u,i]``, and exact in fixed point)
 - ES:      ``e_ES = e_L + u`` (the mean of the k largest is 1-Lipschitz in the max norm;
   ``max(0, .)`` too; ``+ u`` for the ceil)
 - X[u]:    ``e_X = sum_i (dq |exposure[u,i]| + dp |q_i| + dq dp)``
@@ -43,6 +45,7 @@ import numpy as np
 
 from ..fixedpoint import BPS, MONEY_SCALE, PRICE_SCALE, QTY_SCALE
 from .liquidity import execution_cost
+from .fixed_margin import PERP
 from .margin import MarginModel
 
 DQ = 0.5 / QTY_SCALE
@@ -89,6 +92,7 @@ def fx_error_bounds(model: MarginModel, q: np.ndarray, c: np.ndarray, fixed=None
     """
     q, c = np.atleast_2d(np.asarray(q, float)), np.atleast_2d(np.asarray(c, float))
     aq = np.abs(q)
+    perp = np.zeros(model.exposure.shape) if model.perp_charge is None else model.perp_charge   # (U, n)
     if fixed is None:
         d_pnl = quantisation_error(model.pnl, PRICE_SCALE)                   # (S, n)
         d_expo = quantisation_error(model.exposure, PRICE_SCALE)             # (U, n)
@@ -98,6 +102,7 @@ def fx_error_bounds(model: MarginModel, q: np.ndarray, c: np.ndarray, fixed=None
         d_w = quantisation_error(model.liquidity_weight, BPS)
         d_adv = quantisation_error(model.adv, 1)
         d_buf = float(quantisation_error(model.params.im_buffer, BPS))
+        d_perp = quantisation_error(perp, PRICE_SCALE) * (perp != 0)            # (U, n)
     else:
         d_pnl = value_error(fixed.pnl, PRICE_SCALE, model.pnl)
         d_expo = value_error(fixed.exposure, PRICE_SCALE, model.exposure)
@@ -107,11 +112,15 @@ def fx_error_bounds(model: MarginModel, q: np.ndarray, c: np.ndarray, fixed=None
         d_w = value_error(fixed.liquidity_weight_bps, BPS, model.liquidity_weight)
         d_adv = value_error(fixed.adv, 1, model.adv)
         d_buf = float(value_error(fixed.im_buffer_bps, BPS, model.params.im_buffer))
+        on = np.array([[kd == PERP and v == u for kd, v in zip(fixed.kinds, fixed.under)]
+                       for u in range(len(perp))])
+        d_perp = value_error(np.array(fixed.perp_move)[:, None] * on, PRICE_SCALE, perp) * on
 
     # loss[s] = sum_i q_i pnl[s,i]: |dq| |pnl| + |q| |dpnl| + |dq| |dpnl|, worst scenario.
     e_loss = (DQ * (np.abs(model.pnl) + d_pnl).sum(axis=1)[None, :] + aq @ d_pnl.T).max(axis=1)
-    size_loss = (aq @ np.abs(model.pnl).T).max(axis=1)
-    e_loss = e_loss + FLOAT_SLACK * (size_loss + 1)
+    size_loss = (aq @ np.abs(model.pnl).T).max(axis=1) + aq @ perp.sum(axis=0)   # >= |any loss|
+    e_perp = DQ * (perp + d_perp).sum() + aq @ d_perp.sum(axis=0)
+    e_loss = e_loss + e_perp + FLOAT_SLACK * (size_loss + 1)
     e_es = e_loss + UNIT
 
     x = q @ model.exposure.T                                               # (A, U)
