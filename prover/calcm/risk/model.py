@@ -69,7 +69,7 @@ class ModelParams:
     risk_haircuts: raise each non-stable collateral haircut to that asset's own ES over
                    the MPOR, the table as the floor (:mod:`.haircuts`; on by default).
     perp_shocks:   per-asset perp basis and funding shocks, integer bps (:class:`PerpShocks`);
-                   ``perp_shock_bps[u] = basis + mpor_days * funding`` must fit RATE.
+                   ``perp_shock_bps[u] = basis + mpor_days * funding`` must be below BPS (100%).
     """
 
     es_level: float = 0.99

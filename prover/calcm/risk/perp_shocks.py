@@ -4,7 +4,7 @@ A perp is not "spot with mark 0": over the MPOR of ``h`` days its price can also
 against the index (the *basis*) and the holder can pay *funding* for ``h`` days. Both
 are model parameters per underlying ``u`` (integer bps, data not code)::
 
-    perp_shock_bps[u] = basis_bps[u] + h * funding_bps_per_day[u]        (published, RATE)
+    perp_shock_bps[u] = basis_bps[u] + h * funding_bps_per_day[u]        (published, < BPS)
 
 and in EVERY scenario the account's net perp quantity ``pq_u = sum_{perp i on u} q[i]``
 loses ``perp_shock_bps[u] / 10**4 * S_u * |pq_u|`` (``S_u`` the index price, USD), in
@@ -15,7 +15,7 @@ book (long spot, short perp) no longer nets to zero margin. The charge
 tail set is unchanged and ES rises by exactly ``c`` (SPAN's intra-commodity spread charge
 written as a scenario term). The float model carries it as
 :attr:`calcm.risk.margin.MarginModel.perp_charge`; the fixed-point twin as
-``MarginModelFx.perp_shock_bps``.
+``MarginModelFx.perp_move``, ``ceil(price perp_shock_bps / BPS)`` (the model circuit proves it).
 
 Defaults (``"*"`` is every asset without an entry of its own; bps, bps/day; h = 2 gives
 ``perp_shock_bps`` BTC 726, ETH 950, others 1700):
@@ -132,7 +132,7 @@ class PerpShocks:
         return tuple(self.rate_bps(a, mpor_days) for a in assets)
 
     def check(self, mpor_days: int) -> None:
-        """ValueError unless every listed asset (and the default) has a rate in RATE range."""
+        """ValueError unless every listed asset (and the default) has a rate below BPS (:meth:`rate_bps`)."""
         for a in {a for name in _FIELDS for a, _ in getattr(self, name)}:
             self.rate_bps(a, mpor_days)
 
