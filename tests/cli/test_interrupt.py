@@ -20,13 +20,21 @@ pytestmark = pytest.mark.slow
 CALCM = str(Path(sys.executable).parent / "calcm")
 
 
+def _foreground_signals() -> None:
+    """In the child: SIGINT at its default and unblocked, as a terminal starts a foreground job.
+    A test session launched as a background job (e.g. `make test &` in a script) inherits SIGINT
+    ignored, and exec keeps an ignored signal ignored: the child would never see the Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _interrupt_when(cmd: list[str], ready, timeout: float = 120.0) -> subprocess.CompletedProcess:
     """Run ``cmd`` in its own process group; SIGINT the group once ``ready()`` is true.
 
     The poll runs with the garbage collector off: in a full test session this process holds a
     large heap, and a collection pause can outlast the child's whole interruptible window."""
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True)
+                         start_new_session=True, preexec_fn=_foreground_signals)
     t0 = time.monotonic()
     gc.disable()
     try:
