@@ -6,6 +6,8 @@ ablation and the 10,000-account crowd are reports (`calcm cascade ablation|crowd
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -117,6 +119,24 @@ def test_screen_bound_covers_every_exact_requirement(usd):
         assert np.all(exact <= ub * (1 + 1e-9) + 1e-6), m
         if m in ("siloed", "static", "deribit"):                         # separable: exact
             np.testing.assert_allclose(exact, ub, rtol=1e-9)
+
+
+def test_crowd_requirement_carries_the_perp_charge(usd):
+    """The crowd's perps pay the published basis + funding charge under calcm and siloed
+    (BTC 726, ETH 950, others 1700 bps at h = 2 per USD: usd_model is at unit prices);
+    the venue baselines (static, SPAN, Deribit) follow their own rules and do not."""
+    shock = np.array([726, 950, 1700, 1700, 1700]) / 1e4
+    np.testing.assert_allclose(usd.perp_charge, np.diag(shock), rtol=1e-12)
+    bare = replace(usd, perp_charge=None)
+    x = np.array([[2e6, 0, 0, 0, 0], [0, -1e6, 0, 0, 0], [1e6, -1e6, 5e5, 0, 0], [0, 0, 0, 3e5, -3e5]])
+    for m in ("calcm", "siloed"):
+        reg = make_regime(m, "full")
+        with_c, without = _margin(reg, usd, x), _margin(reg, bare, x)
+        assert np.all(without.es > 0), m                                 # the ES floor does not bind
+        np.testing.assert_allclose(with_c.mm - without.mm, np.abs(x) @ shock, rtol=1e-9, err_msg=m)
+    for m in ("static", "span", "deribit"):
+        reg = make_regime(m, "full")
+        np.testing.assert_array_equal(_margin(reg, usd, x).mm, _margin(reg, bare, x).mm, err_msg=m)
 
 
 def test_partial_fraction_is_the_least_that_restores(usd):

@@ -1,8 +1,9 @@
 """Backtest books: the bundled families, seeded random books, and their one-day losses.
 
-A book holds **USD weights** per asset (linear legs: spot or perp, long > 0, short < 0;
-the model treats a perp as its underlying) and optional **option legs**. Losses are
-per the book's weights (a book of gross weight 1 loses fractions of 1 USD).
+A book holds **USD weights** per asset (linear legs are **spot**, long > 0, short < 0:
+no perp basis or funding charge, docs/MODEL.md section 5, as no perp or funding history is
+bundled to realise one) and optional **option legs**. Losses are per the book's weights
+(a book of gross weight 1 loses fractions of 1 USD).
 
 An option leg is a *rolling* option: at every close t a fresh European option on the
 asset with strike ``K = moneyness * S_t`` and ``expiry_days`` to expiry, on a USD
@@ -21,7 +22,7 @@ moved. One USD of notional of a Black-76 option is scale-free:
 Families (:func:`default_books`): ``single`` (long one asset), ``diversified``
 (equal long weights), ``long_short`` (BTC/ETH hedge, majors vs alts), ``option``
 (short BTC straddle, long ETH put with long ETH, written BTC call against long BTC).
-:func:`random_books` draws from the bundled instrument kinds (spot/perp and
+:func:`random_books` draws from the bundled instrument kinds (linear spot legs and
 30-day calls and puts at the bundled book's moneyness range) with a fixed seed.
 """
 from __future__ import annotations
