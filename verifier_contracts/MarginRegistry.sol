@@ -37,6 +37,17 @@ import {Groth16Call} from "./Groth16Call.sol";
 ///      paused (issue 13 M1, L3, L4, A6). Replays are rejected by the record key (group, block,
 ///      root version, model version): Groth16 proofs are malleable, so a proof hash would not
 ///      stop a replay.
+///      Verifier and parameter changes (review F1): `setMarginVerifier`, `setModelVerifiers`,
+///      `setParamHash` and `upgradeModel` clear everything model proofs established under the
+///      old circuits or parameters (`linCommitment`, `optCommitment`, `optState` and any option
+///      revaluation in progress) and emit `ModelCommitmentsCleared`. New circuits may lay out a
+///      commitment's preimage differently, so an old commitment must never be opened by them:
+///      margin batches revert `NoModelCommitment` until a step or revaluation (and, with
+///      options, a full option revaluation) is proven under the new verifiers. The state
+///      commitment and the parameter hash stay (if the new circuits hash the state or the
+///      parameters differently, the same timelock batch must call `upgradeModel`). Recorded tiers stay stored (`recordOf`, events) but
+///      name the old model version, so `healthOf` reports them invalid and gating fails safe
+///      until groups are re-proven under the new version.
 contract MarginRegistry is AccessControl, Pausable {
     // ---------------------------------------------------------------- constants
 
@@ -100,7 +111,8 @@ contract MarginRegistry is AccessControl, Pausable {
     uint256 public paramHash;
     /// @notice The current model state commitment.
     uint256 public stateCommitment;
-    /// @notice Linear P&L commitment of the current model version (0: none since the state was set).
+    /// @notice Linear P&L commitment of the current model version (0: none proven since the state,
+    ///         the parameter hash or a verifier was set).
     uint256 public linCommitment;
     /// @notice The latest complete option commitment (0 when the structure has no options).
     uint256 public optCommitment;
@@ -175,6 +187,10 @@ contract MarginRegistry is AccessControl, Pausable {
     event MarginVerifierSet(address indexed verifier, uint32 modelVersion);
     /// @notice The three model verifiers changed (a new model version starts).
     event ModelVerifiersSet(address indexed step, address indexed reval, address indexed option, uint32 modelVersion);
+    /// @notice A verifier or parameter change cleared the commitments proven under the old ones
+    ///         (`linCommitment`, `optCommitment` before the change; the pending option chain too):
+    ///         margin batches wait for model proofs under version `modelVersion` or later.
+    event ModelCommitmentsCleared(uint256 linCommitment, uint256 optCommitment, uint32 modelVersion);
     /// @notice The price feeds changed (one per asset, in the model's asset order).
     event PriceFeedsSet(address[] feeds);
     /// @notice The freshness window of records written from now on changed.
@@ -295,6 +311,10 @@ contract MarginRegistry is AccessControl, Pausable {
     error MarginRegistry__OptionsStale(uint256 optState, uint256 state, uint64 pricesAt);
     /// @notice A margin batch names another model version than the current one.
     error MarginRegistry__StaleModel(uint32 modelVersion, uint32 currentVersion);
+    /// @notice No linear commitment at model version `modelVersion`: none has been proven since
+    ///         genesis, the last upgrade or the last verifier or parameter change. Margin batches
+    ///         wait for a step or revaluation proven under the current verifiers.
+    error MarginRegistry__NoModelCommitment(uint32 modelVersion);
     /// @notice The owner is already registered.
     error MarginRegistry__AlreadyRegistered(address owner);
     /// @notice The leaf already has an owner.
@@ -369,8 +389,9 @@ contract MarginRegistry is AccessControl, Pausable {
     }
 
     /// @notice Publish the hash of the public model parameters. Prospective: a new model version
-    ///         starts, the linear and option commitments (proven under the old hash) are
-    ///         cleared, so no record or commitment of the old parameters stays usable.
+    ///         starts, the linear and option commitments and any option chain in progress
+    ///         (proven under the old hash) are cleared (`ModelCommitmentsCleared`), so no record
+    ///         or commitment of the old parameters stays usable.
     /// @param paramHash_ The hash (a field element).
     function setParamHash(uint256 paramHash_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setParamHash(paramHash_);
@@ -396,16 +417,20 @@ contract MarginRegistry is AccessControl, Pausable {
         emit ModelUpgraded(paramHash_, state, day_, _model.version);
     }
 
-    /// @notice Set the margin batch verifier (a new model version starts).
+    /// @notice Set the margin batch verifier. A new model version starts and the model
+    ///         commitments are cleared (`ModelCommitmentsCleared`): the new margin circuit may
+    ///         open them with another layout, so margin batches wait (`NoModelCommitment`) for a
+    ///         step or revaluation proven after the switch. Recorded tiers stay stored but invalid.
     function setMarginVerifier(address verifier) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (verifier == address(0)) revert MarginRegistry__ZeroAddress();
         marginVerifier = IMarginVerifier(verifier);
-        _bumpVersion(_model);
+        _clearCommitments();
         emit MarginVerifierSet(verifier, _model.version);
     }
 
-    /// @notice Set the three model verifiers (the option verifier may be zero when nParts = 0);
-    ///         a new model version starts.
+    /// @notice Set the three model verifiers (the option verifier may be zero when nParts = 0).
+    ///         As `setMarginVerifier`: a new model version starts, the commitments proven by
+    ///         the old circuits and any option chain in progress are cleared.
     function setModelVerifiers(address step, address reval, address option) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (step == address(0) || reval == address(0) || (nParts != 0 && option == address(0))) {
             revert MarginRegistry__ZeroAddress();
@@ -413,7 +438,7 @@ contract MarginRegistry is AccessControl, Pausable {
         stepVerifier = step;
         revalVerifier = reval;
         optionVerifier = option;
-        _bumpVersion(_model);
+        _clearCommitments();
         emit ModelVerifiersSet(step, reval, option, _model.version);
     }
 
@@ -719,7 +744,7 @@ contract MarginRegistry is AccessControl, Pausable {
             revert MarginRegistry__StaleBlock(blockNo, m.versionBlock, block.number);
         }
         lin = linCommitment;
-        if (lin == 0) revert MarginRegistry__NotConfigured("linCommitment");
+        if (lin == 0) revert MarginRegistry__NoModelCommitment(m.version);
         if (nParts != 0) {
             opt = optCommitment;
             uint256 state = stateCommitment;
@@ -961,10 +986,25 @@ contract MarginRegistry is AccessControl, Pausable {
     function _setParamHash(uint256 paramHash_) private {
         if (paramHash_ >= SNARK_SCALAR_FIELD) revert MarginRegistry__NotInField(paramHash_);
         paramHash = paramHash_;
+        _clearCommitments();
+    }
+
+    /// @dev After a verifier or parameter change: clears what model proofs established under
+    ///      the old ones (linear and option commitments, the option state and prices' time, the
+    ///      pending option chain and its prices), starts a new model version and emits
+    ///      ModelCommitmentsCleared with the cleared commitments. The state and day stay.
+    function _clearCommitments() private {
+        uint256 lin = linCommitment;
+        uint256 opt = optCommitment;
         linCommitment = 0;
         optCommitment = 0;
+        optState = 0;
         delete _pending;
-        _bumpVersion(_model);
+        delete _pendingPrices;
+        ModelClock memory m = _model;
+        m.optPricesAt = 0;
+        _bumpVersion(m);
+        emit ModelCommitmentsCleared(lin, opt, m.version);
     }
 
     /// @dev Sets the state and its day; clears the linear commitment and the pending option

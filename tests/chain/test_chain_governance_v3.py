@@ -77,13 +77,18 @@ def test_upgrade_model_bumps_the_version_and_expires_old_records(ready):
         wd.submit(old)
 
 
-def test_verifier_switch_bumps_the_version(ready):
+def test_verifier_switch_bumps_the_version_and_clears_the_model(ready):
     wd = ready
     wd.submit(wd.batch(0, [0, 0]))
     v0 = wd.reg.model().version
     governance.enact(wd.reg, wd.reg.f.setMarginVerifier(wd.dep.margin_verifier))
     assert wd.reg.model().version == v0 + 1
     assert not wd.reg.health(wd.owners[0])["valid"]
+    with rejects("NoModelCommitment"):                              # the switch cleared the model
+        wd.submit(wd.batch(0, [0, 0]))
+    wd.post_all(PRICES, wd.w3.eth.get_block("latest").timestamp)
+    wd.reval(0x2222)
+    wd.options()
     wd.submit(wd.batch(0, [0, 0]))                                  # re-proven under the new version
     assert wd.reg.health(wd.owners[0])["valid"]
 

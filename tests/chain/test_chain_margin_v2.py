@@ -73,7 +73,7 @@ def test_new_root_invalidates_every_older_record(ready):
 def test_no_linear_commitment_after_a_model_upgrade(ready):
     wd = ready
     governance.enact(wd.reg, wd.reg.f.upgradeModel(PARAM_HASH, 0x77, wd.d0))
-    with rejects(r'NotConfigured\(.linCommitment.'):
+    with rejects(r"NoModelCommitment\(%d,\)" % wd.reg.model().version):
         wd.submit(wd.batch(0, [0, 0]))
 
 

@@ -21,7 +21,8 @@ FORGE = NODE_BIN / "forge"
 SHIM = REPO_ROOT / "tools" / "solc_shim"
 INVARIANTS = {"invariant_noViolation()", "invariant_dayRisesOnePerStep()",
               "invariant_noRecordWithoutProof()", "invariant_gatingExact()",
-              "invariant_governanceOnlyThroughTimelock()"}
+              "invariant_governanceOnlyThroughTimelock()",
+              "invariant_noCommitmentAcrossVerifierChange()"}
 FUZZ = {"testFuzz_priceAtOrAboveBound(uint256)", "testFuzz_wrongShape(uint8,uint8)",
         "testFuzz_oldRound(uint256)", "testFuzz_adminOutsideTimelock(address,uint64,uint256)",
         "testFuzz_timelockDelay(uint64,uint256)"}

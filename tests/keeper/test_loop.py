@@ -187,3 +187,27 @@ def test_reorg_is_reproven(make_world, make_keeper):
             row = keeper.store.submission(s["key"])
             assert row.status == "mined" and row.tx_hash != s["tx"], s["key"]
             assert w3.eth.get_transaction_receipt(row.tx_hash).status == 1
+
+
+def test_verifier_switch_is_reproven_at_unchanged_rounds(make_world, make_keeper):
+    """Review F1: a verifier switch clears the registry's commitments. With no new feed round
+    since, the keeper reopens its mined revaluation and option parts at the same rounds and
+    proves them again instead of taking their old events as landed, and every group is
+    recorded under the new version."""
+    world = make_world(days=1)
+    keeper = make_keeper(world)
+    _check(world, keeper.step(), "genesis")
+    w3, reg = world.w3, world.reg
+    timelock = reg.f.timelock().call()      # the timelock's call, without waiting out its delay
+    w3.provider.make_request("anvil_impersonateAccount", [timelock])
+    w3.provider.make_request("anvil_setBalance", [timelock, hex(10**18)])
+    reg.tx.send(reg.f.setMarginVerifier(reg.f.marginVerifier().call()), timelock)
+    m = reg.model()
+    assert (m.lin_commitment, m.opt_commitment, m.usable) == (0, 0, False)
+    rep = keeper.step()
+    _check(world, rep, "after the switch")
+    assert rep.model == ["reval", "options"] and rep.groups == 2 and reg.model().usable
+    ev = keeper_events(w3, reg)
+    assert len(ev["ModelRevalued"]) == 2 and ev["ModelRevalued"][0].args.rounds == \
+        ev["ModelRevalued"][1].args.rounds                    # the same rounds, proven twice
+    assert all(status == 1 for _, status in ev["keeper_txs"])

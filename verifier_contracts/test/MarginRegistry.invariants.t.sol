@@ -57,6 +57,13 @@ contract MarginRegistryInvariants is RegistryFixture {
         }
     }
 
+    /// @notice No commitment outlives a verifier or parameter change (review F1): linCommitment
+    ///         is 0 or was set by a step or revaluation after the last such change.
+    function invariant_noCommitmentAcrossVerifierChange() public view {
+        _check(reg.linCommitment() == 0 || handler.linProvenAt() >= handler.clearedAt(),
+               "a commitment proven before a verifier or parameter change is still in use");
+    }
+
     /// @notice Gating is exactly the design's: canWithdraw and canIncreaseRisk iff a valid
     ///         record at tier <= 1, isLiquidatable iff a valid record at tier 3, where valid =
     ///         current model version AND current root version (posted after registration) AND

@@ -55,6 +55,12 @@ contract RegistryHandler {
     uint64 public expectedMaxAge;
     uint32 public expectedKeeperStall;
     uint256 public expectedParamHash;
+    /// @notice Model version right after the last executed verifier or parameter change
+    ///         (setParamHash, upgradeModel, setMarginVerifier, setModelVerifiers), and the
+    ///         version at which the last step or revaluation set linCommitment (review F1: a
+    ///         commitment must never outlive a verifier or parameter change).
+    uint32 public clearedAt;
+    uint32 public linProvenAt;
     /// @notice Root version at which the test registered the accounts (records must be later).
     uint32 public registeredAtRoot;
     /// @notice Successes per action (a run that lands none of a kind proves nothing about it).
@@ -73,7 +79,8 @@ contract RegistryHandler {
         bytes data;
         bytes32 salt;
         uint256 readyAt; // scheduled at + minDelay
-        uint8 kind;      // 0 setMaxAge, 1 setKeeperStall, 2 setParamHash, 3 unpause, 4 upgradeModel
+        uint8 kind;      // 0 setMaxAge, 1 setKeeperStall, 2 setParamHash, 3 unpause, 4 upgradeModel,
+                         // 5 setMarginVerifier, 6 setModelVerifiers (same stand-in verifier)
         uint256 value;   // maxAge, keeperStall, or the day of an upgrade
         uint256 hash;    // the parameter hash of kinds 2 and 4
         bool done;
@@ -159,6 +166,7 @@ contract RegistryHandler {
             expectedDay += 1;
             (uint64 dayAfter, uint32 v,,) = reg.model();
             linAt[v] = newLin;
+            linProvenAt = v;
             _afterSubmission(asStranger, openAt);
             _require(dayAfter == dayBefore + 1, "step: day did not rise by exactly one");
             _require(block.timestamp >= boundary, "step: before the day boundary");
@@ -203,6 +211,7 @@ contract RegistryHandler {
         try reg.submitModelReval(proof, blockNo, newLin) {
             (uint64 dayAfter, uint32 v,,) = reg.model();
             linAt[v] = newLin;
+            linProvenAt = v;
             _afterSubmission(asStranger, openAt);
             _require(!staleState, "reval: accepted a proof for another state");
             _require(dayAfter == dayBefore, "reval: moved the day");
@@ -270,6 +279,7 @@ contract RegistryHandler {
             _require(signalsRight, "margin: accepted a proof for other signals");
             _require(t == b.tiers && blockNo == b.blockNo, "margin: record is not what was proven");
             _require(rv == reg.rootVersion() && mv == reg.modelVersion(), "margin: record not current");
+            _require(linProvenAt >= clearedAt, "margin: landed on a commitment from before a verifier change");
         } catch {}
     }
 
@@ -282,9 +292,10 @@ contract RegistryHandler {
     }
 
     /// @notice Propose a parameter change through the timelock (kind: maxAge, keeperStall,
-    ///         paramHash, unpause, upgradeModel), delay = the timelock's minimum.
+    ///         paramHash, unpause, upgradeModel, margin verifier, model verifiers), delay = the
+    ///         timelock's minimum.
     function govSchedule(uint256 kind, uint256 value) external {
-        kind = kind % 5;
+        kind = kind % 7;
         bytes memory data;
         uint256 hash = _fresh();
         if (kind == 0) {
@@ -297,6 +308,10 @@ contract RegistryHandler {
             data = abi.encodeCall(MarginRegistry.setParamHash, (hash));
         } else if (kind == 3) {
             data = abi.encodeCall(MarginRegistry.unpause, ());
+        } else if (kind == 5) {
+            data = abi.encodeCall(MarginRegistry.setMarginVerifier, (address(verifier)));
+        } else if (kind == 6) {
+            data = abi.encodeCall(MarginRegistry.setModelVerifiers, (address(verifier), address(verifier), address(0)));
         } else {
             value = bound(value, 0, 3); // day offset from now's day - 2 (a step may be due at once)
             value = block.timestamp / DAY - 2 + value;
@@ -326,6 +341,10 @@ contract RegistryHandler {
             else if (op.kind == 4) {
                 expectedParamHash = op.hash;
                 expectedDay = uint64(op.value);
+            }
+            if (op.kind == 2 || op.kind >= 4) {
+                clearedAt = reg.modelVersion();
+                _require(reg.linCommitment() == 0 && !reg.modelUsable(), "governance: a change kept the commitments");
             }
         } catch {
             govRefused++;

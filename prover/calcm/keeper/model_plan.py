@@ -2,7 +2,10 @@
 
 States and commitments are computed in Python (:mod:`.model`) and stored before any proof
 is made, so a restart reuses them; each planned proof is a :class:`~.jobs.Job` keyed for
-idempotency (:mod:`.store`).
+idempotency (:mod:`.store`). A key is accepted at most once per commitment: when the registry
+clears its commitments (a verifier or parameter change, review F1) with no new feed round
+since, a ``mined`` revaluation or option part at the same rounds is reopened and proven again
+(:meth:`ModelPlanner._reopen_cleared`), its old event no longer counting as landed.
 """
 from __future__ import annotations
 
@@ -64,13 +67,27 @@ class ModelPlanner:
             s = nxt
         return jobs, s
 
+    def _reopen_cleared(self, key: str, cleared: bool, chain: ChainModel) -> int | None:
+        """A ``mined`` revaluation or option part whose commitment the registry no longer holds
+        (``cleared``: a verifier or parameter change cleared it, review F1) is reopened
+        (``reorged``) so the same rounds are proven again. Returns the block after which its
+        event counts as landed (the planning head: an older one is of a cleared commitment),
+        or None when nothing was reopened."""
+        sub = self.store.submission(key) if cleared else None
+        if sub is None or sub.status != "mined":
+            return None
+        self.store.update_submission(key, "reorged", error="its commitment was cleared on chain")
+        return chain.block
+
     def _reval_job(self, chain: ChainModel, s, snap: PriceSnapshot) -> Job:
         _, lin = lin_at(self.params, s, snap.prices)
         self.tracker.put_prices("lin", lin, s, snap.prices)
-        return Job("reval", reval_key(s.day, snap.round_ids), "prove_reval",
+        key = reval_key(s.day, snap.round_ids)
+        return Job("reval", key, "prove_reval",
                    (s, tuple(snap.prices), self._context(chain.block)), chain.block,
                    {"day": s.day, "rounds": list(snap.round_ids), "lin": lin,
-                    "prices": list(snap.prices)})
+                    "prices": list(snap.prices),
+                    "after_block": self._reopen_cleared(key, chain.lin == 0, chain)})
 
     def _options_due(self, chain: ChainModel, s) -> bool:
         if chain.opt_state != s.commitment() or chain.opt == 0:
@@ -85,8 +102,10 @@ class ModelPlanner:
         if int(pend["state"]) == s.commitment() and int(pend["next_part"]) > 0 and \
                 list(pend["packed_prices"]) == encoding.pack_prices(list(snap.prices)):
             start = int(pend["next_part"])   # resume the chain the registry holds
-        return [Job("option", option_key(s.day, snap.round_ids, j), "prove_option_part",
+        keys = {j: option_key(s.day, snap.round_ids, j) for j in range(start, len(parts))}
+        return [Job("option", key, "prove_option_part",
                     (s, tuple(snap.prices), j, parts[j].prev), chain.block,
                     {"state": s.commitment(), "part": j, "prev": parts[j].prev,
-                     "next": parts[j].next, "opt": opt})
-                for j in range(start, len(parts))]
+                     "next": parts[j].next, "opt": opt,
+                     "after_block": self._reopen_cleared(key, chain.opt == 0, chain)})
+                for j, key in keys.items()]

@@ -24,7 +24,8 @@ revaluation of the state of ``day`` at feed rounds ``rounds``), ``option:<day>:<
 block is added for a refresh of a record already at that version). Statuses move
 ``proving -> proved -> sending -> mined``, or end in ``superseded`` (the chain moved on
 before it was sent), ``rejected`` (the chain refused it) or ``reorged`` (its block left the
-chain). The chain stays the ground truth: before sending, the keeper checks the registry
+chain, or the registry cleared the commitment a mined revaluation or option part set:
+:mod:`.model_plan`). The chain stays the ground truth: before sending, the keeper checks the registry
 for the key, so a submission whose row says ``sending`` after a crash is never sent twice.
 
 Every write is its own transaction (WAL, ``synchronous=FULL``): a kill at any point leaves

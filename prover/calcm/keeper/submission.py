@@ -82,12 +82,15 @@ class Submitter:
             lambda a: int(a.rootVersion) == job.root_version and int(a.modelVersion) == x["version"]
 
     def _landed(self, job: Job, rep: BlockReport) -> bool:
-        """If the chain holds ``job``'s effect, settle it as mined (found by its event)."""
+        """If the chain holds ``job``'s effect, settle it as mined (found by its event; for a
+        job with an ``after_block``, only an event after that block: one from before a verifier
+        or parameter change is of commitments the registry has cleared)."""
         event, filters, match = self._event_for(job)
         from_block = max(self.deploy_block, job.block - self.max_age - 1)
+        after = job.expect.get("after_block")
         logs = [lg for lg in self._rpc(lambda: event.get_logs(from_block=from_block,
                                                               argument_filters=filters), "get_logs")
-                if match(lg.args)]
+                if match(lg.args) and (after is None or lg.blockNumber > after)]
         if not logs:
             return False
         lg = logs[-1]

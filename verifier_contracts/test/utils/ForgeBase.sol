@@ -13,6 +13,7 @@ interface Vm {
     function expectRevert(bytes calldata revertData) external;
     function expectRevert(bytes4 revertSelector) external;
     function expectRevert() external;
+    function expectEmit(address emitter) external;
     function assume(bool condition) external pure;
     function label(address account, string calldata name) external;
     function writeLine(string calldata path, string calldata data) external;
