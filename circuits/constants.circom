@@ -126,6 +126,11 @@ function LIN_SHIFT() {
     return 20;
 }
 
+// |log-moneyness| cap of the skew shock at 2^32 (modelfx.constants)
+function MONEYNESS_CAP() {
+    return 2147483648;
+}
+
 // prices packed per public input (zk.model_circuit.pack_prices)
 function PRICES_PER_FIELD() {
     return 5;
@@ -138,7 +143,7 @@ function PRICE_LANE_BITS() {
 
 // domain tag of the parameter tree (modelfx.constants)
 function PARAM_DOMAIN() {
-    return 516013370139057154004105787750577715;
+    return 516013370139057154004105787750577716;
 }
 
 // domain tag of the model state (modelfx.constants)

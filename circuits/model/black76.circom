@@ -7,15 +7,16 @@ include "normal_cdf.circom";
  * Black76Call()
  *   Inputs:      lnF = ln_fx(F), F (price, PRICE), K (strike, PRICE), lnK = ln_fx(K),
  *                invV (1/v at 2^32), v (iv sqrt(T) at 2^32), w (1/(1+shock) at
- *                2^24), u (1 + shock at 2^16). invV, v, lnK, K, w, u are
- *                parameter-hash bound (calcm.risk.model_fx.option_terms).
+ *                2^24), u (1 + shock at 2^16). invV, v, lnK, K are parameter-hash
+ *                bound (calcm.risk.modelfx.option_terms); w, u are 2^24, 2^16 (base)
+ *                or proven by ScenarioVol (w = round(2^40 / u)).
  *   Outputs:     d1, d2 (2^20), n1 = N(d1), n2 = N(d2) (2^32) and the call value
  *                value = rdiv(F n1 - K n2, 32) (PRICE) (calcm.risk.model_fx.black76_fx):
  *                d1,2 = rdiv((lnF - lnK) invV w +/- v u 2^39, 68), i.e.
  *                ln(F/K) / (v (1+shock)) +/- v (1+shock) / 2.
  *   Proves:      each rounding with its remainder and quotient range-checked
  *                (|d| < 2^16, |value| < 2^49); N by NormalCdf on d's own bits.
- *   Assumes:     |lnF - lnK| < 2^38, invV < 2^38, w < 2^26, v < 2^36, u < 2^21
+ *   Assumes:     |lnF - lnK| < 2^38, invV < 2^38, w <= 2^26, v < 2^36, u < 2^21
  *                (parameter ranges): the numerators stay below 2^110.
  *   Cost:        3 + 2 * 105 + 2 * ~206 + 2 + 82 = ~709 (2 fewer when w, u are constants).
  */

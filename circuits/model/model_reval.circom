@@ -26,7 +26,7 @@ include "linear_model.circom";
  */
 template ModelReval(U, S, n, m, k, C, NOPT, STRUCT_ID) {
     var NC = COMMON_LEN(U, m);
-    var CS = NOPT > 0 ? C : 0;
+    var US = NOPT > 0 ? U : 0;
     signal input state;
     signal input linCommitment;
     signal input paramHash;
@@ -40,7 +40,7 @@ template ModelReval(U, S, n, m, k, C, NOPT, STRUCT_ID) {
     signal input common[NC];
     signal input zhead[U][ZHEAD_LEN()];
     signal input z[S][U];
-    signal input hs[CS];
+    signal input hs[US][C];
     signal input ht[NOPT];
 
     component st = StateCommitment(U);

@@ -16,7 +16,7 @@ include "linear_model.circom";
  *   1. prevState opens to (day, sigma2Prev, pricePrev);
  *   2. packedPrices pack the closes price[U], each in [1, 2^48);
  *   3. paramHash is the tree root over h_common (recomputed from common[]),
- *      every hz[u][c] (recomputed from zhead[u] and z) and the leaves hs,
+ *      every hz[u][c] (recomputed from zhead[u] and z) and the leaves hs[u][c],
  *      ht (private: this proof does not use them);
  *   4. per asset: return, GJR-GARCH, MPOR variance (with zhead[u] = A, B, F),
  *      sigma_h, move, floor (AssetStep);
@@ -30,7 +30,7 @@ include "linear_model.circom";
  */
 template ModelStep(U, S, n, m, k, C, NOPT, STRUCT_ID) {
     var NC = COMMON_LEN(U, m);
-    var CS = NOPT > 0 ? C : 0;
+    var US = NOPT > 0 ? U : 0;
     signal input prevState;
     signal input newState;
     signal input linCommitment;
@@ -45,7 +45,7 @@ template ModelStep(U, S, n, m, k, C, NOPT, STRUCT_ID) {
     signal input common[NC];
     signal input zhead[U][ZHEAD_LEN()];
     signal input z[S][U];
-    signal input hs[CS];
+    signal input hs[US][C];
     signal input ht[NOPT];
 
     component prev = StateCommitment(U);

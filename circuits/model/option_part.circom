@@ -9,19 +9,19 @@ include "option_value.circom";
 
 /*
  * PartLeaves(U, m, C, NOPT, optUnder, STRUCT_ID)
- *   Inputs:   sel[NOPT C], selO, selC (PartSelect), common[NC], hz[U][C],
- *             hs[C], ht[NOPT] (the tree's leaves), zc[ZHEAD_LEN + L] (the
- *             chunk's [A, B, F] head and z values), shc[2L], terms[8].
- *   Outputs:  root (paramHash). Proves hz[optUnder[o]][c] = sponge(zc),
- *             hs[c] = sponge(shc), ht[o] = sponge(terms) for the selected (o, c).
+ *   Inputs:   sel[NOPT C], selO (PartSelect), common[NC], hz[U][C],
+ *             hs[U][C], ht[NOPT] (the tree's leaves), zc[ZHEAD_LEN + L] (the
+ *             chunk's [A, B, F] head and z values), shc[2 L] (the chunk's
+ *             (vol, skew) shock pairs of the underlying), terms[8].
+ *   Outputs:  root (paramHash). Proves, with u = optUnder[o] for the selected
+ *             (o, c): hz[u][c] = sponge(zc), hs[u][c] = sponge(shc), ht[o] = sponge(terms).
  */
 template PartLeaves(U, m, C, NOPT, optUnder, L, STRUCT_ID) {
     signal input sel[NOPT * C];
     signal input selO[NOPT];
-    signal input selC[C];
     signal input common[COMMON_LEN(U, m)];
     signal input hz[U][C];
-    signal input hs[C];
+    signal input hs[U][C];
     signal input ht[NOPT];
     signal input zc[ZHEAD_LEN() + L];
     signal input shc[2 * L];
@@ -44,7 +44,7 @@ template PartLeaves(U, m, C, NOPT, optUnder, L, STRUCT_ID) {
     component htc = PoseidonSponge(8);
     htc.in <== terms;
     signal pz[NOPT * C];
-    signal ps[C];
+    signal ps[NOPT * C];
     signal pt[NOPT];
     var sz = 0;
     var ss = 0;
@@ -53,13 +53,11 @@ template PartLeaves(U, m, C, NOPT, optUnder, L, STRUCT_ID) {
         for (var c = 0; c < C; c++) {
             pz[o * C + c] <== sel[o * C + c] * hz[optUnder[o]][c];
             sz += pz[o * C + c];
+            ps[o * C + c] <== sel[o * C + c] * hs[optUnder[o]][c];
+            ss += ps[o * C + c];
         }
         pt[o] <== selO[o] * ht[o];
         st += pt[o];
-    }
-    for (var c = 0; c < C; c++) {
-        ps[c] <== selC[c] * hs[c];
-        ss += ps[c];
     }
     hzc.out === sz;
     hsc.out === ss;
@@ -76,12 +74,14 @@ template PartLeaves(U, m, C, NOPT, optUnder, L, STRUCT_ID) {
  * Proves (calcm.risk.modelfx.update.option_part, bit for bit): state opens to
  * (day, sigma2, statePrice) (its variance is used, not its prices) and
  * packedPrices pack price, the revaluation prices; (o, c) are the digits of
- * part (PartSelect); paramHash is the tree root, with the chunk's z of o's
- * underlying (after its [A, B, F] head), the chunk's shocks and o's terms
- * opened as its leaves (PartLeaves); the underlying's move at (sigma2, price)
- * with that head (AssetMove: A, B, F are the underlying's, hash-bound); base
- * Black-76 (mark, exposure) and every chunk scenario's P&L; nextOptSponge =
- * absorb(prevOptSponge, pad15([mark, expo] ++ pnl)).
+ * part (PartSelect); paramHash is the tree root, with the chunk's z and
+ * (vol, skew) shocks of o's underlying u (hz[u][c] after its [A, B, F] head,
+ * hs[u][c]) and o's terms opened as its leaves (PartLeaves); the underlying's
+ * move at (sigma2, price) with that head (AssetMove: A, B, F are the
+ * underlying's, hash-bound); base Black-76 (mark, exposure); o's moneyness
+ * and each chunk scenario's vol multiplier u and its pinned reciprocal w from
+ * those shocks (PartVols); every chunk scenario's P&L at iv u / 2^16;
+ * nextOptSponge = absorb(prevOptSponge, pad15([mark, expo] ++ pnl)).
  * Parameters: optUnder[o], optPut[o] (kind 3) per option series (structure).
  * Soundness: as ModelStep; the registry chains parts from prevOptSponge = 0.
  */
@@ -91,7 +91,7 @@ template OptionPart(U, S, m, C, NOPT, optUnder, optPut, STRUCT_ID) {
     signal input state, prevOptSponge, nextOptSponge, paramHash, part;
     signal input packedPrices[(U + 4) \ 5];
     signal input day, sigma2[U], statePrice[U], price[U];
-    signal input common[COMMON_LEN(U, m)], hz[U][C], hs[C], ht[NOPT];
+    signal input common[COMMON_LEN(U, m)], hz[U][C], hs[U][C], ht[NOPT];
     signal input zc[H + L], shc[2 * L], terms[8];
 
     component st = StateCommitment(U);
@@ -108,7 +108,6 @@ template OptionPart(U, S, m, C, NOPT, optUnder, optPut, STRUCT_ID) {
     component leaves = PartLeaves(U, m, C, NOPT, optUnder, L, STRUCT_ID);
     leaves.sel <== sel.sel;
     leaves.selO <== sel.selO;
-    leaves.selC <== sel.selC;
     leaves.common <== common;
     leaves.hz <== hz;
     leaves.hs <== hs;
@@ -140,6 +139,10 @@ template OptionPart(U, S, m, C, NOPT, optUnder, optPut, STRUCT_ID) {
     sponge.init <== prevOptSponge;
     sponge.in[0] <== base.mark;
     sponge.in[1] <== base.expo;
+    component vol = PartVols(L);
+    vol.shc <== shc;
+    vol.lnK <== terms[3];
+    vol.lnF <== base.lnF;
     component scen[L];
     for (var i = 0; i < L; i++) {
         scen[i] = OptionScenario();
@@ -150,8 +153,8 @@ template OptionPart(U, S, m, C, NOPT, optUnder, optPut, STRUCT_ID) {
         scen[i].base <== base.value;
         scen[i].isPut <== isPut;
         scen[i].terms <== terms;
-        scen[i].shock <== shc[2 * i];
-        scen[i].w <== shc[2 * i + 1];
+        scen[i].u <== vol.u[i];
+        scen[i].w <== vol.w[i];
         sponge.in[2 + i] <== scen[i].pnl;
     }
     sponge.out === nextOptSponge;

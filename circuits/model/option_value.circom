@@ -4,6 +4,7 @@ include "shift.circom";
 include "ln.circom";
 include "black76.circom";
 include "asset_step.circom";
+include "vol_shock.circom";
 
 /*
  * OptionBase()
@@ -11,7 +12,8 @@ include "asset_step.circom";
  *                combination of selector bits and compile-time kinds), terms[8]
  *                = [strike, expiry, iv, lnK, v, invV, vAfter, invVAfter] (ht-bound).
  *   Outputs:     value (the call value V_0), mark = V_0 - isPut (F - K),
- *                expo = rdiv(N(d1) F, 32) - isPut F (calcm.risk.modelfx.options).
+ *                expo = rdiv(N(d1) F, 32) - isPut F (calcm.risk.modelfx.options),
+ *                lnF = ln_fx(F) (for the series' moneyness, PartVols).
  *   Cost:        LnInt + Black76Call + 81 + 2 = ~1020.
  */
 template OptionBase() {
@@ -21,9 +23,11 @@ template OptionBase() {
     signal output value;
     signal output mark;
     signal output expo;
+    signal output lnF;
 
     component ln = LnInt();
     ln.x <== price;
+    lnF <== ln.out;
     component b = Black76Call();
     b.lnF <== ln.out;
     b.F <== price;
@@ -45,9 +49,10 @@ template OptionBase() {
 /*
  * OptionScenario()
  *   Inputs:      z (2^16), move, floor (AssetMove of the underlying), price,
- *                base (V_0), isPut, terms[8], shock (2^16), w (1/(1+shock), 2^24).
+ *                base (V_0), isPut, terms[8], u (the vol multiplier 1 + v + kappa m
+ *                at 2^16) and w = round(2^40 / u) (both from ScenarioVol).
  *   Outputs:     lin (ScenarioMove), pnl = V_s - V_0 - isPut lin with V_s the
- *                call at F_s = price + lin, v' = vAfter, iv (1 + shock).
+ *                call at F_s = price + lin, v' = vAfter, iv u / 2^16.
  *   Cost:        71 + LnInt + Black76Call + 1 = ~1010.
  */
 template OptionScenario() {
@@ -58,7 +63,7 @@ template OptionScenario() {
     signal input base;
     signal input isPut;
     signal input terms[8];
-    signal input shock;
+    signal input u;
     signal input w;
     signal output lin;
     signal output pnl;
@@ -78,7 +83,7 @@ template OptionScenario() {
     b.invV <== terms[7];
     b.v <== terms[6];
     b.w <== w;
-    b.u <== 2 ** 16 + shock;
+    b.u <== u;
     signal putLin <== isPut * lin;
     pnl <== b.value - base - putLin;
 }

@@ -36,15 +36,17 @@ function ZHEAD_LEN() { return 3; }
 
 /*
  * ParamHashTree(U, C, NOPT, STRUCT_ID)
- *   Inputs:   common = h_common, hz[U][C], hs[CS] (CS = C if NOPT > 0, else 0), ht[NOPT].
- *   Outputs:  hash = sponge([PARAM_DOMAIN, STRUCT_ID, common] ++ hz (asset-major) ++ hs ++ ht).
- *   Cost:     ceil((3 + UC + CS + NOPT) / 15) Poseidon(16).
+ *   Inputs:   common = h_common, hz[U][C], hs[US][C] (US = U if NOPT > 0, else 0), ht[NOPT].
+ *   Outputs:  hash = sponge([PARAM_DOMAIN, STRUCT_ID, common] ++ hz ++ hs ++ ht), hz and hs
+ *             asset-major.
+ *   Cost:     ceil((3 + UC + US C + NOPT) / 15) Poseidon(16).
  */
 template ParamHashTree(U, C, NOPT, STRUCT_ID) {
-    var CS = NOPT > 0 ? C : 0;
+    var US = NOPT > 0 ? U : 0;
+    var CS = US * C;
     signal input common;
     signal input hz[U][C];
-    signal input hs[CS];
+    signal input hs[US][C];
     signal input ht[NOPT];
     signal output hash;
 
@@ -57,8 +59,10 @@ template ParamHashTree(U, C, NOPT, STRUCT_ID) {
             sponge.in[3 + u * C + c] <== hz[u][c];
         }
     }
-    for (var c = 0; c < CS; c++) {
-        sponge.in[3 + U * C + c] <== hs[c];
+    for (var u = 0; u < US; u++) {
+        for (var c = 0; c < C; c++) {
+            sponge.in[3 + U * C + u * C + c] <== hs[u][c];
+        }
     }
     for (var o = 0; o < NOPT; o++) {
         sponge.in[3 + U * C + CS + o] <== ht[o];
@@ -69,7 +73,7 @@ template ParamHashTree(U, C, NOPT, STRUCT_ID) {
 /*
  * ParamHashFromZ(U, S, m, C, NOPT, STRUCT_ID)
  *   Inputs:   common[COMMON_LEN(U, m)], zhead[U][ZHEAD_LEN], z[S][U] (every
- *             scenario), hs[CS], ht[NOPT].
+ *             scenario), hs[US][C], ht[NOPT].
  *   Outputs:  hash = the tree root, recomputing h_common and every
  *             hz[u][c] = sponge(zhead[u] ++ z[c S/C .. (c+1) S/C - 1][u]) (what
  *             the daily step and the revaluation open); hs and ht are leaves.
@@ -77,14 +81,14 @@ template ParamHashTree(U, C, NOPT, STRUCT_ID) {
  */
 template ParamHashFromZ(U, S, m, C, NOPT, STRUCT_ID) {
     var NC = COMMON_LEN(U, m);
-    var CS = NOPT > 0 ? C : 0;
+    var US = NOPT > 0 ? U : 0;
     var L = S \ C;
     assert(L * C == S);
     var H = ZHEAD_LEN();
     signal input common[NC];
     signal input zhead[U][H];
     signal input z[S][U];
-    signal input hs[CS];
+    signal input hs[US][C];
     signal input ht[NOPT];
     signal output hash;
 

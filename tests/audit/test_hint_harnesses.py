@@ -46,6 +46,9 @@ CASES = {
     "LnInt": ("hint_ln_int.circom", [{"x": "123456789"}, {"x": "1"}]),
     "SimpleReturn": ("hint_simple_return.circom", [{"p0": "100000000", "p1": "90000001"},
                                                    {"p0": "3", "p1": "7"}]),
+    # a crash row's skew on an in-the-money put (m < 0), and the lowest multiplier u = 2^14
+    "ScenarioVol": ("hint_scenario_vol.circom", [{"shock": "30704", "skew": _f(-32768), "m": _f(-296901996)},
+                                                 {"shock": _f(-45000), "skew": _f(-65536), "m": "272105472"}]),
 }
 
 

@@ -231,6 +231,10 @@ def test_independent_param_hash_matches_the_model(spec):
     z = [list(r) for r in published["z"]]
     z[0][0] += 1
     assert independent_param_hash({**published, "z": z}) != params.param_hash()
+    if params.options:                                       # hs[u][c]: the (S, U) skew shocks are bound
+        skew = [list(r) for r in published["skew_shock"]]
+        skew[-1][-1] += 1
+        assert independent_param_hash({**published, "skew_shock": skew}) != params.param_hash()
 
 
 def test_independent_float_params_hash():

@@ -42,7 +42,8 @@ def test_random_books_are_seeded_and_gross_one():
 def test_linear_losses():
     bl = BookLosses([BacktestBook("pair", {"BTC": 0.5, "ETH": -0.5})], ("BTC", "ETH"))
     R = np.array([[0.1, 0.0], [-0.1, 0.05]])
-    np.testing.assert_allclose(bl.scenario(R, np.zeros(2), np.array([0.03, 0.04])), [[-0.05, 0.075]])
+    np.testing.assert_allclose(bl.scenario(R, np.zeros((2, 2)), np.zeros((2, 2)), np.array([0.03, 0.04])),
+                               [[-0.05, 0.075]])
     assert bl.realised(np.array([0.02, -0.02]), np.ones(2))[0] == pytest.approx(-0.02)
 
 
@@ -54,14 +55,16 @@ def test_option_losses_match_the_risk_stage_valuation(leg, days):
     iv = sigma * np.sqrt(DAYS_PER_YEAR)
     rng = np.random.default_rng(1)
     R = rng.normal(0, 0.05, (40, 1))
-    v = rng.uniform(-0.3, 1.0, 40)
+    v = rng.uniform(-0.3, 1.0, (40, 1))
+    k = rng.uniform(-0.5, 0.5, (40, 1))                  # the skew shock: same rule on both sides
     ins = Instrument("X", "option", "BTC", leg.option_type, leg.moneyness * S, leg.expiry_days, iv)
-    val = value_instruments(InstrumentTable.from_instruments((ins,), ("BTC",)), np.array([S]), R, v, days)
+    val = value_instruments(InstrumentTable.from_instruments((ins,), ("BTC",)), np.array([S]), R, v, k, days)
     bl = BookLosses([BacktestBook("o", {}, (leg,))], ("BTC",))
-    got = bl.scenario(R, v, np.array([sigma]), days)[0]
+    got = bl.scenario(R, v, k, np.array([sigma]), days)[0]
     np.testing.assert_allclose(got, -leg.weight * val.pnl[:, 0] / S, rtol=1e-10, atol=1e-14)
     # Realised: the same revaluation with the vol held.
-    val0 = value_instruments(InstrumentTable.from_instruments((ins,), ("BTC",)), np.array([S]), R[:1], np.zeros(1), days)
+    val0 = value_instruments(InstrumentTable.from_instruments((ins,), ("BTC",)), np.array([S]), R[:1], np.zeros((1, 1)),
+                            np.zeros((1, 1)), days)
     assert bl.realised(R[0], np.array([sigma]), days)[0] == pytest.approx(-leg.weight * val0.pnl[0, 0] / S, rel=1e-10)
 
 
@@ -80,7 +83,7 @@ def test_realised_option_loss_moves_the_implied_vol_with_the_model_vol():
     ins = Instrument("P", "option", "ETH", "put", 0.9 * S, 30.0, iv)
     r = np.array([[-0.07]])
     val = value_instruments(InstrumentTable.from_instruments((ins,), ("ETH",)), np.array([S]), r,
-                            np.array([after / sigma - 1]), 1)
+                            np.array([[after / sigma - 1]]), np.zeros((1, 1)), 1)
     bl = BookLosses([BacktestBook("pp", {"ETH": 0.5}, (leg,))], ("ETH",))
     got = bl.realised(r[0], np.array([sigma]), 1, np.array([after]))[0]
     assert got == pytest.approx(0.5 * 0.07 - 0.5 * val.pnl[0, 0] / S, rel=1e-10)

@@ -17,7 +17,7 @@ from calcm.zk.model_circuit import ModelCircuitConfig
 from calcm.zk.model_synthetic import SyntheticSpec, synthetic_params, synthetic_state
 from calcm.zk.setup import CompiledCircuit, cached_compile
 
-#: The small test shape (compiles to 8,933 / 7,815 / 9,315 constraints: step / reval / option).
+#: The small test shape (compiles to 8,829 / 7,711 / 8,669 constraints: step / reval / option).
 SPEC = SyntheticSpec(U=2, S=4, linear=(("spot", 0), ("perp", 1)), n_options=1, collateral=(-1, 0), k_tail=2)
 
 

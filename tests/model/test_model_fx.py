@@ -210,6 +210,13 @@ def test_parameter_validation_names_the_field():
         dataclasses.replace(params, omega=(0,) + params.omega[1:])
     with pytest.raises(FixedPointRangeError, match="z"):
         dataclasses.replace(params, z=((2**22,) + params.z[0][1:],) + params.z[1:])
+    # v = -0.7 is a valid vol shock, but with |kappa| = 0.2 a strike at the moneyness cap has 1 + v + kappa m < 1/4
+    low = dataclasses.replace(params, vol_shock=((-45875,) + params.vol_shock[0][1:],) + params.vol_shock[1:],
+                              skew_shock=((0,) + params.skew_shock[0][1:],) + params.skew_shock[1:])
+    with pytest.raises(FixedPointRangeError, match="vol multiplier"):
+        dataclasses.replace(low, skew_shock=((13107,) + low.skew_shock[0][1:],) + low.skew_shock[1:])
+    with pytest.raises(FixedPointRangeError, match="skew shock"):
+        dataclasses.replace(params, skew_shock=((2**16 + 1,) + params.skew_shock[0][1:],) + params.skew_shock[1:])
     opt = params.options[0]
     short = dataclasses.replace(params.instruments[opt], expiry=2 * 2**16)
     with pytest.raises(FixedPointRangeError, match="MPOR"):
@@ -222,7 +229,10 @@ def test_param_hash_binds_every_field_and_the_structure():
     variants = [
         dataclasses.replace(params, alpha=(params.alpha[0] + 1,) + params.alpha[1:]),
         dataclasses.replace(params, z=((params.z[0][0] + 1,) + params.z[0][1:],) + params.z[1:]),
-        dataclasses.replace(params, vol_shock=(params.vol_shock[0] + 1,) + params.vol_shock[1:]),
+        dataclasses.replace(params, vol_shock=((params.vol_shock[0][0], params.vol_shock[0][1] + 1),)
+                            + params.vol_shock[1:]),
+        dataclasses.replace(params, skew_shock=params.skew_shock[:-1] + ((params.skew_shock[-1][0] - 1,)
+                                                                         + params.skew_shock[-1][1:],)),
         dataclasses.replace(params, horizon_days=3),
         dataclasses.replace(params, k_tail=1),
         dataclasses.replace(params, adv=(params.adv[0] + 1,) + params.adv[1:]),

@@ -53,6 +53,18 @@ def test_param_tree_leaf_changes_only_its_own_hash():
     assert (a.common, a.hs, a.ht) == (b.common, b.hs, b.ht) and a.root != b.root
 
 
+def test_shock_leaf_is_per_underlying_and_chunk():
+    """hs[u][c] hashes asset u's (vol, skew) pairs of chunk c only (docs/PROVING.md §4)."""
+    p = params()
+    skew = [list(r) for r in p.skew_shock]
+    skew[-1][1] += 1                                    # the last chunk (1) of asset 1
+    q = dataclasses.replace(p, skew_shock=tuple(tuple(r) for r in skew))
+    a, b = param_tree(p), param_tree(q)
+    assert len(a.hs) == p.n_assets and all(len(row) == p.chunks for row in a.hs)
+    assert a.hs[0] == b.hs[0] and a.hs[1][0] == b.hs[1][0] and a.hs[1][1] != b.hs[1][1]
+    assert (a.common, a.hz, a.ht) == (b.common, b.hz, b.ht) and a.root != b.root
+
+
 def test_horizon_coefficients_are_in_every_z_chunk_of_their_asset():
     """[A_u, B_u, F_u] head each hz[u][c] (docs/PROVING.md §4): the APC floor of asset 0 is bound
     by both of its chunks and by nothing else."""

@@ -46,7 +46,7 @@ def test_pnl_matrix():
     price = np.array([100.0, 10.0])
     r = np.array([[0.1, -0.2], [-0.3, 0.05], [0.0, 0.0]])
     v = np.array([0.5, -0.2, 0.0])
-    val = value_instruments(t, price, r, v, 2)
+    val = value_instruments(t, price, r, np.repeat(v[:, None], 2, axis=1), np.zeros((3, 2)), 2)
     np.testing.assert_allclose(val.pnl[:, 0], 100 * r[:, 0])
     np.testing.assert_allclose(val.pnl[:, 1], 100 * r[:, 0])
     np.testing.assert_allclose(val.pnl[:, 2], 10 * r[:, 1])

@@ -29,7 +29,10 @@ def test_margin_json(runner, book):
     assert sum(pair["contributions"].values()) == pytest.approx(pair["es"], rel=1e-9)
     assert abs(pair["fixed_point"]["es"] - pair["es"]) <= pair["fixed_point"]["bound"]["es"]
     assert acc["idle"]["ratio"] == "inf"
-    assert doc["totals"]["tiers"]["liquidatable"] == 1
+    # eth_strangle_seller (short OTM put + call) crossed to liquidatable (ratio 1.038 -> 0.9996)
+    # when the crash scenarios gained the skew shock (scenarios v3, docs/MODEL.md §4).
+    assert doc["totals"]["tiers"]["liquidatable"] == 2
+    assert {a for a in acc if acc[a]["tier"] == "liquidatable"} == {"near_liq_long", "eth_strangle_seller"}
     assert len(doc["model"]["scenario_hash"]) == 64
     # The publication's haircut per collateral asset and its source (calcm.risk.haircuts).
     hc = doc["model"]["collateral"]

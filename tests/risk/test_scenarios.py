@@ -67,14 +67,23 @@ def test_hash_deterministic_and_sensitive(market, book, risk):
     s = risk.scenarios
     z = s.z.copy()
     z[7, 1] = np.nextafter(z[7, 1], 1.0)
-    assert ScenarioSet(s.assets, s.names, s.kinds, z, s.vol_shock).hash != s.hash
+    assert ScenarioSet(s.assets, s.names, s.kinds, z, s.vol_shock, s.skew_shock).hash != s.hash
     v = s.vol_shock.copy()
-    v[-1] += 1e-9
-    assert ScenarioSet(s.assets, s.names, s.kinds, s.z, v).hash != s.hash
+    v[-1, -1] += 1e-9
+    assert ScenarioSet(s.assets, s.names, s.kinds, s.z, v, s.skew_shock).hash != s.hash
+    kappa = s.skew_shock.copy()
+    kappa[3, 0] += 1e-9
+    assert ScenarioSet(s.assets, s.names, s.kinds, s.z, s.vol_shock, kappa).hash != s.hash
+    # the hash is over z, v, kappa in that order: swapping two equal-shape arrays changes it
+    assert ScenarioSet(s.assets, s.names, s.kinds, s.z, s.skew_shock, s.vol_shock).hash != s.hash
     names = list(s.names)
     names[0] = "renamed"
-    assert ScenarioSet(s.assets, tuple(names), s.kinds, s.z, s.vol_shock).hash != s.hash
-    assert ScenarioSet.from_json(s.to_json()).hash == s.hash
+    assert ScenarioSet(s.assets, tuple(names), s.kinds, s.z, s.vol_shock, s.skew_shock).hash != s.hash
+    back = ScenarioSet.from_json(s.to_json())
+    assert back.hash == s.hash and np.array_equal(back.skew_shock, s.skew_shock)
+    old = {k: v for k, v in s.to_json().items() if k != "skew_shock"}
+    with pytest.raises(ValueError, match="skew_shock"):
+        ScenarioSet.from_json(old)
 
 
 def test_parameters_change_the_set(market, book, risk):
@@ -98,9 +107,13 @@ def test_returns_scale_and_floor(risk):
 
 def test_validation():
     with pytest.raises(ValueError):
-        ScenarioSet(("A",), ("x", "x"), ("fhs", "fhs"), np.zeros((2, 1)), np.zeros(2))
+        ScenarioSet(("A",), ("x", "x"), ("fhs", "fhs"), np.zeros((2, 1)), np.zeros((2, 1)), np.zeros((2, 1)))
     with pytest.raises(ValueError):
-        ScenarioSet(("A",), ("x",), ("vol",), np.zeros((1, 1)), np.array([-1.0]))
+        ScenarioSet(("A",), ("x",), ("vol",), np.zeros((1, 1)), np.array([[-1.0]]), np.zeros((1, 1)))
+    with pytest.raises(ValueError, match=r"\(S, U\)"):   # the (S,) vol shock of scenarios v2
+        ScenarioSet(("A",), ("x",), ("vol",), np.zeros((1, 1)), np.zeros(1), np.zeros((1, 1)))
+    with pytest.raises(ValueError):
+        ScenarioSet(("A",), ("x",), ("vol",), np.zeros((1, 1)), np.zeros((1, 1)), np.array([[np.nan]]))
     with pytest.raises(ValueError):
         ScenarioParams(fhs_selection="random")
 
@@ -115,7 +128,7 @@ def test_small_history_builds_and_is_deterministic():
     a, b = mk(), mk()
     assert a.hash == b.hash and a.kinds.count("fhs") == 60 and a.kinds.count("stress") == 20
     assert dataclasses.is_dataclass(a)
-    assert a.canonical_bytes().startswith(b"calcm-scenarios-v2\n")
+    assert a.canonical_bytes().startswith(b"calcm-scenarios-v3\n")
 
 
 def test_stress_days_rule():
@@ -149,8 +162,7 @@ def test_fhs_use_todays_correlation_and_stress_rows_the_blend():
     pick = stress_days(z, days, 6)
     np.testing.assert_allclose(s.z[st], match_scale(filtered_historical(z, path, target, days), z[days])[pick])
     assert [s.names[i] for i in st] == [f"stress {dates[t]}" for t in days[pick]]
-    rms = np.sqrt(np.mean(s.z[st] ** 2, axis=1))
-    np.testing.assert_allclose(s.vol_shock[st], np.clip(0.10 * (rms - 1), -0.30, 1.00))
+    np.testing.assert_allclose(s.vol_shock[st], np.clip(0.10 * (np.abs(s.z[st]) - 1), -0.30, 1.00))
     with pytest.raises(ValueError):
         ScenarioParams(n_stress=-1)
 

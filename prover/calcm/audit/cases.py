@@ -324,10 +324,10 @@ def params_for_config(config, seed: int = 0):
     any instrument kinds, underlyings and collateral map. Raises ``ValueError``
     if the result does not have the circuit's structure id.
     """
-    from ..fixedpoint import GARCH_FRAC, IV_FRAC, SHOCK_FRAC, T_FRAC, VAR_FRAC, Z_FRAC
+    from ..fixedpoint import GARCH_FRAC, IV_FRAC, T_FRAC, VAR_FRAC, Z_FRAC
     from ..risk.modelfx import KINDS, CollateralFx, InstrumentFx, ModelParamsFx
     from ..zk.model_circuit import ModelCircuitConfig
-    from ..zk.model_synthetic import ASSET_NAMES, BASE_PRICES
+    from ..zk.model_synthetic import ASSET_NAMES, BASE_PRICES, random_shocks
 
     rng = random.Random(f"calcm-audit-params-{seed}")
     U, S = config.U, config.S
@@ -356,7 +356,7 @@ def params_for_config(config, seed: int = 0):
         assets=assets, instruments=tuple(ins), collateral=col,
         omega=tuple(round(rng.uniform(5e-6, 3e-5) * 2**VAR_FRAC) for _ in range(U)),
         alpha=g(0.04, 0.12), gamma=g(0.0, 0.08), beta=g(0.80, 0.90), z=tuple(z),
-        vol_shock=tuple(round(rng.uniform(-0.3, 1.0) * 2**SHOCK_FRAC) for _ in range(S)),
+        **random_shocks(rng, z),
         horizon_days=2, k_tail=config.k, im_buffer_bps=2500, warn_buffer_bps=2000, min_return_bps=-9500,
         adv=tuple(10**9 // (u + 1) for u in range(U)),
         liquidity_weight_bps=tuple(2500 if u < 2 else 7000 for u in range(U)), chunks=config.C,

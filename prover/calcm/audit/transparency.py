@@ -9,13 +9,13 @@ Two hashes name the model:
   :meth:`calcm.risk.modelfx.ModelParamsFx.param_hash`): the parameter tree of
   docs/PROVING.md §4, Poseidon sponges (docs/ARCHITECTURE.md) over field elements::
 
-      paramHash = sponge([PARAM_DOMAIN ("calcm-params-v3"), structure_id, h_common]
-                         ++ hz[u][c] (u-major) ++ hs[c] (only with options) ++ ht[o])
+      paramHash = sponge([PARAM_DOMAIN ("calcm-params-v4"), structure_id, h_common]
+                         ++ hz[u][c] (u-major) ++ hs[u][c] (u-major, only with options) ++ ht[o])
       h_common  = sponge([h, isqrt(h * 2**64), im_buffer_bps, warn_buffer_bps, min_return_bps]
                          ++ per asset (omega, alpha, gamma, beta, adv, liquidity_weight_bps, perp_shock_bps)
                          ++ per collateral haircut_bps)
       hz[u][c]  = sponge([A_u, B_u, F_u] ++ z[s][u] for s in chunk c),  chunk c = [c S/C, (c+1) S/C)
-      hs[c]     = sponge(vol_shock[s], round(2**40 / (2**16 + vol_shock[s])) for s in chunk c)
+      hs[u][c]  = sponge(vol_shock[s][u], skew_shock[s][u] for s in chunk c)
       ht[o]     = sponge(strike, expiry, iv, ln_k, v, 1/v, v_after, 1/v_after)
 
   signed values as field elements (``p - |x|``), with ``structure_id`` the
@@ -87,19 +87,19 @@ def independent_param_hash(published: dict) -> int:
         common += [int(p[k][u]) for k in ("omega", "alpha", "gamma", "beta", "adv", "liquidity_weight_bps",
                                             "perp_shock_bps")]
     common += [int(c["haircut_bps"]) for c in col]
-    top = [_domain(b"calcm-params-v3"), sponge(struct), sponge(common)]
+    top = [_domain(b"calcm-params-v4"), sponge(struct), sponge(common)]
     for u in range(U):
         head = horizon_coefficients(*(int(p[k][u]) for k in ("omega", "alpha", "gamma", "beta")), h,
                                     int(p["var_floor"][u]))
         top += [sponge(head + [int(p["z"][s][u]) for s in range(c * L, (c + 1) * L)]) for c in range(C)]
     options = [i for i in ins if i["kind"] in ("call", "put")]
     if options:
-        for c in range(C):
-            chunk = []
-            for v in p["vol_shock"][c * L:(c + 1) * L]:
-                w = 2**16 + int(v)
-                chunk += [int(v), (2**41 + w) // (2 * w)]
-            top.append(sponge(chunk))
+        for u in range(U):
+            for c in range(C):
+                chunk = []
+                for s in range(c * L, (c + 1) * L):
+                    chunk += [int(p["vol_shock"][s][u]), int(p["skew_shock"][s][u])]
+                top.append(sponge(chunk))
         for i in options:
             t = option_terms(InstrumentFx(i["id"], i["kind"], int(i["underlying"]), int(i["strike"]),
                                           int(i["expiry"]), int(i["iv"])), h)

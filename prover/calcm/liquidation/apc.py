@@ -83,7 +83,7 @@ def requirements(rm, losses: BookLosses, W_usd: np.ndarray, returns: np.ndarray)
     """(B,) ``ES + add-on`` per book at ``rm`` for scenario ``returns`` (S, U): ES the mean of the
     ``k`` largest scenario losses (the margin's k), the add-on :func:`execution_cost` of the
     books' USD deltas ``W_usd`` (B, U) at the model's ADV and liquidity weights."""
-    loss = losses.scenario(returns, rm.scenarios.vol_shock, rm.sigma, rm.params.mpor_days)
+    loss = losses.scenario(returns, rm.vol_shock, rm.skew_shock, rm.sigma, rm.params.mpor_days)
     k = rm.params.margin_params.k_tail(loss.shape[1])
     es = np.maximum(-np.sort(-loss, axis=1)[:, :k].mean(axis=1), 0.0)
     addon = execution_cost(W_usd, rm.adv, rm.margin_model.liquidity_weight).sum(axis=1)

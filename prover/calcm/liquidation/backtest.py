@@ -300,7 +300,7 @@ def run_backtest(market: MarketData, start, end, books: list[BacktestBook] | Non
     for j, t in enumerate(days):
         rm = causal.at(market.dates[t])
         fhs = np.array([k == "fhs" for k in rm.scenarios.kinds])
-        scen = bl.scenario(rm.returns[fhs], rm.scenarios.vol_shock[fhs], rm.sigma)       # (B, S_f)
+        scen = bl.scenario(rm.returns[fhs], rm.vol_shock[fhs], rm.skew_shock[fhs], rm.sigma)   # (B, S_f)
         desc = -np.sort(-scen, axis=1)
         after = _sigma_after(rm, assets, closes[t:t + 2]) if bl.legs else None
         loss[:, j] = bl.realised(closes[t + 1] / closes[t] - 1.0, rm.sigma, 1, after)
@@ -311,7 +311,7 @@ def run_backtest(market: MarketData, start, end, books: list[BacktestBook] | Non
         if causal_margin is None or t + h >= market.n_days:
             continue
         rmm = causal_margin.at(market.dates[t])
-        all_loss = bl.scenario(rmm.returns, rmm.scenarios.vol_shock, rmm.sigma, h)
+        all_loss = bl.scenario(rmm.returns, rmm.vol_shock, rmm.skew_shock, rmm.sigma, h)
         marg[:, j] = np.maximum(_tail(-np.sort(-all_loss, axis=1), mp.es_level)[1], 0.0)
         after = _sigma_after(rmm, assets, closes[t:t + h + 1]) if bl.legs else None
         loss2[:, j] = bl.realised(closes[t + h] / closes[t] - 1.0, rmm.sigma, h, after)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..risk.instruments import DAYS_PER_YEAR, black76
+from ..risk.instruments import DAYS_PER_YEAR, MONEYNESS_CAP, black76
 
 FAMILIES = ("single", "diversified", "long_short", "option", "random")
 
@@ -154,13 +154,18 @@ class BookLosses:
         v0 = black76(1.0, leg.moneyness, T0, iv, call)
         return leg.weight * (black76(gross, leg.moneyness, T1, iv * (1.0 + vol_shock), call) - v0)
 
-    def scenario(self, returns: np.ndarray, vol_shock: np.ndarray, sigma: np.ndarray,
-                 days: int = 1) -> np.ndarray:
-        """(B, S) losses: scenario returns (S, U) over ``days``, vol shocks (S,), one-day vols (U,)."""
+    def scenario(self, returns: np.ndarray, vol_shock: np.ndarray, skew_shock: np.ndarray,
+                 sigma: np.ndarray, days: int = 1) -> np.ndarray:
+        """(B, S) losses: scenario returns, vol and skew shocks (S, U) over ``days``, one-day vols (U,).
+
+        The leg's relative vol shock is ``v + kappa m``, ``m`` its clipped log-moneyness
+        (the rule of :func:`calcm.risk.instruments.value_instruments`)."""
         L = -(self.W @ returns.T)
         for b, u, leg in self.legs:
             iv = float(sigma[u]) * np.sqrt(DAYS_PER_YEAR)
-            L[b] -= self._option_pnl(leg, 1.0 + returns[:, u], iv, vol_shock, days)
+            m = float(np.clip(np.log(leg.moneyness), -MONEYNESS_CAP, MONEYNESS_CAP))
+            shock = np.asarray(vol_shock)[:, u] + np.asarray(skew_shock)[:, u] * m
+            L[b] -= self._option_pnl(leg, 1.0 + returns[:, u], iv, shock, days)
         return L
 
     def realised(self, ret: np.ndarray, sigma: np.ndarray, days: int = 1,

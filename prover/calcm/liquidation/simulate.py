@@ -117,7 +117,7 @@ def _checkpoint_model(rm: RiskModel, table: InstrumentTable, book: Book, price: 
 
     ``haircut`` (m,) replaces the model's haircuts (the regime's choice) when given.
     """
-    val = value_instruments(table, price, rm.returns, rm.scenarios.vol_shock, rm.params.mpor_days)
+    val = value_instruments(table, price, rm.returns, rm.vol_shock, rm.skew_shock, rm.params.mpor_days)
     px = dict(zip(rm.underlyings, price))
     cprice = np.array([1.0 if c.is_stable else px.get(c.asset, np.nan) for c in book.collateral])
     if np.any(~np.isfinite(cprice)):

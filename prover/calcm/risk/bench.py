@@ -32,7 +32,7 @@ from .fixed_margin_batch import BatchModelFx, margins_fx_arrays, margins_fx_batc
 from .instruments import InstrumentTable, value_instruments
 from .margin import MarginModel, PortfolioMargin
 from .perp_shocks import PerpShocks, perp_charge_matrix
-from .scenarios import ScenarioSet
+from .scenarios import ScenarioParams, ScenarioSet, skew_shocks
 
 
 def synthetic_inputs(accounts: int, instruments: int, scenarios: int, underlyings: int = 8,
@@ -51,7 +51,7 @@ def synthetic_inputs(accounts: int, instruments: int, scenarios: int, underlying
                                   float(rng.uniform(7, 180)), float(rng.uniform(0.4, 1.2))))
     t = rng.standard_t(4, size=(scenarios, underlyings)) / np.sqrt(2.0)
     scen = ScenarioSet(und, tuple(f"s{k}" for k in range(scenarios)), ("fhs",) * scenarios, t,
-                       rng.uniform(-0.2, 0.5, scenarios))
+                       rng.uniform(-0.2, 0.5, (scenarios, underlyings)), skew_shocks(t, ScenarioParams()))
     q = np.zeros((accounts, instruments))
     for a in range(accounts):
         cols = rng.choice(instruments, size=min(8, instruments), replace=False)
@@ -65,7 +65,8 @@ def full_margin(und, price, ins, scen, q, c, horizon: float = 2.0, chunk: int = 
     """The whole float computation, from scenario returns to tiers."""
     table = InstrumentTable.from_instruments(ins, und)
     sigma = np.full(len(und), 0.04)
-    val = value_instruments(table, price, scen.returns(sigma * np.sqrt(horizon)), scen.vol_shock, horizon)
+    val = value_instruments(table, price, scen.returns(sigma * np.sqrt(horizon)), scen.vol_shock,
+                            scen.skew_shock, horizon)
     shock = PerpShocks().rates_bps(und, max(1, round(horizon)))
     model = MarginModel(tuple(i.id for i in ins), und, ("USDC", "BTC", "ETH"), val.pnl, val.mark,
                         val.exposure, np.array([1.0, 30000.0, 2000.0]), np.array([0.01, 0.05, 0.10]),

@@ -10,11 +10,17 @@ expiry ``T`` (years) and volatility ``sigma`` (annualised)::
 At ``T <= 0`` the value is intrinsic and the delta a step.
 
 P&L of one unit of instrument ``i`` on underlying ``u`` at price ``S`` under a
-scenario with return ``r[s, u]`` and vol shock ``v[s]`` over ``h`` days:
+scenario with return ``r[s, u]``, vol shock ``v[s, u]`` and skew shock ``kappa[s, u]``
+over ``h`` days:
 
 - spot, perp: ``S * r[s, u]``
-- option: ``B76(S (1 + r), K, T - h/365, iv (1 + v[s])) - B76(S, K, T, iv)``
-  (full revaluation; an option expiring inside the MPOR is worth its intrinsic value)
+- option: ``B76(S (1 + r), K, T - h/365, iv_s) - B76(S, K, T, iv)`` with
+  ``iv_s = iv (1 + v[s, u] + kappa[s, u] m)``, ``m = clip(ln(K / S), -MONEYNESS_CAP, MONEYNESS_CAP)``
+  (full revaluation; an option expiring inside the MPOR is worth its intrinsic value).
+  The moneyness is taken at today's price ``S`` (sticky moneyness at the base price:
+  one number per option per day), so a scenario moves the vol of every strike of an
+  underlying by an affine function of its log-moneyness. The cap keeps far wings from
+  extrapolating the slope; ScenarioParams validation keeps ``1 + v + kappa m >= 0.25``.
 
 Marks (value of one unit now): spot ``S``, perp 0 (P&L is settled), option its
 premium. Exposure (U, n): ``delta * S`` on the instrument's underlying row.
@@ -29,6 +35,8 @@ from scipy.special import ndtr
 from .book import Instrument
 
 DAYS_PER_YEAR = 365.0
+#: |log-moneyness| cap of the skew shock (float; the fixed side derives MONEYNESS_CAP_FX from it).
+MONEYNESS_CAP = 0.5
 
 
 def black76(F, K, T, sigma, is_call) -> np.ndarray:
@@ -98,15 +106,30 @@ class Valuation:
     exposure: np.ndarray
 
 
+def scenario_vols(table: InstrumentTable, price: np.ndarray, vol_shock: np.ndarray,
+                  skew_shock: np.ndarray) -> np.ndarray:
+    """(S, n_opt) scenario implied vols of the options (in table order): ``iv (1 + v + kappa m)``.
+
+    price (U,); vol_shock, skew_shock (S, U) in the order of ``price``.
+    """
+    opt = np.flatnonzero(table.is_option)
+    u = table.underlying_index[opt]
+    m = np.clip(np.log(table.strike[opt] / np.asarray(price, float)[u]), -MONEYNESS_CAP, MONEYNESS_CAP)
+    return table.iv[opt] * (1 + np.asarray(vol_shock, float)[:, u] + np.asarray(skew_shock, float)[:, u] * m)
+
+
 def value_instruments(table: InstrumentTable, price: np.ndarray, returns: np.ndarray,
-                      vol_shock: np.ndarray, horizon_days: float) -> Valuation:
+                      vol_shock: np.ndarray, skew_shock: np.ndarray, horizon_days: float) -> Valuation:
     """Full revaluation of every instrument under every scenario.
 
-    price (U,) underlying prices now; returns (S, U) scenario simple returns;
-    vol_shock (S,); horizon_days: the MPOR in days.
+    price (U,) underlying prices now; returns, vol_shock, skew_shock (S, U) scenario simple
+    returns, relative ATM vol shocks and skew shocks (columns in the order of ``price``);
+    horizon_days: the MPOR in days.
     """
     price = np.asarray(price, float)
     returns = np.asarray(returns, float)
+    if np.shape(vol_shock) != returns.shape or np.shape(skew_shock) != returns.shape:
+        raise ValueError(f"vol_shock and skew_shock must be (S, U) = {returns.shape}")
     S_now = price[table.underlying_index]                      # (n,)
     r = returns[:, table.underlying_index]                      # (S, n)
     pnl = S_now * r                                             # linear instruments
@@ -119,7 +142,7 @@ def value_instruments(table: InstrumentTable, price: np.ndarray, returns: np.nda
         v0 = black76(S_now[opt], K, T, iv, call)
         t_after = np.maximum(T - horizon_days / DAYS_PER_YEAR, 0.0)
         v1 = black76(S_now[opt] * (1 + r[:, opt]), K, t_after,
-                     iv * (1 + np.asarray(vol_shock, float))[:, None], call)
+                     scenario_vols(table, price, vol_shock, skew_shock), call)
         pnl[:, opt] = v1 - v0
         mark[opt] = v0
         delta[opt] = black76_delta(S_now[opt], K, T, iv, call)

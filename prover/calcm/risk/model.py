@@ -164,6 +164,16 @@ class RiskModel:
     haircuts: CollateralHaircuts | None = None   # the publication's haircuts (margin_model.haircut in bps)
     perp_shock_bps: np.ndarray | None = None     # (U,) int: published perp basis + funding shock, bps
 
+    @property
+    def vol_shock(self) -> np.ndarray:
+        """(S, U) scenario ATM vol shocks in underlyings order (``scenarios`` is in sorted order)."""
+        return self.scenarios.vol_shock[:, [self.scenarios.assets.index(a) for a in self.underlyings]]
+
+    @property
+    def skew_shock(self) -> np.ndarray:
+        """(S, U) scenario skew shocks in underlyings order."""
+        return self.scenarios.skew_shock[:, [self.scenarios.assets.index(a) for a in self.underlyings]]
+
 
 def _check_assets(market: MarketData, book: Book) -> None:
     for ins in book.instruments:
@@ -256,9 +266,10 @@ def build_risk_model(market: MarketData, book: Book, params: ModelParams | None 
     sigma = np.array([np.sqrt(fits[a].sigma2_next) for a in und])
     vfloor = apc_var_floor(market, und, p)
     mpor_vol = np.sqrt(np.maximum([fits[a].mpor_variance(p.mpor_days) for a in und], p.mpor_days * vfloor))
-    returns = scen.returns(mpor_vol[order])[:, np.argsort(order)]   # back to book order
+    back = np.argsort(order)                                        # scenario -> book order
+    returns = scen.returns(mpor_vol[order])[:, back]
     table = InstrumentTable.from_instruments(book.instruments, und)
-    val = value_instruments(table, price, returns, scen.vol_shock, p.mpor_days)
+    val = value_instruments(table, price, returns, scen.vol_shock[:, back], scen.skew_shock[:, back], p.mpor_days)
 
     adv_mkt = market.trailing_adv(p.adv_window)
     adv, src = [], []

@@ -1,7 +1,8 @@
 """Scenario sets: standardised shock vectors, fixed per epoch, scaled by today's vols.
 
-Every scenario ``s`` is a standardised vector ``z[s]`` (U,) and an implied-vol
-shock ``v[s]``. Its simple return over the margin period of risk (h days) is::
+Every scenario ``s`` is a standardised vector ``z[s]`` (U,), per-underlying relative
+ATM implied-vol shocks ``v[s]`` (U,) and skew shocks ``kappa[s]`` (U,) (the option rule
+is in :mod:`calcm.risk.instruments`). Its simple return over the MPOR (h days) is::
 
     r[s, u] = max(z[s, u] * sqrt(V_u), MIN_RETURN),   V_u = max(V_h,u, h var_floor_u)
 
@@ -17,8 +18,8 @@ Kinds of scenario (built by :func:`build_scenarios`, deterministic given inputs)
   (``L`` lower Cholesky factors), then each asset's column rescaled to the RMS
   of its raw residuals on the same days (:func:`match_scale`: re-correlation must
   not change an asset's volatility). The last ``n_fhs`` days (or ``n_fhs`` evenly
-  spaced days). Vol shock ``v = clip(vol_of_vol * (rms(z) - 1), lo, hi)``:
-  large moves raise implied vols, calm days lower them.
+  spaced days). Vol shock ``v[s, u] = clip(vol_of_vol * (|z[s, u]| - 1), lo, hi)``
+  (the asset's own move size): large moves raise its implied vols, calm days lower them.
 - ``stress``: ``n_stress`` of the same FHS days re-correlated to the stressed
   correlation ``R_stress = (1 - w) R_today + w 1 1^T`` instead (column scale
   matched over the whole FHS window, same vol-shock rule), on the days chosen by
@@ -32,6 +33,12 @@ Kinds of scenario (built by :func:`build_scenarios`, deterministic given inputs)
   correlated assets always meets the move that breaks it.
 - ``vol``: no price move, implied vols up (``vol_spike``) or down (``vol_crush``).
 
+The non-historical kinds broadcast one vol shock to every underlying (``worst``,
+``crash``, ``breakdown``: ``crash_vol_shock``; ``best``, ``rally``: ``rally_vol_shock``).
+Every kind has skew shock ``kappa[s, u] = clip(skew_beta * z[s, u], -skew_max, skew_max)``:
+a sell-off (z < 0) steepens the put skew (low strikes' vols up, high strikes' down);
+``vol`` rows have z = 0, so kappa = 0.
+
 Superset rule. Blending every FHS scenario toward correlation one (the v1 rule)
 lowers the ES of long/short books: a stress that can lower a requirement is not a
 stress. Since v2 the stressed scenarios are extra rows: with ``k`` fixed, the mean
@@ -40,7 +47,8 @@ over any subset, so for EVERY book ES(full set) >= ES(set without ``stress``)
 (:func:`es_without_stress`; float and fixed point alike, as ``ceil`` is monotone).
 
 The content hash :meth:`ScenarioSet.hash` is sha256 over a canonical encoding
-(header JSON with sorted keys, then ``z`` and ``v`` as little-endian float64).
+(header JSON with sorted keys, then ``z``, ``v`` and ``kappa`` as little-endian float64,
+row-major, in that order; v3 since the shocks became (S, U)).
 """
 from __future__ import annotations
 
@@ -53,10 +61,11 @@ import numpy as np
 from scipy import stats
 
 from .correlation import CorrelationPath, cholesky
+from .instruments import MONEYNESS_CAP
 
 #: Floor on a scenario simple return: a price never goes to zero or below.
 MIN_RETURN = -0.95
-HASH_DOMAIN = b"calcm-scenarios-v2\n"
+HASH_DOMAIN = b"calcm-scenarios-v3\n"
 #: Kind label of the stressed FHS scenarios (the rows :func:`es_without_stress` drops).
 STRESS_KIND = "stress"
 
@@ -78,6 +87,8 @@ class ScenarioParams:
     rally_vol_shock: float = 0.25
     vol_spike: float = 0.50
     vol_crush: float = -0.30
+    skew_beta: float = 0.10            # skew shock per unit of z (judgment value, not fitted)
+    skew_max: float = 0.50             # |skew shock| cap
 
     def __post_init__(self):
         if self.n_fhs < 0 or self.n_extreme < 0 or self.n_stress < 0:
@@ -89,6 +100,14 @@ class ScenarioParams:
                 raise ValueError(f"quantiles must be in (0.5, 1), got {q}")
         if not (-1 < self.vol_shock_min <= 0 <= self.vol_shock_max):
             raise ValueError("need -1 < vol_shock_min <= 0 <= vol_shock_max")
+        if not (self.skew_beta >= 0 and self.skew_max >= 0):
+            raise ValueError("need skew_beta >= 0 and skew_max >= 0")
+        if not (1 + self.vol_shock_min - self.skew_max * MONEYNESS_CAP > 0.25):
+            # the scenario vol multiplier 1 + v + kappa m stays >= 0.25 (the fixed-point range)
+            raise ValueError("need 1 + vol_shock_min - skew_max * MONEYNESS_CAP > 0.25")
+        for name in ("crash_vol_shock", "rally_vol_shock", "vol_spike", "vol_crush"):
+            if not (self.vol_shock_min <= getattr(self, name) <= self.vol_shock_max):
+                raise ValueError(f"{name} must be within [vol_shock_min, vol_shock_max]")
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,7 +118,9 @@ class ScenarioSet:
     names:     (S,) unique scenario names (``fhs 2023-05-01``, ``crash``, ...).
     kinds:     (S,) kind labels (see the module docstring).
     z:         (S, U) standardised shocks (units of one-day sigma).
-    vol_shock: (S,) relative implied-vol shock for options (0.5 = vols x 1.5).
+    vol_shock:  (S, U) relative ATM implied-vol shock per underlying (0.5 = vols x 1.5).
+    skew_shock: (S, U) skew shock kappa: slope of the relative vol shock in clipped
+                log-moneyness (:func:`calcm.risk.instruments.value_instruments`).
     """
 
     assets: tuple[str, ...]
@@ -107,14 +128,15 @@ class ScenarioSet:
     kinds: tuple[str, ...]
     z: np.ndarray
     vol_shock: np.ndarray
+    skew_shock: np.ndarray
 
     def __post_init__(self):
-        S = len(self.names)
-        if np.shape(self.z) != (S, len(self.assets)) or np.shape(self.vol_shock) != (S,):
-            raise ValueError("z must be (S, U) and vol_shock (S,)")
+        S, U = len(self.names), len(self.assets)
+        if any(np.shape(a) != (S, U) for a in (self.z, self.vol_shock, self.skew_shock)):
+            raise ValueError("z, vol_shock and skew_shock must be (S, U)")
         if len(self.kinds) != S or len(set(self.names)) != S:
             raise ValueError("names must be unique and kinds one per scenario")
-        if not (np.all(np.isfinite(self.z)) and np.all(np.isfinite(self.vol_shock))):
+        if not all(np.all(np.isfinite(a)) for a in (self.z, self.vol_shock, self.skew_shock)):
             raise ValueError("scenario values must be finite")
         if np.any(self.vol_shock <= -1):
             raise ValueError("vol_shock must be > -1")
@@ -139,7 +161,8 @@ class ScenarioSet:
                            "kinds": list(self.kinds), "shape": list(self.z.shape)},
                           sort_keys=True, separators=(",", ":")).encode()
         return (HASH_DOMAIN + head + b"\n" + np.ascontiguousarray(self.z, "<f8").tobytes()
-                + np.ascontiguousarray(self.vol_shock, "<f8").tobytes())
+                + np.ascontiguousarray(self.vol_shock, "<f8").tobytes()
+                + np.ascontiguousarray(self.skew_shock, "<f8").tobytes())
 
     @cached_property
     def hash(self) -> str:
@@ -148,13 +171,16 @@ class ScenarioSet:
 
     def to_json(self) -> dict:
         return {"assets": list(self.assets), "names": list(self.names), "kinds": list(self.kinds),
-                "z": self.z.tolist(), "vol_shock": self.vol_shock.tolist(), "hash": self.hash}
+                "z": self.z.tolist(), "vol_shock": self.vol_shock.tolist(),
+                "skew_shock": self.skew_shock.tolist(), "hash": self.hash}
 
     @classmethod
     def from_json(cls, d: dict) -> "ScenarioSet":
+        shape = (len(d["names"]), len(d["assets"]))
+        if "skew_shock" not in d:
+            raise ValueError("scenario set has no 'skew_shock' (written before scenarios v3): regenerate it")
         return cls(tuple(d["assets"]), tuple(d["names"]), tuple(d["kinds"]),
-                   np.asarray(d["z"], float).reshape(len(d["names"]), len(d["assets"])),
-                   np.asarray(d["vol_shock"], float))
+                   *(np.asarray(d[k], float).reshape(shape) for k in ("z", "vol_shock", "skew_shock")))
 
 
 def scenario_hash(s: ScenarioSet) -> str:
@@ -239,15 +265,16 @@ def build_scenarios(assets: tuple[str, ...], dates: np.ndarray, z: np.ndarray, p
     names, kinds, rows, vs = [], [], [], []
 
     def add(name, kind, vec, v):
+        """v: a scalar (broadcast to every underlying) or (U,)."""
         names.append(name)
         kinds.append(kind)
         rows.append(np.asarray(vec, float))
-        vs.append(float(v))
+        vs.append(np.broadcast_to(np.asarray(v, float), (U,)))
 
     def historical(kind, ts, rows_):
         for t, zs in zip(ts, rows_):
-            rms = float(np.sqrt(np.mean(zs * zs)))
-            add(f"{kind} {dates[t]}", kind, zs, np.clip(p.vol_of_vol * (rms - 1), p.vol_shock_min, p.vol_shock_max))
+            add(f"{kind} {dates[t]}", kind, zs,
+                np.clip(p.vol_of_vol * (np.abs(zs) - 1), p.vol_shock_min, p.vol_shock_max))
 
     days = fhs_days(T, p.n_fhs, p.fhs_selection)
     historical("fhs", days, match_scale(filtered_historical(z, path, path.today, days), z[days]))
@@ -274,8 +301,14 @@ def build_scenarios(assets: tuple[str, ...], dates: np.ndarray, z: np.ndarray, p
                 add(f"breakdown {assets[a]}+/{assets[b]}-", "breakdown", vec, p.crash_vol_shock)
     add("vol_spike", "vol", np.zeros(U), p.vol_spike)
     add("vol_crush", "vol", np.zeros(U), p.vol_crush)
-    return ScenarioSet(tuple(assets), tuple(names), tuple(kinds), np.array(rows).reshape(len(rows), U),
-                       np.array(vs))
+    zz = np.array(rows).reshape(len(rows), U)
+    return ScenarioSet(tuple(assets), tuple(names), tuple(kinds), zz, np.array(vs).reshape(len(rows), U),
+                       skew_shocks(zz, p))
+
+
+def skew_shocks(z: np.ndarray, p: ScenarioParams) -> np.ndarray:
+    """(S, U) skew shocks ``kappa = clip(skew_beta * z, -skew_max, skew_max)`` of shocks z (S, U)."""
+    return np.clip(p.skew_beta * np.asarray(z, float), -p.skew_max, p.skew_max)
 
 
 def params_json(p: ScenarioParams) -> dict:

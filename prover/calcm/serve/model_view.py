@@ -42,9 +42,9 @@ def model_data(report, market) -> dict:
     kinds: dict[str, int] = {}
     for kd in sc.kinds:
         kinds[kd] = kinds.get(kd, 0) + 1
-    stress = [{"name": n, "kind": kd, "vol_shock": float(v),
+    stress = [{"name": n, "kind": kd, "vol_shock": float(v),   # the largest over the underlyings
                "returns": {u: float(risk.returns[s, k]) for k, u in enumerate(risk.underlyings)}}
-              for s, (n, kd, v) in enumerate(zip(sc.names, sc.kinds, sc.vol_shock)) if kd != "fhs"]
+              for s, (n, kd, v) in enumerate(zip(sc.names, sc.kinds, sc.vol_shock.max(axis=1))) if kd != "fhs"]
     return {"asof": str(risk.asof), "vol": vol,
             "correlation_assets": list(sc.assets),
             "correlation": np.round(risk.correlation.today, 4).tolist(),

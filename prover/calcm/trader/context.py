@@ -35,7 +35,8 @@ class TraderContext:
     ``params`` (ModelParamsFx) and ``state`` (ModelStateFx, after the step to ``asof``) allow
     exact revaluation (:mod:`calcm.trader.moves`); ``risk`` (RiskModel) gives float numbers.
     ``genesis``: the ModelStateFx of T-1 (what the registry's genesis holds), when known.
-    ``scenario_vol_shocks`` (S,): each scenario's implied-vol shock (fraction, float model).
+    ``scenario_vol_shocks`` (S,): each scenario's largest ATM implied-vol shock over the
+    underlyings (fraction, float model; the shocks are per underlying since scenarios v3).
     ``commitments``: decimal strings of lin/opt commitment, param hash, state commitment.
     """
 
@@ -105,4 +106,4 @@ def context_from_published(book: Book, pub) -> TraderContext:
     sc = pub.risk.scenarios
     return TraderContext(book, pub.model, str(pub.risk.asof), tuple(sc.names), tuple(sc.kinds), commitments,
                          params=pub.params, state=pub.state, risk=pub.risk, source="published",
-                         scenario_vol_shocks=tuple(float(v) for v in sc.vol_shock), genesis=pub.genesis)
+                         scenario_vol_shocks=tuple(float(v) for v in sc.vol_shock.max(axis=1)), genesis=pub.genesis)

@@ -16,8 +16,8 @@ from ..fixedpoint import (BPS, GARCH_FRAC, MONEY_BITS, MONEY_SCALE, MOVE_BITS, P
                           VAR_BITS)
 from ..paths import CIRCUITS
 from ..poseidon import SPONGE_RATE
-from ..risk.modelfx.constants import (GARCH_SHIFT, HVAR_BITS, LIN_SHIFT, MODEL_DOMAIN, MOVE_SHIFT,
-                                      PARAM_DOMAIN, SQRT_PRESHIFT, STATE_DOMAIN)
+from ..risk.modelfx.constants import (GARCH_SHIFT, HVAR_BITS, LIN_SHIFT, MODEL_DOMAIN, MONEYNESS_CAP_FX,
+                                      MOVE_SHIFT, PARAM_DOMAIN, SQRT_PRESHIFT, STATE_DOMAIN)
 from .model_circuit import PRICE_LANE_BITS, PRICES_PER_FIELD
 from .witness import RESULT_GROUP_BITS, RESULT_TIERS_SHIFT
 
@@ -61,6 +61,7 @@ def model_constants() -> dict[str, tuple[int, str]]:
         "MOVE_SHIFT": (MOVE_SHIFT, "move = rdiv(price sigma_h, MOVE_SHIFT) (PRICE 2^4)"),
         "MOVE_BITS": (MOVE_BITS, "move below 2^MOVE_BITS (calcm.fixedpoint.MOVE_BITS)"),
         "LIN_SHIFT": (LIN_SHIFT, "lin = rdiv(z move, LIN_SHIFT): z at 2^16 times move at PRICE 2^4"),
+        "MONEYNESS_CAP": (MONEYNESS_CAP_FX, "|log-moneyness| cap of the skew shock at 2^32 (modelfx.constants)"),
         "PRICES_PER_FIELD": (PRICES_PER_FIELD, "prices packed per public input (zk.model_circuit.pack_prices)"),
         "PRICE_LANE_BITS": (PRICE_LANE_BITS, "bits per packed price lane"),
         "PARAM_DOMAIN": (PARAM_DOMAIN, "domain tag of the parameter tree (modelfx.constants)"),

@@ -2,8 +2,10 @@
 
 Deterministic given a seed. Parameters look like fitted daily crypto GARCH
 models (omega ~ 1e-5, alpha ~ 0.08, gamma ~ 0.05, beta ~ 0.88), scenario
-shocks are Student-t-like with a correlation-to-one crash row, and option
-series sit around the money with 7-90 day expiries and 50-120% implied vols.
+shocks are Student-t-like with a correlation-to-one crash row, vol shocks per
+(scenario, asset) in [-30%, +100%] with the published skew rule ``kappa = clip(0.1 z,
++/-0.5)`` (:func:`random_shocks`), and option series sit around the money with
+7-90 day expiries and 50-120% implied vols.
 """
 from __future__ import annotations
 
@@ -57,16 +59,24 @@ def synthetic_params(spec: SyntheticSpec = SyntheticSpec(), seed: int = 0) -> Mo
         else:
             row = [rng.gauss(0, 1) * rng.choice((1, 1, 2, 3)) for _ in range(U)]
         z.append(tuple(max(-40 * 2**Z_FRAC, min(40 * 2**Z_FRAC, round(v * 2**Z_FRAC))) for v in row))
-    shock = tuple(round(rng.uniform(-0.3, 1.0) * 2**SHOCK_FRAC) for _ in range(S))
     g = lambda lo, hi: tuple(round(rng.uniform(lo, hi) * 2**GARCH_FRAC) for _ in range(U))  # noqa: E731
     return ModelParamsFx(
         assets=assets, instruments=tuple(ins), collateral=col,
         omega=tuple(round(rng.uniform(5e-6, 3e-5) * 2**VAR_FRAC) for _ in range(U)),
-        alpha=g(0.04, 0.12), gamma=g(0.0, 0.08), beta=g(0.80, 0.90), z=tuple(z), vol_shock=shock,
+        alpha=g(0.04, 0.12), gamma=g(0.0, 0.08), beta=g(0.80, 0.90), z=tuple(z), **random_shocks(rng, z),
         horizon_days=spec.horizon_days, k_tail=spec.k_tail, im_buffer_bps=2500, warn_buffer_bps=2000,
         min_return_bps=-9500, adv=tuple(10**9 // (u + 1) for u in range(U)),
         liquidity_weight_bps=tuple(2500 if u < 2 else 7000 for u in range(U)),
         perp_shock_bps=tuple(726 if u < 2 else 1700 for u in range(U)))
+
+
+def random_shocks(rng: random.Random, z) -> dict:
+    """``vol_shock`` (S, U) uniform in [-0.3, 1.0] and ``skew_shock = clip(0.1 z, +/-0.5)``
+    (both at 2**16) for the scenario rows ``z`` (2**16): keyword arguments of ModelParamsFx."""
+    vol = tuple(tuple(round(rng.uniform(-0.3, 1.0) * 2**SHOCK_FRAC) for _ in row) for row in z)
+    half = 2**SHOCK_FRAC // 2
+    skew = tuple(tuple(max(-half, min(half, round(v / 10))) for v in row) for row in z)
+    return {"vol_shock": vol, "skew_shock": skew}
 
 
 def synthetic_state(params: ModelParamsFx, seed: int = 0, step: int = 0) -> ModelStateFx:

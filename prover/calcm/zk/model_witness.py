@@ -9,7 +9,8 @@ Python reference (:mod:`calcm.risk.modelfx.update`). Values out of range raise
 
 :func:`compute_checked_witness` runs the wasm witness calculator and compares
 the public signals and every surviving intermediate (new variances, vols,
-moves, scenario moves, option values, P&L) with the reference through the
+moves, scenario moves, option values, moneyness, scenario vol multipliers and their
+reciprocals, P&L) with the reference through the
 ``.sym`` map; any difference raises :class:`~calcm.zk.witness.WitnessMismatch`
 and nothing is proven.
 """
@@ -71,7 +72,7 @@ def _leaves(params: ModelParamsFx, zhead: bool = True) -> dict:
     z-chunk heads ``zhead[u] = [A_u, B_u, F_u]``; an option part opens its one chunk whole (``zc``)."""
     tree = param_tree(params)
     out = {"common": [str(v) for v in common_elements(params)],
-           "hs": [str(v) for v in tree.hs], "ht": [str(v) for v in tree.ht]}
+           "hs": [[str(v) for v in row] for row in tree.hs], "ht": [str(v) for v in tree.ht]}
     if zhead:
         out["zhead"] = [[str(v) for v in (params.horizon_a[u], params.horizon_b[u], params.horizon_floor[u])]
                         for u in range(params.n_assets)]
@@ -137,21 +138,25 @@ def part_input(config: ModelCircuitConfig, state: ModelStateFx, prices, params: 
                sigma2=[_fe(v) for v in state.sigma2], statePrice=[_fe(v) for v in state.price],
                price=[_fe(v) for v in prices], hz=[[str(h) for h in row] for row in tree.hz],
                zc=[str(v) for v in z_chunk(params, u, c)],
-               shc=[str(v) for v in shock_chunk(params, c)], terms=[str(v) for v in terms_elements(params, o)],
+               shc=[str(v) for v in shock_chunk(params, u, c)], terms=[str(v) for v in terms_elements(params, o)],
                **_leaves(params, zhead=False))
     sig = {"main.am.vf": horizon_variance(params, u, state.sigma2[u]), "main.am.sigma": res.move.sigma,
            "main.am.move": res.move.move, "main.am.floor": res.move.floor,
            "main.base.value": res.base.value, "main.base.mark": res.mark, "main.base.expo": res.expo}
-    for i, (ls, pn) in enumerate(zip(res.lin, res.pnl)):
+    sig["main.vol.mon.m"] = res.m
+    for i, (ls, pn, (us, ws)) in enumerate(zip(res.lin, res.pnl, res.vol)):
         sig[f"main.scen[{i}].lin"] = ls
         sig[f"main.scen[{i}].pnl"] = pn
+        sig[f"main.vol.sv[{i}].u"] = us
+        sig[f"main.vol.sv[{i}].w"] = ws
+        sig[f"main.vol.sv[{i}].r"] = 2**41 + us - 2 * us * ws      # w's pinned remainder (w itself is bits)
     return inp, ModelExpected(public, config.public_signals, res, sig)
 
 
 #: Intermediates that must survive optimisation for the comparison to mean anything.
 REQUIRED = {"step": ("main.asset[0].eps", "main.asset[0].sigma2Next", "main.asset[0].vf", "main.asset[0].move"),
             "reval": ("main.asset[0].vf", "main.asset[0].move"),
-            "option": ("main.am.vf", "main.scen[0].pnl")}
+            "option": ("main.am.vf", "main.vol.mon.m", "main.vol.sv[0].r", "main.scen[0].pnl")}
 
 
 def compare_witness(wit: Witness, sym: dict[str, int], expected: ModelExpected, kind: str) -> list[str]:

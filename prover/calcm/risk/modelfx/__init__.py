@@ -23,7 +23,7 @@ from .params import ModelParamsFx
 from .state import ModelStateFx
 from .step import (AssetMoveFx, AssetStepFx, asset_move, asset_step, garch_step, horizon_variance, scenario_move,
                    simple_return)
-from .terms import CollateralFx, InstrumentFx, OptionTermsFx, option_terms, reciprocal, shock_weight, vol_sqrt_time
+from .terms import CollateralFx, InstrumentFx, OptionTermsFx, option_terms, reciprocal, vol_sqrt_time, vol_weight
 from .update import LinearFx, OptionPartFx, UpdateFx, option_part, option_parts, reval, step, update
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -11,6 +11,7 @@ from ...fixedpoint import (BPS, D_FRAC, D_INT_BITS, GARCH_FRAC, IV_FRAC, LN_FRAC
                            SHOCK_MIN_NUM, T_FRAC, VAR_BITS, VAR_FRAC, VOL_FRAC,
                            VSQRT_INT_BITS, VSQRT_MIN_FRAC_BITS, W_FRAC, Z_FRAC, Z_INT_BITS, MOVE_FRAC,
                            Range)
+from ..instruments import MONEYNESS_CAP
 
 KINDS = ("spot", "perp", "call", "put")
 DAYS_PER_YEAR = 365
@@ -23,9 +24,9 @@ def _tag(s: bytes) -> int:
     return int.from_bytes(s, "big")
 
 
-#: Domain tags of the hashed encodings (docs/PROVING.md §3-§5). v3: the perp layout (perp_move in
-#: linCommitment, perp_shock_bps in h_common), so no v2 preimage opens a v3 commitment.
-PARAM_DOMAIN = _tag(b"calcm-params-v3")
+#: Domain tags of the hashed encodings (docs/PROVING.md §3-§5). params v4: hs[u][c] holds
+#: asset u's vol and skew shocks (no weights), so no v3 preimage opens a v4 parameter hash.
+PARAM_DOMAIN = _tag(b"calcm-params-v4")
 STATE_DOMAIN = _tag(b"calcm-state-v2")
 STRUCT_DOMAIN = _tag(b"calcm-struct-v2")
 MODEL_DOMAIN = _tag(b"calcm-margin-v3")
@@ -55,6 +56,12 @@ GAMMA = Range("GARCH gamma (2**32)", -(2**GARCH_FRAC), 2**GARCH_FRAC + 1)
 Z = Range("scenario z (2**16)", -(2**(Z_FRAC + Z_INT_BITS)) + 1, 2**(Z_FRAC + Z_INT_BITS))
 SHOCK = Range("vol shock (2**16)", SHOCK_MIN_NUM * 2**SHOCK_FRAC // SHOCK_MIN_DEN,
               2**(SHOCK_FRAC + SHOCK_INT_BITS))
+#: Skew shock kappa (2**16): |kappa| <= 1. The moneyness cap m in [-CAP, CAP] at 2**LN_FRAC
+#: (derived from the float MONEYNESS_CAP = 0.5: 2**31), and the scenario vol multiplier
+#: u = 2**16 (1 + v + kappa m) in [1/4, 4) (its reciprocal w = round(2**40 / u) < 2**27).
+SKEW = Range("skew shock (2**16)", -(2**SHOCK_FRAC), 2**SHOCK_FRAC + 1)
+MONEYNESS_CAP_FX = round(MONEYNESS_CAP * 2**LN_FRAC)
+VOL_MULT = Range("scenario vol multiplier 1 + v + kappa m (2**16)", 2**(SHOCK_FRAC - 2), 2**(SHOCK_FRAC + 2))
 LIN_OFFSET = Range("scenario move above the return floor", -(2**PRICE_BITS), 2**PRICE_BITS)
 MIN_RETURN_BPS = Range("min return (bps)", -(BPS - 1), 1)
 EXPIRY = Range("expiry (days, 2**16)", 1, 2**(T_FRAC + 16))

@@ -13,7 +13,7 @@ import numpy as np
 from ...fixedpoint import (BPS, GARCH_FRAC, IV_FRAC, PRICE, PRICE_SCALE, RATE, SHOCK_FRAC, T_FRAC, VAR_FRAC,
                            Z_FRAC, encode, round_half_away)
 from ..fixed_margin import ADV
-from .constants import EXPIRY, GAMMA, IV, OMEGA, PRICE_POS, SHOCK, UNIT, VAR_FLOOR, VARIANCE, Z
+from .constants import EXPIRY, GAMMA, IV, OMEGA, PRICE_POS, SHOCK, SKEW, UNIT, VAR_FLOOR, VARIANCE, Z
 from .params import ModelParamsFx
 from .state import ModelStateFx
 from .terms import CollateralFx, InstrumentFx
@@ -42,7 +42,7 @@ def encode_instrument(ins, underlyings: tuple[str, ...]) -> InstrumentFx:
 
 
 #: Scenarios per option part at most (docs/CIRCUITS.md §2): 89 for the bundled
-#: 534 (C = 6, about 111k constraints a part); total proving hardly depends on C, while smaller
+#: 534 (C = 6, 154k constraints a part); total proving hardly depends on C, while smaller
 #: parts compile and set up faster and fewer parts cost fewer per-proof overheads.
 MAX_PART_SCENARIOS = 90
 
@@ -96,7 +96,10 @@ def params_from_risk_model(rm, book, chunks: int | None = None, k_tail: int | No
         # The scenario set may order its assets differently from the book: map by name.
         z=tuple(tuple(encode(scen.z[s][scen.assets.index(a)], 2**Z_FRAC, Z, f"scenario {s} z[{a}]")
                       for a in und) for s in idx),
-        vol_shock=tuple(encode(scen.vol_shock[s], 2**SHOCK_FRAC, SHOCK, f"scenario {s} vol shock") for s in idx),
+        vol_shock=tuple(tuple(encode(scen.vol_shock[s][scen.assets.index(a)], 2**SHOCK_FRAC, SHOCK,
+                                     f"scenario {s} vol shock[{a}]") for a in und) for s in idx),
+        skew_shock=tuple(tuple(encode(scen.skew_shock[s][scen.assets.index(a)], 2**SHOCK_FRAC, SKEW,
+                                      f"scenario {s} skew shock[{a}]") for a in und) for s in idx),
         horizon_days=int(rm.params.mpor_days), k_tail=k,
         im_buffer_bps=encode(rm.params.im_buffer, BPS, RATE, "im_buffer"),
         warn_buffer_bps=encode(rm.params.warn_buffer, BPS, RATE, "warn_buffer"),

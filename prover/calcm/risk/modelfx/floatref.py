@@ -54,9 +54,10 @@ def float_revaluation(params: ModelParamsFx, sigma2: np.ndarray, prices_usd: np.
     from ..scenarios import ScenarioSet
 
     shock = np.array(params.vol_shock, float) / 2**SHOCK_FRAC
+    skew = np.array(params.skew_shock, float) / 2**SHOCK_FRAC
     S = params.n_scenarios
     scen = ScenarioSet(params.assets, tuple(f"s{s}" for s in range(S)), ("fhs",) * S,
-                       np.array(params.z, float) / 2**Z_FRAC, shock)
+                       np.array(params.z, float) / 2**Z_FRAC, shock, skew)
     r = scen.returns(np.sqrt(float_horizon_variance(params, sigma2)))
     ins = params.instruments
     table = InstrumentTable(
@@ -66,7 +67,7 @@ def float_revaluation(params: ModelParamsFx, sigma2: np.ndarray, prices_usd: np.
         np.array([i.expiry / 2**T_FRAC / DAYS_PER_YEAR if i.is_option else 0.0 for i in ins]),
         np.array([i.iv / 2**IV_FRAC if i.is_option else 0.0 for i in ins]),
         np.array([i.kind == "call" for i in ins]))
-    return r, value_instruments(table, prices_usd, r, shock, params.horizon_days)
+    return r, value_instruments(table, prices_usd, r, shock, skew, params.horizon_days)
 
 
 def float_update(state: ModelStateFx, prices, params: ModelParamsFx) -> FloatUpdate:
@@ -120,7 +121,11 @@ def pnl_error_bound(up: UpdateFx, params: ModelParamsFx, prices) -> np.ndarray:
     - options: ``(F_s + K) eps_s + (F + K) eps_0 + 4`` (+ the linear bound for puts),
       with ``eps = NORM_CDF_ERROR + phi_max (2**-21 + 2 LN_ERROR / v + 2**-24 (|d| + 1))``:
       the normal-CDF approximation, the rounding of d, the ln errors divided
-      by ``v = iv sqrt(T) (1 + shock)``, the relative rounding of 1/v and w.
+      by ``v = iv sqrt(T) u_s / 2**16``, the relative rounding of 1/v and w; in a scenario
+      also the vol multiplier's error ``du <= 2**-17 + 2**-25`` (``rdiv(kappa m, 32)``, and
+      ``|kappa| <= 1`` times m's two ln errors): sigma = v' u moves by ``v' du``, and
+      ``dV/dsigma = F phi(d1)`` (the d1 and d2 terms cancel: ``F phi(d1) = K phi(d2)``), so
+      ``eps += phi_max v' du`` (first order; the second order is below 2**-30 of it).
     """
     from ..fixed_transcendental import LN_ERROR, NORM_CDF_ERROR
 
@@ -134,9 +139,9 @@ def pnl_error_bound(up: UpdateFx, params: ModelParamsFx, prices) -> np.ndarray:
         for s in range(S):
             lin_bound[s, u] = 4 + abs(up.lin[s][u]) * rel
 
-    def eps(val: OptionValueFx, v_real: float) -> float:
+    def eps(val: OptionValueFx, v_real: float, dsigma: float = 0.0) -> float:
         d = max(abs(val.d1), abs(val.d2)) / 2**D_FRAC
-        return NORM_CDF_ERROR + phi_max * (2**-21 + 2 * LN_ERROR / v_real + 2**-24 * (d + 1))
+        return NORM_CDF_ERROR + phi_max * (2**-21 + 2 * LN_ERROR / v_real + 2**-24 * (d + 1) + dsigma)
 
     opt_pos = {i: k for k, i in enumerate(params.options)}
     for i, ins in enumerate(params.instruments):
@@ -148,8 +153,8 @@ def pnl_error_bound(up: UpdateFx, params: ModelParamsFx, prices) -> np.ndarray:
         t = params.option_terms[k]
         f, strike = prices[u], ins.strike
         e0 = (f + strike) * eps(up.base[k], t.v / 2**LN_FRAC)
-        for s in range(S):
-            vs = t.v_after / 2**LN_FRAC * (1 + params.vol_shock[s] / 2**SHOCK_FRAC)
-            es = (f + up.lin[s][u] + strike) * eps(up.scen[s][k], vs)
+        for s, (us, _) in zip(range(S), (v for p in up.parts if p.o == k for v in p.vol)):
+            vs = t.v_after / 2**LN_FRAC * us / 2**SHOCK_FRAC
+            es = (f + up.lin[s][u] + strike) * eps(up.scen[s][k], vs, t.v_after / 2**LN_FRAC * (2**-17 + 2**-25))
             out[s, i] = es + e0 + 4 + (lin_bound[s, u] if ins.kind == "put" else 0)
     return out

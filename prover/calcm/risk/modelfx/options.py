@@ -5,8 +5,15 @@ With ``F = P`` (base) or ``F_s = P + lin[s,u]`` (scenario), ``x = ln_fx(F) - ln 
     d1, d2  = rdiv(x * (1/v) * w  +/-  v * (1 + shock) * 2**39, 68)    (2**20)
     V       = rdiv(F * N(d1) - K * N(d2), 32)                          call value, PRICE
 
-at the base ``v = iv sqrt(T/365)``, ``w = 1``, ``shock = 0``; in scenario ``s``
-``v' = iv sqrt((T - h)/365)``, ``w_s = 1/(1 + shock_s)``. Puts by parity
+at the base ``v = iv sqrt(T/365)``, ``w = 1``, ``shock = 0``; in scenario ``s`` of a series
+on underlying ``u`` ``v' = iv sqrt((T - h)/365)`` and the vol multiplier (sticky moneyness
+at the base price, docs/MODEL.md §4)::
+
+    m   = clip(ln K - ln_fx(F), -MONEYNESS_CAP_FX, MONEYNESS_CAP_FX)          (2**32)
+    u_s = 2**16 + vol_shock[s][u] + rdiv(skew_shock[s][u] m, 32)               (2**16, in [2**14, 2**18))
+    w_s = round(2**40 / u_s)                                                   (2**24)
+
+so ``1 + shock = u_s / 2**16`` and ``w = w_s``. Puts by parity
 (``put = call - F + K``). Per option series ``o``: P&L ``opt[s][o] = V_s - V_0``
 (``- lin[s][u]`` for puts), mark ``V_0`` (``- F + K``), exposure ``N(d1_0) F``
 (``- F``). ``ln_fx`` and ``N`` are :mod:`calcm.risk.fixed_transcendental`.
@@ -15,10 +22,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...fixedpoint import SHOCK_FRAC, W_FRAC
+from ...fixedpoint import LN_FRAC, SHOCK_FRAC, W_FRAC
 from ..fixed_transcendental import ln_fx, norm_cdf_fx, rdiv
-from .constants import D_RANGE, D_SHIFT, HALF_V_SHIFT, VALUE, VALUE_SHIFT
+from .constants import D_RANGE, D_SHIFT, HALF_V_SHIFT, MONEYNESS_CAP_FX, VALUE, VALUE_SHIFT, VOL_MULT
 from .params import ModelParamsFx
+from .terms import vol_weight
 
 
 @dataclass(frozen=True)
@@ -53,11 +61,36 @@ def option_base(params: ModelParamsFx, o: int, price: int) -> OptionValueFx:
                       f"instrument '{ins.id}' base")
 
 
-def option_scenario(params: ModelParamsFx, o: int, s: int, price: int, lin: int) -> OptionValueFx:
-    """Series ``o`` in scenario ``s``: price ``price + lin``, time ``T - h``, vol ``iv (1 + shock_s)``."""
+def moneyness(params: ModelParamsFx, o: int, price: int) -> int:
+    """``m = clip(ln K - ln_fx(price), +/-MONEYNESS_CAP_FX)`` (2**32) of series ``o`` at the base price."""
+    x = params.option_terms[o].ln_k - ln_fx(price)
+    return max(-MONEYNESS_CAP_FX, min(MONEYNESS_CAP_FX, x))
+
+
+def vol_multiplier(shock: int, skew: int, m: int, what: str = "vol multiplier") -> tuple[int, int]:
+    """``(u, w)``: ``u = 2**16 + shock + rdiv(skew m, 32)`` (range-checked in [2**14, 2**18)) and
+    ``w = round(2**40 / u)`` for a vol shock and skew shock at 2**16 and moneyness ``m`` at 2**32
+    (what ScenarioVol proves)."""
+    u = VOL_MULT.check(2**SHOCK_FRAC + shock + rdiv(skew * m, LN_FRAC), what)
+    return u, vol_weight(u)
+
+
+def scenario_vol(params: ModelParamsFx, o: int, s: int, m: int) -> tuple[int, int]:
+    """``(u_s, w_s)`` of series ``o`` in scenario ``s`` at moneyness ``m`` (:func:`vol_multiplier`
+    of its underlying's vol and skew shocks)."""
+    ins = params.instruments[params.options[o]]
+    return vol_multiplier(params.vol_shock[s][ins.underlying], params.skew_shock[s][ins.underlying], m,
+                          f"instrument '{ins.id}' scenario {s} vol multiplier")
+
+
+def option_scenario(params: ModelParamsFx, o: int, s: int, price: int, lin: int,
+                    m: int | None = None) -> OptionValueFx:
+    """Series ``o`` in scenario ``s``: price ``price + lin``, time ``T - h``, vol ``iv u_s / 2**16``
+    (``m``: the series' moneyness at ``price``, computed when not given)."""
     ins, t = params.instruments[params.options[o]], params.option_terms[o]
-    return black76_fx(price + lin, ins.strike, t.ln_k, t.inv_v_after, t.v_after, params.shock_weights[s],
-                      2**SHOCK_FRAC + params.vol_shock[s], f"instrument '{ins.id}' scenario {s}")
+    u, w = scenario_vol(params, o, s, moneyness(params, o, price) if m is None else m)
+    return black76_fx(price + lin, ins.strike, t.ln_k, t.inv_v_after, t.v_after, w, u,
+                      f"instrument '{ins.id}' scenario {s}")
 
 
 def option_mark(params: ModelParamsFx, o: int, price: int, base: OptionValueFx) -> int:

@@ -4,7 +4,8 @@ Shapes: U assets (the underlyings, in price-feed order), S scenarios, n
 instruments, m collateral assets, C scenario chunks of the option parts
 (``S % C == 0``). Integers at the scales of :mod:`calcm.fixedpoint`: GARCH
 ``omega`` (2**48), ``alpha``/``gamma``/``beta`` (2**32); ``z`` (S, U) at 2**16;
-``vol_shock`` (S,) at 2**16; ``var_floor`` (U,) the APC floor on the daily
+``vol_shock`` and ``skew_shock`` (S, U) at 2**16 (relative ATM vol shock and
+skew shock per scenario and underlying, docs/PROVING.md §1); ``var_floor`` (U,) the APC floor on the daily
 variance at 2**48 (docs/MODEL.md §4); ``adv`` whole USD; rates in bps. The structure
 (shapes, kinds, underlyings, collateral map, k, C) is a compile-time constant of
 every circuit, hashed into ``structure_id``; the values are bound by the
@@ -16,12 +17,13 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 
-from ...fixedpoint import BPS, GARCH_FRAC, MAX_HORIZON_DAYS, RATE, SQRTH_FRAC, FixedPointRangeError, Range
+from ...fixedpoint import (BPS, GARCH_FRAC, MAX_HORIZON_DAYS, RATE, SHOCK_FRAC, SQRTH_FRAC, FixedPointRangeError,
+                           Range)
 from ..fixed_margin import ADV
 from ._sponge import poseidon_sponge
 from .constants import (EXPIRY, GAMMA, HORIZON_A, HVAR, IV, KINDS, MIN_RETURN_BPS, OMEGA, PRICE_POS, SHOCK,
-                        STRUCT_DOMAIN, UNIT, VAR_FLOOR, Z)
-from .terms import CollateralFx, InstrumentFx, OptionTermsFx, option_terms, shock_weight
+                        SKEW, STRUCT_DOMAIN, UNIT, VAR_FLOOR, VOL_MULT, Z)
+from .terms import CollateralFx, InstrumentFx, OptionTermsFx, option_terms
 
 #: A perp's adverse basis + funding move (bps of the index price): below 100% of it.
 PERP_SHOCK = Range("perp shock (bps)", 0, BPS)
@@ -39,7 +41,8 @@ class ModelParamsFx:
     gamma: tuple[int, ...]
     beta: tuple[int, ...]
     z: tuple[tuple[int, ...], ...]
-    vol_shock: tuple[int, ...]
+    vol_shock: tuple[tuple[int, ...], ...]
+    skew_shock: tuple[tuple[int, ...], ...]
     horizon_days: int
     k_tail: int
     im_buffer_bps: int
@@ -84,10 +87,18 @@ class ModelParamsFx:
                 raise ValueError(f"z[{s}] must have {U} values")
             for u, v in enumerate(row):
                 Z.check(v, f"scenario {s} z[{self.assets[u]}]")
-        if len(self.vol_shock) != S:
-            raise ValueError("vol_shock must have one value per scenario")
-        for s, v in enumerate(self.vol_shock):
-            SHOCK.check(v, f"scenario {s} vol shock")
+        for name, rng in (("vol_shock", SHOCK), ("skew_shock", SKEW)):
+            rows = getattr(self, name)
+            if len(rows) != S or any(len(r) != U for r in rows):
+                raise ValueError(f"{name} must be (S, U) = ({S}, {U})")
+            for s, row in enumerate(rows):
+                for u, v in enumerate(row):
+                    rng.check(v, f"scenario {s} {name.replace('_', ' ')}[{self.assets[u]}]")
+        for s, (vs, ks) in enumerate(zip(self.vol_shock, self.skew_shock)):
+            for u, (v, k) in enumerate(zip(vs, ks)):   # any |m| <= 1/2: no option proof can fail on u
+                for sign in (-1, 1):
+                    VOL_MULT.check(2**SHOCK_FRAC + v + sign * ((abs(k) + 1) // 2),
+                                   f"scenario {s} vol multiplier 1 + v +/- |kappa|/2 [{self.assets[u]}]")
         if not 1 <= self.horizon_days <= MAX_HORIZON_DAYS:
             raise FixedPointRangeError("horizon (days)", self.horizon_days, 1, MAX_HORIZON_DAYS + 1)
         for u, a in enumerate(self.assets):   # the derived horizon coefficients (PROVING.md §4)
@@ -200,10 +211,6 @@ class ModelParamsFx:
     def option_terms(self) -> tuple[OptionTermsFx, ...]:
         return tuple(option_terms(self.instruments[i], self.horizon_days) for i in self.options)
 
-    @cached_property
-    def shock_weights(self) -> tuple[int, ...]:
-        return tuple(shock_weight(v) for v in self.vol_shock)
-
     def structure(self) -> dict:
         """What every circuit fixes at compile time (docs/PROVING.md §2)."""
         return {"U": self.n_assets, "S": self.n_scenarios, "n": self.n_instruments,
@@ -237,7 +244,8 @@ class ModelParamsFx:
             "collateral": [{"asset": c.asset, "underlying": c.underlying, "haircut_bps": c.haircut_bps}
                            for c in self.collateral],
             "omega": list(self.omega), "alpha": list(self.alpha), "gamma": list(self.gamma),
-            "beta": list(self.beta), "z": [list(r) for r in self.z], "vol_shock": list(self.vol_shock),
+            "beta": list(self.beta), "z": [list(r) for r in self.z],
+            "vol_shock": [list(r) for r in self.vol_shock], "skew_shock": [list(r) for r in self.skew_shock],
             "horizon_days": self.horizon_days, "k_tail": self.k_tail,
             "im_buffer_bps": self.im_buffer_bps, "warn_buffer_bps": self.warn_buffer_bps,
             "min_return_bps": self.min_return_bps, "adv": list(self.adv),
@@ -253,12 +261,13 @@ class ModelParamsFx:
         col = tuple(CollateralFx(str(c["asset"]), int(c["underlying"]), int(c["haircut_bps"]))
                     for c in d["collateral"])
         ints = lambda k: tuple(int(v) for v in d[k])  # noqa: E731
-        for key in ("var_floor", "perp_shock_bps"):
+        rows = lambda k: tuple(tuple(int(v) for v in r) for r in d[k])  # noqa: E731
+        for key, version in (("var_floor", 3), ("perp_shock_bps", 3), ("skew_shock", 4)):
             if key not in d:
-                raise ValueError(f"model parameters: no '{key}' (written before model v3): regenerate them")
+                raise ValueError(f"model parameters: no '{key}' (written before model v{version}): regenerate them")
         return cls(tuple(str(a) for a in d["assets"]), ins, col, ints("omega"), ints("alpha"),
-                   ints("gamma"), ints("beta"), tuple(tuple(int(v) for v in r) for r in d["z"]),
-                   ints("vol_shock"), int(d["horizon_days"]), int(d["k_tail"]),
+                   ints("gamma"), ints("beta"), rows("z"), rows("vol_shock"), rows("skew_shock"),
+                   int(d["horizon_days"]), int(d["k_tail"]),
                    int(d["im_buffer_bps"]), int(d["warn_buffer_bps"]), int(d["min_return_bps"]),
                    ints("adv"), ints("liquidity_weight_bps"), int(d.get("chunks", 1)), ints("var_floor"),
                    ints("perp_shock_bps"))

@@ -3,9 +3,9 @@
 An option series' published terms are ``strike`` (PRICE), ``expiry`` (days at
 2**16, constant maturity) and ``iv`` (2**32). :func:`option_terms` derives
 ``ln K``, ``v = iv sqrt(T/365)``, ``v' = iv sqrt((T - h)/365)`` and their
-reciprocals; :func:`shock_weight` derives ``w = 1/(1 + shock)``. Both are hashed
-into the parameter tree (``ht[o]``, ``hs[c]``), so the circuits take them as
-inputs instead of recomputing them.
+reciprocals, hashed into the parameter tree (``ht[o]``), so the circuits take them
+as inputs instead of recomputing them. :func:`vol_weight` is the reciprocal of a
+scenario's vol multiplier, computed per (scenario, option) and proven (ScenarioVol).
 """
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def option_terms(ins: InstrumentFx, horizon_days: int) -> OptionTermsFx:
     return OptionTermsFx(ln_fx(ins.strike), v, reciprocal(v, LN_FRAC), va, reciprocal(va, LN_FRAC))
 
 
-def shock_weight(shock: int) -> int:
-    """``w = round(2**40 / (2**16 + shock))``: 1/(1 + shock) at 2**24."""
-    u = 2**SHOCK_FRAC + shock
+def vol_weight(u: int) -> int:
+    """``w = round(2**40 / u) = (2**41 + u) // (2 u)``: 1/(1 + v + kappa m) at 2**24 for the
+    scenario vol multiplier ``u`` at 2**16 (ScenarioVol pins ``0 <= 2**41 + u - 2 u w < 2 u``)."""
     return (2 ** (W_FRAC + SHOCK_FRAC + 1) + u) // (2 * u)

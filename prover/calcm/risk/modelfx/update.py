@@ -23,7 +23,8 @@ from ...fixedpoint import BPS, ceil_div
 from ..fixed_margin import PERP_MOVE, MarginModelFx
 from .commit import lin_commitment, opt_sponge_step
 from .constants import PRICE_POS
-from .options import OptionValueFx, option_base, option_exposure, option_mark, option_pnl, option_scenario
+from .options import (OptionValueFx, moneyness, option_base, option_exposure, option_mark, option_pnl,
+                      option_scenario, scenario_vol)
 from .params import ModelParamsFx
 from .state import ModelStateFx
 from .step import AssetMoveFx, AssetStepFx, asset_move, asset_step, lin_matrix, scenario_move
@@ -47,7 +48,8 @@ class LinearFx:
 class OptionPartFx:
     """Option part ``j = o C + c``: the underlying's move, base and chunk valuations, the sponge step.
 
-    ``lin`` and ``scen`` and ``pnl`` cover the chunk's scenarios (``S / C`` each).
+    ``lin``, ``vol`` (``(u_s, w_s)``), ``scen`` and ``pnl`` cover the chunk's scenarios (``S / C``
+    each); ``m`` is the series' clipped log-moneyness at the base price (2**32).
     """
 
     o: int
@@ -56,6 +58,8 @@ class OptionPartFx:
     move: AssetMoveFx
     lin: tuple[int, ...]
     base: OptionValueFx
+    m: int
+    vol: tuple[tuple[int, int], ...]
     scen: tuple[OptionValueFx, ...]
     mark: int
     expo: int
@@ -127,11 +131,13 @@ def option_part(state: ModelStateFx, prices, params: ModelParamsFx, o: int, c: i
     lin = tuple(scenario_move(params.z[s][u], mv.move, mv.floor, f"scenario {s} move of {params.assets[u]}")
                 for s in scen_idx)
     base = option_base(params, o, p)
-    scen = tuple(option_scenario(params, o, s, p, ls) for s, ls in zip(scen_idx, lin))
+    m = moneyness(params, o, p)
+    vol = tuple(scenario_vol(params, o, s, m) for s in scen_idx)
+    scen = tuple(option_scenario(params, o, s, p, ls, m) for s, ls in zip(scen_idx, lin))
     mark, expo = option_mark(params, o, p, base), option_exposure(params, o, p, base)
     pnl = tuple(option_pnl(params, o, base, v, ls) for v, ls in zip(scen, lin))
     nxt = opt_sponge_step(prev, mark, expo, pnl)
-    return OptionPartFx(o, c, o * params.chunks + c, mv, lin, base, scen, mark, expo, pnl, prev, nxt)
+    return OptionPartFx(o, c, o * params.chunks + c, mv, lin, base, m, vol, scen, mark, expo, pnl, prev, nxt)
 
 
 def option_parts(state: ModelStateFx, prices, params: ModelParamsFx) -> tuple[OptionPartFx, ...]:
