@@ -24,8 +24,9 @@ node_modules/.package-lock.json: package.json package-lock.json
 demo: setup
 	$(CALCM) demo
 
+# Two workers (the 2-core CI machine); whole files per worker, so module fixtures build once.
 test: setup
-	$(VPY) -m pytest -q -m "not bench" --durations=25
+	$(VPY) -m pytest -q -m "not bench" -n 2 --dist loadfile --durations=25
 
 # The heavy end-to-end checks `make test` leaves out to stay within the CI time limit.
 test-bench: setup
