@@ -43,26 +43,19 @@ def test_chained_parts_reproduce_opt_commitment(model):
     assert up.parts[0].prev == 0 and all(x.prev == y.next for x, y in zip(up.parts[1:], up.parts))
 
 
-def test_param_tree_leaf_changes_only_its_own_hash():
+@pytest.mark.parametrize("field, leaf", [("z", "hz"), ("skew_shock", "hs")])
+def test_param_tree_leaf_changes_only_its_own_hash(field, leaf):
+    """hz[u][c] and hs[u][c] hash asset u's values of chunk c only (docs/PROVING.md §4)."""
     p = params()
-    z = [list(r) for r in p.z]
-    z[-1][1] += 1                                       # the last chunk (1) of asset 1
-    q = dataclasses.replace(p, z=tuple(tuple(r) for r in z))
+    rows = [list(r) for r in getattr(p, field)]
+    rows[-1][1] += 1                                    # the last chunk (1) of asset 1
+    q = dataclasses.replace(p, **{field: tuple(tuple(r) for r in rows)})
     a, b = param_tree(p), param_tree(q)
-    assert a.hz[0] == b.hz[0] and a.hz[1][0] == b.hz[1][0] and a.hz[1][1] != b.hz[1][1]
-    assert (a.common, a.hs, a.ht) == (b.common, b.hs, b.ht) and a.root != b.root
-
-
-def test_shock_leaf_is_per_underlying_and_chunk():
-    """hs[u][c] hashes asset u's (vol, skew) pairs of chunk c only (docs/PROVING.md §4)."""
-    p = params()
-    skew = [list(r) for r in p.skew_shock]
-    skew[-1][1] += 1                                    # the last chunk (1) of asset 1
-    q = dataclasses.replace(p, skew_shock=tuple(tuple(r) for r in skew))
-    a, b = param_tree(p), param_tree(q)
-    assert len(a.hs) == p.n_assets and all(len(row) == p.chunks for row in a.hs)
-    assert a.hs[0] == b.hs[0] and a.hs[1][0] == b.hs[1][0] and a.hs[1][1] != b.hs[1][1]
-    assert (a.common, a.hz, a.ht) == (b.common, b.hz, b.ht) and a.root != b.root
+    ta, tb = getattr(a, leaf), getattr(b, leaf)
+    assert len(ta) == p.n_assets and all(len(row) == p.chunks for row in ta)
+    assert ta[0] == tb[0] and ta[1][0] == tb[1][0] and ta[1][1] != tb[1][1]
+    others = [k for k in ("common", "hz", "hs", "ht") if k != leaf]
+    assert [getattr(a, k) for k in others] == [getattr(b, k) for k in others] and a.root != b.root
 
 
 def test_horizon_coefficients_are_in_every_z_chunk_of_their_asset():
