@@ -1,6 +1,6 @@
-"""The APC report (calcm.liquidation.apc) on a few bundled days: the no-floor requirements
-equal a build with apc = "none", the floor never lowers a long book's requirement, and the
-CLI skips in one line without the real history."""
+"""The APC report (calcm.liquidation.apc) on a few bundled days: the no-floor and stressed-weight
+requirements equal builds with apc = "none" / "stress", the floor never lowers a long book's
+requirement, and the CLI skips in one line without the real history."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 from click.testing import CliRunner
 
-from calcm.liquidation.apc import _no_floor_returns, run_window
+from calcm.liquidation.apc import _no_floor_returns, _stress_returns, run_window
 from calcm.liquidation.causal import CausalRiskModel
 from calcm.risk.book import parse_book
 from calcm.risk.model import ModelParams, build_risk_model
@@ -17,10 +17,13 @@ from calcm.risk.model import ModelParams, build_risk_model
 def test_apc_window_on_calm_bundled_days(fixture_market):
     w = run_window(fixture_market, "calm", "2023-12-24", "2023-12-31", windows=(1, 5), assets=("BTC", "ETH"))
     assert w.books == ("long_BTC", "long_ETH", "diversified", "btc_eth_hedge")
-    assert w.req_floor.shape == w.req_none.shape == (4, len(w.dates)) and w.first == 5
+    assert w.req_floor.shape == w.req_none.shape == w.req_stress.shape == (4, len(w.dates)) and w.first == 5
     assert np.all(w.req_floor[:2] >= w.req_none[:2] * (1 - 1e-12))     # single-asset longs
     s = w.summary()
     assert s["days"] == 8 and s["books"]["long_BTC"]["mean_ratio_floor_to_none"] > 1.0   # the floor binds
+    st = s["books"]["long_BTC"]
+    assert st["mean_ratio_stress_to_none"] > 1.0 and set(st["swing_stress"]) == {"1", "5"}   # calm: stress binds
+    assert st["mean_req_stress"] == np.mean(w.req_stress[0, 5:])
     sw = w.swing(w.req_none, 1)
     assert sw[0] == np.max(w.req_none[0, 5:] / w.req_none[0, 4:-1])
 
@@ -32,6 +35,10 @@ def test_no_floor_returns_equal_a_build_without_the_floor(fixture_market):
     none = build_risk_model(fixture_market, shell, replace(ModelParams(), apc="none"),
                             asof="2023-12-31", fitter=lambda a, r: rm.fits[a])
     np.testing.assert_allclose(_no_floor_returns(rm), none.returns, rtol=1e-12, atol=0)
+    stress = build_risk_model(fixture_market, shell, replace(ModelParams(), apc="stress"),
+                              asof="2023-12-31", fitter=lambda a, r: rm.fits[a])
+    np.testing.assert_allclose(_stress_returns(rm, fixture_market, ModelParams()), stress.returns, rtol=1e-12, atol=0)
+    assert not np.allclose(stress.returns, none.returns)
 
 
 def test_cli_skips_in_one_line_without_the_history(monkeypatch, tmp_path):

@@ -139,6 +139,25 @@ def test_apc_floor_binding_and_not_equals_reference(step_circuit, option_circuit
     assert "main.am.vf" in compared and exp.signals["main.am.vf"] == floored.horizon_floor[0]
 
 
+def test_apc_stress_weight_needs_no_new_circuit(step_circuit, tmp_path):
+    """APC tool (b) is folded into the hash-bound head [A, B, F]: the same compiled step circuit
+    computes the stressed variance (1 - w) V + w h var_stress exactly as modelfx does."""
+    params = small_params(5)
+    state = synthetic_state(params, 5)
+    prices = price_path(state, [[-0.05, 0.04]])[0]
+    new = step(state, prices, params).state
+    v = [horizon_variance(params, u, s2) for u, s2 in enumerate(new.sigma2)]
+    h = params.horizon_days
+    stressed = dataclasses.replace(params, apc_stress_weight_bps=2500, var_stress=(4 * v[0] // h, v[1] // (4 * h)))
+    vs = [horizon_variance(stressed, u, s2) for u, s2 in enumerate(new.sigma2)]
+    assert vs[0] > v[0] > 0 and v[1] > vs[1] >= 3 * v[1] // 4 and stressed.horizon_floor == (0, 0)
+    inp, exp = step_input(step_circuit.config, state, prices, stressed, 3)
+    _, compared = compute_checked_witness(step_circuit.wasm, step_circuit.sym_path, inp, exp, "step",
+                                          tmp_path / "w.wtns")
+    assert {"main.asset[0].vf", "main.asset[1].vf"} <= set(compared)
+    assert [exp.signals[f"main.asset[{u}].vf"] for u in range(2)] == vs
+
+
 @pytest.mark.parametrize("field", ["common", "price", "newState", "linCommitment", "z", "zhead"])
 def test_altered_prices_parameters_or_outputs_have_no_witness(step_circuit, tmp_path, field):
     params = small_params(4)

@@ -48,13 +48,18 @@ def _domain(tag: bytes) -> int:
     return int.from_bytes(tag, "big")
 
 
-def horizon_coefficients(omega: int, alpha: int, gamma: int, beta: int, h: int, var_floor: int) -> list[int]:
+def horizon_coefficients(omega: int, alpha: int, gamma: int, beta: int, h: int, var_floor: int,
+                         w_bps: int = 0, var_stress: int = 0) -> list[int]:
     """``[A, B, F]`` of one asset by the documented recipe (docs/PROVING.md §4), with
     ``rdiv(x, 32) = floor((x + 2**31) / 2**32)`` and ``phi = alpha + beta + ceil(gamma / 2)`` (2**32)::
 
         A = sum_{j<h} pw_j,  pw_0 = 2**32, pw_{j+1} = rdiv(pw_j phi, 32)
         B = sum_{j=1}^{h-1} c_j,  c_0 = 0, c_j = omega + rdiv(c_{j-1} phi, 32)
         F = h var_floor
+
+    then the APC stressed weight ``w_bps`` (docs/MODEL.md §4; 0: none) folded in with
+    ``rb(x) = floor((x + 5000) / 10**4)``: ``A := rb((10**4 - w) A)``,
+    ``B := rb((10**4 - w) B + w h var_stress)``.
     """
     phi = alpha + beta - (-gamma // 2)
     pws = [2**32]
@@ -62,7 +67,9 @@ def horizon_coefficients(omega: int, alpha: int, gamma: int, beta: int, h: int, 
     for _ in range(h - 1):
         pws.append((pws[-1] * phi + 2**31) // 2**32)
         cs.append(omega + (cs[-1] * phi + 2**31) // 2**32)
-    return [sum(pws), sum(cs), h * var_floor]
+    A = (sum(pws) * (10**4 - w_bps) + 5000) // 10**4
+    B = (sum(cs) * (10**4 - w_bps) + w_bps * h * var_stress + 5000) // 10**4
+    return [A, B, h * var_floor]
 
 
 def independent_param_hash(published: dict) -> int:
@@ -90,7 +97,8 @@ def independent_param_hash(published: dict) -> int:
     top = [_domain(b"calcm-params-v4"), sponge(struct), sponge(common)]
     for u in range(U):
         head = horizon_coefficients(*(int(p[k][u]) for k in ("omega", "alpha", "gamma", "beta")), h,
-                                    int(p["var_floor"][u]))
+                                    int(p["var_floor"][u]), int(p.get("apc_stress_weight_bps", 0)),
+                                    int(p.get("var_stress", [0] * U)[u]))
         top += [sponge(head + [int(p["z"][s][u]) for s in range(c * L, (c + 1) * L)]) for c in range(C)]
     options = [i for i in ins if i["kind"] in ("call", "put")]
     if options:

@@ -1,7 +1,8 @@
 """CLI of the APC report: ``calcm risk apc`` (docs/MODEL.md §4, the variance floor).
 
 Causal daily requirements (ES 99% + add-on, MPOR 2, GARCH refit monthly) of four fixed
-unit-gross books with and without the APC floor (:mod:`calcm.liquidation.apc`), on the
+unit-gross books without APC, with the floor and with the stressed weight
+(:mod:`calcm.liquidation.apc`), on the
 real history ``../shared/data/prices`` (or ``--prices``): over the whole history from the
 first date BTC and ETH can be modelled to 2023-12-31 (``--full``; ~10 min on 2 cores) and
 over the episodes 2020-03, 2021-05, 2022-06, 2022-11. Without the data and without
@@ -40,6 +41,7 @@ def apc_report(prices: Path, full: bool, episodes=None) -> dict:
         wins.append((name, e.start, e.end))
     return {"market": str(prices), "es_level": ModelParams().es_level, "mpor_days": ModelParams().mpor_days,
             "apc_floor_weight": ModelParams().apc_floor_weight,
+            "apc_stress_weight": ModelParams().apc_stress_weight,
             "windows": [run_window(md, n, s, e).summary() for n, s, e in wins]}
 
 
@@ -47,12 +49,13 @@ def _print(doc: dict) -> None:
     for w in doc["windows"]:
         rows = []
         for b, r in w["books"].items():
-            rows.append([b] + [f"{r['swing_none'][n]:.2f} / {r['swing_floor'][n]:.2f}" for n in ("1", "5", "30")]
-                        + [f"{r['mean_req_none']:.4f}", f"{r['mean_req_floor']:.4f}",
-                           f"{r['mean_ratio_floor_to_none']:.3f}"])
+            rows.append([b] + [" / ".join(f"{r[f'swing_{k}'][n]:.2f}" for k in ("none", "floor", "stress"))
+                               for n in ("1", "5", "30")]
+                        + [f"{r['mean_req_none']:.4f}", f"{r['mean_ratio_floor_to_none']:.3f}",
+                           f"{r['mean_ratio_stress_to_none']:.3f}"])
         table(f"APC {w['window']} ({w['start']}..{w['end']}, {w['days']} days; universe {','.join(w['assets'])})",
-              ["book", "swing 1d none/floor", "swing 5d", "swing 30d", "mean req none", "mean req floor",
-               "mean floor/none"], rows)
+              ["book", "swing 1d none/floor/stress", "swing 5d", "swing 30d", "mean req none",
+               "mean floor/none", "mean stress/none"], rows)
 
 
 def register(main, bench, chain) -> None:
@@ -65,7 +68,7 @@ def register(main, bench, chain) -> None:
     @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
                   help="write apc.json into this directory")
     def apc_cmd(prices, full, as_json, out):
-        """Margin swings (1/5/30-day) and cost of the APC variance floor, with vs without it."""
+        """Margin swings (1/5/30-day) and cost of the APC floor and stressed weight vs no APC."""
         if prices is None:
             if not DEFAULT_PRICES.exists():
                 console.print(f"skipped: {DEFAULT_PRICES} not found (pass --prices)")

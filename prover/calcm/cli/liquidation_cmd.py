@@ -201,9 +201,9 @@ def register(main, bench, chain) -> None:
     @click.option("--sims", "n_sims", type=int, default=2000, show_default=True,
                   help="simulations of the Acerbi-Szekely null")
     @click.option("--no-margin", is_flag=True, help="skip the margin-coverage check (faster)")
-    @click.option("--apc", type=click.Choice(("floor", "none")), default="floor", show_default=True,
-                  help="the APC variance floor (docs/MODEL.md section 4): test the published model with it, "
-                       "or the model's own coverage without it")
+    @click.option("--apc", type=click.Choice(("floor", "stress", "none")), default="floor", show_default=True,
+                  help="the APC tool (docs/MODEL.md section 4): the published floor, the 25% stressed "
+                       "weight, or the model's own coverage without APC")
     @click.option("--out", "--plot", "plot_dir", type=click.Path(path_type=Path), default=None,
                   help="write figures (PNG) to this directory")
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")

@@ -172,6 +172,7 @@ PATHS_BY_COMMAND: dict[str, dict[str, str]] = {
     "audit": {"builds": "in_dir", "verifiers_dir": "in_dir"},
     "chain verifiers": {"out": "out_dir"}, "demo": {"out": "out_dir"},
     "model export": {"out": "out_dir"}, "backtest": {"out": "out_dir"},
+    "risk apc": {"out": "out_dir"},
 }
 
 

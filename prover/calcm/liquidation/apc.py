@@ -6,14 +6,15 @@ requirement ``ES_99 + add-on`` over the MPOR is computed causally
 (:class:`~calcm.liquidation.causal.CausalRiskModel`: GARCH refit monthly, the
 recursion daily), once with the published APC floor (``apc = "floor"``:
 ``V = max(V_h, h var_floor)``, EMIR RTS 153/2013 Art. 28(1)(c)) and once without
-(``V = V_h``). Both come from ONE causal build per day: the floor changes neither the
-fits nor the scenario z-vectors, only the h-day variance, so the no-floor returns are
-``ScenarioSet.returns(sqrt(V_h))`` on the same build (a test checks this equals a build
-with ``apc = "none"``).
+(``V = V_h``), and with Art. 28(1)(b)'s stressed weight (``apc = "stress"``:
+``V = (1 - w) V_h + w h var_stress``). All come from ONE causal build per day: the APC tool
+changes neither the fits nor the scenario z-vectors, only the h-day variance, so the other
+variants' returns are ``ScenarioSet.returns(sqrt(V))`` on the same build (a test checks they
+equal builds with ``apc = "none"`` and ``"stress"``).
 
 Per window and book: ``swing_n = max_t req[t] / req[t - n]`` for n in :data:`WINDOWS`
 (the largest n-day rise, "peak-to-trough" in the APC sense), and the mean over days of
-``req_floor / req_none`` (the cost of the floor). Requirements are per USD of gross.
+``req_floor / req_none`` and ``req_stress / req_none`` (the cost of the tool). Requirements are per USD of gross.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from ..errors import InputError
 from ..market import MarketData
 from ..risk.book import parse_book
 from ..risk.liquidity import execution_cost
-from ..risk.model import ModelParams
+from ..risk.model import ModelParams, apc_var_stress, horizon_variance
 from .backtest import eligible_assets
 from .backtest_books import BookLosses, default_books
 from .causal import CausalRiskModel
@@ -36,7 +37,7 @@ WINDOWS = (1, 5, 30)
 
 @dataclass(frozen=True)
 class ApcWindow:
-    """One window: dates (T,), requirements (B, T) with and without the floor, per book."""
+    """One window: dates (T,), requirements (B, T) without APC, with the floor, with the stressed weight."""
 
     name: str
     start: str
@@ -46,6 +47,7 @@ class ApcWindow:
     dates: np.ndarray
     req_none: np.ndarray
     req_floor: np.ndarray
+    req_stress: np.ndarray
     windows: tuple[int, ...]
     first: int                 # index of the first day the window's metrics count
 
@@ -59,14 +61,13 @@ class ApcWindow:
     def summary(self) -> dict:
         out = {}
         sl = slice(self.first, None)
+        reqs = {"none": self.req_none, "floor": self.req_floor, "stress": self.req_stress}
         for b, name in enumerate(self.books):
-            out[name] = {
-                "swing_none": {str(n): float(self.swing(self.req_none, n)[b]) for n in self.windows},
-                "swing_floor": {str(n): float(self.swing(self.req_floor, n)[b]) for n in self.windows},
-                "mean_ratio_floor_to_none": float(np.mean(self.req_floor[b, sl] / self.req_none[b, sl])),
-                "mean_req_none": float(np.mean(self.req_none[b, sl])),
-                "mean_req_floor": float(np.mean(self.req_floor[b, sl])),
-            }
+            out[name] = {f"swing_{k}": {str(n): float(self.swing(r, n)[b]) for n in self.windows}
+                         for k, r in reqs.items()}
+            for k in ("floor", "stress"):
+                out[name][f"mean_ratio_{k}_to_none"] = float(np.mean(reqs[k][b, sl] / self.req_none[b, sl]))
+            out[name].update({f"mean_req_{k}": float(np.mean(r[b, sl])) for k, r in reqs.items()})
         return {"window": self.name, "start": self.start, "end": self.end, "assets": list(self.assets),
                 "days": int(len(self.dates) - self.first), "books": out}
 
@@ -76,6 +77,17 @@ def _no_floor_returns(rm) -> np.ndarray:
     scen, h = rm.scenarios, rm.params.mpor_days
     vh = np.array([np.sqrt(rm.fits[a].mpor_variance(h)) for a in scen.assets])
     r = scen.returns(vh)
+    return r[:, [scen.assets.index(a) for a in rm.underlyings]]
+
+
+def _stress_returns(rm, market: MarketData, params: ModelParams) -> np.ndarray:
+    """(S, U) scenario returns of ``rm`` under ``apc = "stress"`` (weight ``params.apc_stress_weight``),
+    the stressed variance from ``market`` up to ``rm.asof``; underlyings order."""
+    scen, h = rm.scenarios, rm.params.mpor_days
+    p = replace(params, apc="stress")
+    vh = [rm.fits[a].mpor_variance(h) for a in scen.assets]
+    vs = apc_var_stress(market.upto(rm.asof), scen.assets, p)
+    r = scen.returns(np.sqrt(horizon_variance(vh, p, np.zeros(len(vh)), vs)))
     return r[:, [scen.assets.index(a) for a in rm.underlyings]]
 
 
@@ -92,7 +104,8 @@ def requirements(rm, losses: BookLosses, W_usd: np.ndarray, returns: np.ndarray)
 
 def run_window(market: MarketData, name: str, start, end, params: ModelParams | None = None,
                windows=WINDOWS, assets: tuple[str, ...] | None = None, refit: str = "month") -> ApcWindow:
-    """Requirements with and without the floor on the days ``start - max(windows) .. end``.
+    """Requirements without APC, with the floor and with the stressed weight on the days
+    ``start - max(windows) .. end``.
 
     ``assets`` (default: every asset with enough history at the warm-up start,
     :func:`~calcm.liquidation.backtest.eligible_assets`) is the model's universe; BTC and
@@ -113,14 +126,15 @@ def run_window(market: MarketData, name: str, start, end, params: ModelParams | 
     days = np.flatnonzero((market.dates >= warm) & (market.dates <= d1))
     if len(days) < 2:
         raise InputError(market.source, f"window {name}", "date", f"no data in {warm}..{d1}")
-    none, floor = np.empty((len(books), len(days))), np.empty((len(books), len(days)))
+    none, floor, stress = (np.empty((len(books), len(days))) for _ in range(3))
     for j, t in enumerate(days):
         rm = causal.at(market.dates[t])
         floor[:, j] = requirements(rm, bl, bl.W, rm.returns)
         none[:, j] = requirements(rm, bl, bl.W, _no_floor_returns(rm))
+        stress[:, j] = requirements(rm, bl, bl.W, _stress_returns(rm, market, p))
     dates = market.dates[days]
     first = int(np.searchsorted(dates, d0))
-    return ApcWindow(name, str(d0), str(d1), uni, tuple(b.name for b in books), dates, none, floor,
+    return ApcWindow(name, str(d0), str(d1), uni, tuple(b.name for b in books), dates, none, floor, stress,
                      tuple(windows), first)
 
 

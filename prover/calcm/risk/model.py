@@ -8,7 +8,7 @@ Steps (every formula in docs/MODEL.md):
 3. correlation: EWMA of the standardised residuals over the days all underlyings
    trade (:mod:`.correlation`), and its blend toward one (``stress_weight``);
 4. scenarios: FHS (today's correlation) + stressed FHS (the blend) + stress z-vectors
-   (:mod:`.scenarios`), returns ``z * sqrt(max(V_h, h var_floor))``;
+   (:mod:`.scenarios`), returns ``z * sqrt(V)``, ``V`` the APC :func:`horizon_variance`;
 5. instruments: P&L matrix, marks, exposures (:mod:`.instruments`), and the perp
    basis + funding charge ``perp_shock_bps[u] = basis + h * funding`` (:mod:`.perp_shocks`);
 6. collateral prices (stablecoins 1 USD, others the ``asof`` close), haircuts
@@ -64,8 +64,13 @@ class ModelParams:
     adv_window:    days in the trailing mean of USD volume (30).
     min_history:   minimum daily returns per underlying for a GARCH fit (250).
     apc:           anti-procyclicality: "floor" (default) floors the h-day variance at
-                   ``h * var_floor_u`` (EMIR RTS 153/2013 Art. 28(1)(c)); "none": no floor.
+                   ``h * var_floor_u`` (EMIR RTS 153/2013 Art. 28(1)(c)); "stress": weight
+                   ``apc_stress_weight`` on the stressed variance (Art. 28(1)(b), :func:`horizon_variance`);
+                   "none": neither.
     apc_floor_weight: ``var_floor_u = weight * mean(r^2)`` over the asset's whole history (1.0).
+    apc_stress_weight: ``w`` of ``V = (1 - w) V_h + w h var_stress`` when apc == "stress": a whole
+                   number of bps in [0.25, 1) (0.25). In :meth:`to_json` only when apc == "stress"
+                   or not the default, so the default parameters' hash is that of model v4.
     risk_haircuts: raise each non-stable collateral haircut to that asset's own ES over
                    the MPOR, the table as the floor (:mod:`.haircuts`; on by default).
     perp_shocks:   per-asset perp basis and funding shocks, integer bps (:class:`PerpShocks`);
@@ -86,6 +91,7 @@ class ModelParams:
     min_history: int = 250
     apc: str = "floor"
     apc_floor_weight: float = 1.0
+    apc_stress_weight: float = 0.25
     risk_haircuts: bool = True
     perp_shocks: PerpShocks = field(default_factory=PerpShocks)
 
@@ -95,9 +101,13 @@ class ModelParams:
         if self.vol_model not in ("gjr", "garch"):
             raise ValueError(f"vol_model must be 'gjr' or 'garch', got {self.vol_model!r}")
         volatility_model(self.vol_model, self.persistence_cap)    # persistence_cap in (0, 1) or None
-        if self.apc not in ("floor", "none") or not (0 <= self.apc_floor_weight < 100):
-            raise ValueError(f"apc must be 'floor' or 'none' and 0 <= apc_floor_weight < 100, got "
+        if self.apc not in ("floor", "stress", "none") or not (0 <= self.apc_floor_weight < 100):
+            raise ValueError(f"apc must be 'floor', 'stress' or 'none' and 0 <= apc_floor_weight < 100, got "
                              f"{self.apc!r}, {self.apc_floor_weight}")
+        w_bps = self.apc_stress_weight * 10_000
+        if self.apc == "stress" and not (0.25 <= self.apc_stress_weight < 1 and abs(w_bps - round(w_bps)) < 1e-6):
+            raise ValueError(f"apc_stress_weight must be a whole number of bps in [0.25, 1) when apc == 'stress', "
+                             f"got {self.apc_stress_weight}")
         if self.adv_window < 1 or self.min_history < 30:
             raise ValueError("adv_window must be >= 1 and min_history >= 30")
         MarginParams(self.es_level, self.im_buffer, self.warn_buffer)  # validates those three
@@ -113,7 +123,10 @@ class ModelParams:
         return MarginParams(self.es_level, self.im_buffer, self.warn_buffer)
 
     def to_json(self) -> dict:
-        return {**asdict(self), "perp_shocks": self.perp_shocks.to_json()}
+        d = {**asdict(self), "perp_shocks": self.perp_shocks.to_json()}
+        if self.apc != "stress" and self.apc_stress_weight == _DEFAULT_STRESS_WEIGHT:
+            del d["apc_stress_weight"]          # unused: the default hash stays that of model v4
+        return d
 
     @classmethod
     def from_json(cls, d: dict) -> "ModelParams":
@@ -133,6 +146,11 @@ class ModelParams:
         """sha256 of the canonical JSON of the parameters."""
         blob = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(b"calcm-model-params-v1\n" + blob).hexdigest()
+
+
+_DEFAULT_STRESS_WEIGHT = ModelParams.apc_stress_weight
+#: Days per window of the stressed variance (one trading year; EMIR RTS 153/2013 Art. 28(1)(b)).
+APC_STRESS_WINDOW = 250
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,6 +179,7 @@ class RiskModel:
     unit_notional: np.ndarray
     margin_model: MarginModel
     var_floor: np.ndarray | None = None   # (U,) APC floor on the daily variance (0: none), :func:`apc_var_floor`
+    var_stress: np.ndarray | None = None  # (U,) stressed daily variance (0 unless "stress"), :func:`apc_var_stress`
     haircuts: CollateralHaircuts | None = None   # the publication's haircuts (margin_model.haircut in bps)
     perp_shock_bps: np.ndarray | None = None     # (U,) int: published perp basis + funding shock, bps
 
@@ -215,10 +234,10 @@ def apc_var_floor(market: MarketData, underlyings, params: ModelParams) -> np.nd
 
     ``var_floor_u = apc_floor_weight * mean(r_t**2)`` over ALL of asset u's daily simple
     returns in ``market`` (from its first close to the model date: the longest lookback,
-    EMIR RTS 153/2013 Art. 28(1)(c)); zeros when ``params.apc == "none"``. The h-day
+    EMIR RTS 153/2013 Art. 28(1)(c)); zeros unless ``params.apc == "floor"``. The h-day
     variance is then ``max(V_h, h var_floor_u)``.
     """
-    if params.apc == "none":
+    if params.apc != "floor":
         return np.zeros(len(underlyings))
     rets = market.simple_returns()
     out = []
@@ -226,6 +245,43 @@ def apc_var_floor(market: MarketData, underlyings, params: ModelParams) -> np.nd
         col = rets[:, market.index(a)]
         out.append(params.apc_floor_weight * float(np.mean(col[np.isfinite(col)] ** 2)))
     return np.array(out)
+
+
+def stressed_variance(returns: np.ndarray, window: int = APC_STRESS_WINDOW) -> float:
+    """Max over all ``window``-day windows of ``mean(r_t**2)`` of one asset's daily simple returns
+    (NaN dropped, so windows run over its consecutive observations; fewer than ``window``: the mean
+    of all): the daily variance of its most volatile year on record."""
+    r2 = np.asarray(returns, float)
+    r2 = r2[np.isfinite(r2)] ** 2
+    if len(r2) <= window:
+        return float(np.mean(r2))
+    c = np.concatenate(([0.0], np.cumsum(r2)))
+    return float(np.max(c[window:] - c[:-window]) / window)
+
+
+def apc_var_stress(market: MarketData, underlyings, params: ModelParams) -> np.ndarray:
+    """(U,) :func:`stressed_variance` of each underlying over ALL its returns in ``market`` (to the
+    model date) when ``params.apc == "stress"``, else zeros."""
+    if params.apc != "stress":
+        return np.zeros(len(underlyings))
+    rets = market.simple_returns()
+    return np.array([stressed_variance(rets[:, market.index(a)]) for a in underlyings])
+
+
+def horizon_variance(v_h: np.ndarray, params: ModelParams, var_floor: np.ndarray,
+                     var_stress: np.ndarray) -> np.ndarray:
+    """(U,) the h-day variance with the APC tool of ``params`` (docs/MODEL.md §4), ``h = mpor_days``::
+
+        "floor":  max(V_h, h var_floor)            (var_floor 0 under "none")
+        "stress": (1 - w) V_h + w h var_stress     (w = apc_stress_weight; no floor)
+
+    ``v_h`` (U,) the GARCH h-day variance. Under "floor"/"none" this is ``max(V_h, h var_floor)``
+    bit for bit."""
+    h = params.mpor_days
+    if params.apc == "stress":
+        w = params.apc_stress_weight
+        return (1 - w) * np.asarray(v_h, float) + w * h * np.asarray(var_stress, float)
+    return np.maximum(v_h, h * np.asarray(var_floor, float))
 
 
 def build_risk_model(market: MarketData, book: Book, params: ModelParams | None = None,
@@ -264,8 +320,8 @@ def build_risk_model(market: MarketData, book: Book, params: ModelParams | None 
 
     price = np.array([market.last_close()[market.index(a)] for a in und])
     sigma = np.array([np.sqrt(fits[a].sigma2_next) for a in und])
-    vfloor = apc_var_floor(market, und, p)
-    mpor_vol = np.sqrt(np.maximum([fits[a].mpor_variance(p.mpor_days) for a in und], p.mpor_days * vfloor))
+    vfloor, vstress = apc_var_floor(market, und, p), apc_var_stress(market, und, p)
+    mpor_vol = np.sqrt(horizon_variance([fits[a].mpor_variance(p.mpor_days) for a in und], p, vfloor, vstress))
     back = np.argsort(order)                                        # scenario -> book order
     returns = scen.returns(mpor_vol[order])[:, back]
     table = InstrumentTable.from_instruments(book.instruments, und)
@@ -302,7 +358,7 @@ def build_risk_model(market: MarketData, book: Book, params: ModelParams | None 
                      perp_charge=perp_charge_matrix(table.kind, table.underlying_index, price, shock_bps))
     return RiskModel(market.dates[-1], p, und, price, fits, sigma, mpor_vol, path, target, scen,
                      returns, val, np.array(adv), tuple(src), price[table.underlying_index], mm,
-                     var_floor=vfloor, haircuts=hc, perp_shock_bps=shock_bps)
+                     var_floor=vfloor, var_stress=vstress, haircuts=hc, perp_shock_bps=shock_bps)
 
 
 def build_margin_model(market: MarketData, book: Book, params: ModelParams | None = None,

@@ -62,7 +62,8 @@ def params_from_risk_model(rm, book, chunks: int | None = None, k_tail: int | No
     """Fixed-point parameters from a float :class:`~calcm.risk.model.RiskModel` built on ``book``.
 
     The same GARCH fits and the FULL scenario set (docs/PROVING.md §1: no subset),
-    the APC ``var_floor`` (2**48, rounded half away),
+    the APC ``var_floor`` and ``var_stress`` (2**48, rounded half away) and, under
+    ``apc == "stress"``, ``apc_stress_weight_bps`` (the float weight, a whole number of bps),
     ``k = ceil((1 - es_level) S)`` from the margin parameters unless ``k_tail`` is
     given, and ``chunks`` scenario chunks for the option parts (must divide S; default
     :func:`default_chunks`).
@@ -110,7 +111,10 @@ def params_from_risk_model(rm, book, chunks: int | None = None, k_tail: int | No
         chunks=chunks if chunks is not None else default_chunks(len(idx)),
         var_floor=tuple(encode(float(v), 2**VAR_FRAC, VAR_FLOOR, f"{a} var_floor")
                         for a, v in zip(und, rm.var_floor if rm.var_floor is not None else [0.0] * len(und))),
-        perp_shock_bps=tuple(RATE.check(int(b), f"{a} perp shock") for a, b in zip(und, rm.perp_shock_bps)))
+        perp_shock_bps=tuple(RATE.check(int(b), f"{a} perp shock") for a, b in zip(und, rm.perp_shock_bps)),
+        apc_stress_weight_bps=round_half_away(rm.params.apc_stress_weight * BPS) if rm.params.apc == "stress" else 0,
+        var_stress=tuple(encode(float(v), 2**VAR_FRAC, VAR_FLOOR, f"{a} var_stress")
+                         for a, v in zip(und, rm.var_stress if rm.var_stress is not None else [0.0] * len(und))))
 
 
 def genesis(rm, market) -> tuple[ModelStateFx, tuple[int, ...]]:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...fixedpoint import D_FRAC, GARCH_FRAC, IV_FRAC, LN_FRAC, PRICE_SCALE, SHOCK_FRAC, T_FRAC, VAR_FRAC, VOL_FRAC, Z_FRAC
+from ...fixedpoint import (BPS, D_FRAC, GARCH_FRAC, IV_FRAC, LN_FRAC, PRICE_SCALE, SHOCK_FRAC, T_FRAC, VAR_FRAC,
+                           VOL_FRAC, Z_FRAC)
 from .constants import DAYS_PER_YEAR
 from .options import OptionValueFx
 from .params import ModelParamsFx
@@ -31,7 +32,8 @@ class FloatUpdate:
 
 
 def float_horizon_variance(params: ModelParamsFx, sigma2: np.ndarray) -> np.ndarray:
-    """(U,) ``max(V_h, h var_floor)`` in float from the decoded parameters: ``V_h`` by
+    """(U,) ``max((1 - w) V_h + w h var_stress, h var_floor)`` in float from the decoded parameters
+    (``w = apc_stress_weight_bps / 10**4``; one of the two APC tools is 0): ``V_h`` by
     :func:`calcm.risk.volatility.mpor_variance` (arch's analytic h-step forecast, summed)."""
     from ..volatility import GarchParams, mpor_variance
 
@@ -40,7 +42,9 @@ def float_horizon_variance(params: ModelParamsFx, sigma2: np.ndarray) -> np.ndar
     for u in range(params.n_assets):
         gp = GarchParams(params.omega[u] / 2**VAR_FRAC, params.alpha[u] / 2**GARCH_FRAC,
                          params.gamma[u] / 2**GARCH_FRAC, params.beta[u] / 2**GARCH_FRAC, 5.0)
-        out[u] = max(mpor_variance(gp, float(sigma2[u]), h), h * params.var_floor[u] / 2**VAR_FRAC)
+        w = params.apc_stress_weight_bps / 1e4
+        v = (1 - w) * mpor_variance(gp, float(sigma2[u]), h) + w * h * params.var_stress[u] / 2**VAR_FRAC
+        out[u] = max(v, h * params.var_floor[u] / 2**VAR_FRAC)
     return out
 
 
@@ -101,11 +105,15 @@ def horizon_rel_error(params: ModelParamsFx, u: int, vf: float) -> float:
     ``rdiv`` of ``A_u sigma2`` adds 2**-49: ``|dV| <= h**2 M**h (2**-33 V + 2**-48)``. The
     floor ``F_u`` is exact on both sides and ``max`` is 1-Lipschitz; ``|d sqrt(V)| / sqrt(V) <=
     |dV| / V``, doubled for using the fixed ``Vf`` in place of the float one:
-    ``h**2 M**h (2**-32 + 2**-47 / Vf)``.
+    ``h**2 M**h (2**-32 + 2**-47 / Vf)``. APC tool (b) (weight ``w`` > 0) scales that part by
+    ``1 - w`` and adds its fold's roundings, ``sigma2 2**-33 + 3 2**-49`` with ``sigma2 <= V / (1 - w)``
+    (:attr:`ModelParamsFx.horizon_b`), doubled: ``2**-32 / (1 - w) + 3 2**-48 / Vf``.
     """
     h = params.horizon_days
     m = max(1.0, params.phi[u] / 2**GARCH_FRAC) ** h
-    return h * h * m * (2**-32 + 2**-47 / max(vf, 2**-64))
+    out = h * h * m * (2**-32 + 2**-47 / max(vf, 2**-64))
+    w = params.apc_stress_weight_bps
+    return out + (2**-32 * BPS / (BPS - w) + 3 * 2**-48 / max(vf, 2**-64) if w else 0.0)
 
 
 def pnl_error_bound(up: UpdateFx, params: ModelParamsFx, prices) -> np.ndarray:

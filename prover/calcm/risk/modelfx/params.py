@@ -6,7 +6,9 @@ instruments, m collateral assets, C scenario chunks of the option parts
 ``omega`` (2**48), ``alpha``/``gamma``/``beta`` (2**32); ``z`` (S, U) at 2**16;
 ``vol_shock`` and ``skew_shock`` (S, U) at 2**16 (relative ATM vol shock and
 skew shock per scenario and underlying, docs/PROVING.md §1); ``var_floor`` (U,) the APC floor on the daily
-variance at 2**48 (docs/MODEL.md §4); ``adv`` whole USD; rates in bps. The structure
+variance at 2**48 (docs/MODEL.md §4), or under APC tool (b) ``apc_stress_weight_bps`` > 0 and
+``var_stress`` (U,) the stressed daily variance at 2**48 (then no floor: ``var_floor`` all 0);
+``adv`` whole USD; rates in bps. The structure
 (shapes, kinds, underlyings, collateral map, k, C) is a compile-time constant of
 every circuit, hashed into ``structure_id``; the values are bound by the
 parameter tree hash (:mod:`calcm.risk.modelfx.paramhash`).
@@ -53,13 +55,14 @@ class ModelParamsFx:
     chunks: int = 1
     var_floor: tuple[int, ...] = ()     # () = no floor (all 0); JSON always carries it
     perp_shock_bps: tuple[int, ...] = ()    # () = no perp basis/funding shock (all 0)
+    apc_stress_weight_bps: int = 0      # APC tool (b) weight w (bps); 0 = off; JSON only when > 0
+    var_stress: tuple[int, ...] = ()    # () = all 0; must be all 0 when the weight is 0
 
     def __post_init__(self):
         U, S = len(self.assets), len(self.z)
-        if not self.var_floor:
-            object.__setattr__(self, "var_floor", (0,) * U)
-        if not self.perp_shock_bps:
-            object.__setattr__(self, "perp_shock_bps", (0,) * U)
+        for name in ("var_floor", "perp_shock_bps", "var_stress"):
+            if not getattr(self, name):
+                object.__setattr__(self, name, (0,) * U)
         if U < 1 or S < 1 or not self.instruments:
             raise ValueError("a model needs at least one asset, one scenario and one instrument")
         if len(set(self.assets)) != U:
@@ -67,7 +70,7 @@ class ModelParamsFx:
         if self.chunks < 1 or S % self.chunks:
             raise ValueError(f"chunks={self.chunks} must divide the scenario count S={S}")
         for name in ("omega", "alpha", "gamma", "beta", "adv", "liquidity_weight_bps", "var_floor",
-                     "perp_shock_bps"):
+                     "perp_shock_bps", "var_stress"):
             if len(getattr(self, name)) != U:
                 raise ValueError(f"{name} must have one value per asset ({U})")
         for u, a in enumerate(self.assets):
@@ -82,6 +85,13 @@ class ModelParamsFx:
             RATE.check(self.liquidity_weight_bps[u], f"asset {a} liquidity weight")
             VAR_FLOOR.check(self.var_floor[u], f"asset {a} var_floor")
             PERP_SHOCK.check(self.perp_shock_bps[u], f"asset {a} perp shock")
+            VAR_FLOOR.check(self.var_stress[u], f"asset {a} var_stress")
+        if self.apc_stress_weight_bps:     # Art. 28(1)(b): at least 25% on the stressed observations
+            Range("APC stress weight (bps)", BPS // 4, BPS).check(self.apc_stress_weight_bps, "apc_stress_weight_bps")
+        if self.apc_stress_weight_bps and any(self.var_floor):
+            raise ValueError("var_floor must be all 0 when apc_stress_weight_bps > 0 (one APC tool at a time)")
+        if not self.apc_stress_weight_bps and any(self.var_stress):
+            raise ValueError("var_stress must be all 0 when apc_stress_weight_bps is 0")
         for s, row in enumerate(self.z):
             if len(row) != U:
                 raise ValueError(f"z[{s}] must have {U} values")
@@ -187,12 +197,22 @@ class ModelParamsFx:
                 acc += pw
                 pw = (pw * phi + (1 << (GARCH_FRAC - 1))) >> GARCH_FRAC
             out.append(acc)
-        return tuple(out)
+        w = self.apc_stress_weight_bps
+        return tuple(((BPS - w) * a + BPS // 2) // BPS for a in out)
 
     @cached_property
     def horizon_b(self) -> tuple[int, ...]:
         """Per asset ``B_u`` (2**48): ``c = 0; B = 0; for j in 1..h-1: c = omega + rdiv(c phi, 32); B += c``,
-        the omega part of the h-day variance (``B = 0`` for h = 1)."""
+        the omega part of the h-day variance (``B = 0`` for h = 1).
+
+        APC tool (b) (``w = apc_stress_weight_bps`` > 0) folds the stressed variance into the
+        coefficients, so no circuit changes: with ``A0, B0`` the recursions above and
+        ``rb(x) = floor((x + 5000) / 10**4)`` (round half up),
+        ``A_u = rb((10**4 - w) A0)``, ``B_u = rb((10**4 - w) B0 + w h var_stress_u)`` (one rounding
+        each), ``F_u = 0``; then ``rdiv(A sigma2, 32) + B`` is ``(1 - w) V_h + w h var_stress``,
+        ``V_h = rdiv(A0 sigma2, 32) + B0`` the unweighted fixed-point h-day variance.
+        The error is at most ``sigma2 2**-33 + 3/2`` units of 2**-48 (three roundings of at
+        most 1/2, one of them scaled by sigma2 2**-32). ``w = 0`` leaves ``A0, B0`` unchanged exactly."""
         out = []
         for omega, phi in zip(self.omega, self.phi):
             c, acc = 0, 0
@@ -200,11 +220,13 @@ class ModelParamsFx:
                 c = omega + ((c * phi + (1 << (GARCH_FRAC - 1))) >> GARCH_FRAC)
                 acc += c
             out.append(acc)
-        return tuple(out)
+        w, h = self.apc_stress_weight_bps, self.horizon_days
+        return tuple(((BPS - w) * b + w * h * vs + BPS // 2) // BPS for b, vs in zip(out, self.var_stress))
 
     @cached_property
     def horizon_floor(self) -> tuple[int, ...]:
-        """Per asset ``F_u = h * var_floor_u`` (2**48): the APC floor on the h-day variance."""
+        """Per asset ``F_u = h * var_floor_u`` (2**48): the APC floor on the h-day variance (all 0
+        under tool (b), where ``var_floor`` must be 0)."""
         return tuple(self.horizon_days * v for v in self.var_floor)
 
     @cached_property
@@ -251,6 +273,8 @@ class ModelParamsFx:
             "min_return_bps": self.min_return_bps, "adv": list(self.adv),
             "liquidity_weight_bps": list(self.liquidity_weight_bps), "chunks": self.chunks,
             "var_floor": list(self.var_floor), "perp_shock_bps": list(self.perp_shock_bps),
+            **({"apc_stress_weight_bps": self.apc_stress_weight_bps, "var_stress": list(self.var_stress)}
+               if self.apc_stress_weight_bps else {}),
         }
 
     @classmethod
@@ -270,4 +294,5 @@ class ModelParamsFx:
                    int(d["horizon_days"]), int(d["k_tail"]),
                    int(d["im_buffer_bps"]), int(d["warn_buffer_bps"]), int(d["min_return_bps"]),
                    ints("adv"), ints("liquidity_weight_bps"), int(d.get("chunks", 1)), ints("var_floor"),
-                   ints("perp_shock_bps"))
+                   ints("perp_shock_bps"), int(d.get("apc_stress_weight_bps", 0)),
+                   tuple(int(v) for v in d.get("var_stress", ())))

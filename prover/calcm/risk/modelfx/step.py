@@ -17,7 +17,7 @@ per scenario ``s`` (``z`` at 2**16)::
 
 (``A_u``, ``B_u``, ``F_u``: :attr:`ModelParamsFx.horizon_a` / ``horizon_b`` /
 ``horizon_floor``, the exact integer forecast recursion of arch's analytic
-h-step variance.) ``r = max(z sqrt(max(V_h, h var_floor)), MIN_RETURN)`` is the
+h-step variance, with APC tool (b)'s stressed weight folded into ``A_u``, ``B_u``.) ``r = max(z sqrt(max(V_h, h var_floor)), MIN_RETURN)`` is the
 float model's scenario return;
 spot and perp P&L are ``lin`` exactly. The GARCH step (``sigma2'``) runs only in
 the daily step; ``a_u`` and ``floor_u`` use the variance of the state being
