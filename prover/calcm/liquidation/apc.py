@@ -72,23 +72,16 @@ class ApcWindow:
                 "days": int(len(self.dates) - self.first), "books": out}
 
 
-def _no_floor_returns(rm) -> np.ndarray:
-    """(S, U) scenario returns of ``rm`` without the APC floor (``V = V_h``), underlyings order."""
+def _returns_under(rm, market: MarketData, params: ModelParams, apc: str) -> np.ndarray:
+    """(S, U) scenario returns of ``rm`` (built with the floor) under APC tool ``apc`` instead:
+    ``"none"`` (``V = V_h``) or ``"stress"`` (weight ``params.apc_stress_weight``, the stressed
+    variance from ``market`` up to ``rm.asof``); underlyings order."""
     scen, h = rm.scenarios, rm.params.mpor_days
-    vh = np.array([np.sqrt(rm.fits[a].mpor_variance(h)) for a in scen.assets])
-    r = scen.returns(vh)
-    return r[:, [scen.assets.index(a) for a in rm.underlyings]]
-
-
-def _stress_returns(rm, market: MarketData, params: ModelParams) -> np.ndarray:
-    """(S, U) scenario returns of ``rm`` under ``apc = "stress"`` (weight ``params.apc_stress_weight``),
-    the stressed variance from ``market`` up to ``rm.asof``; underlyings order."""
-    scen, h = rm.scenarios, rm.params.mpor_days
-    p = replace(params, apc="stress")
+    p = replace(params, apc=apc)
     vh = [rm.fits[a].mpor_variance(h) for a in scen.assets]
-    vs = apc_var_stress(market.upto(rm.asof), scen.assets, p)
+    vs = apc_var_stress(market.upto(rm.asof), scen.assets, p) if apc == "stress" else np.zeros(len(vh))
     r = scen.returns(np.sqrt(horizon_variance(vh, p, np.zeros(len(vh)), vs)))
-    return r[:, [scen.assets.index(a) for a in rm.underlyings]]
+    return r[:, rm.scenario_columns]
 
 
 def requirements(rm, losses: BookLosses, W_usd: np.ndarray, returns: np.ndarray) -> np.ndarray:
@@ -130,8 +123,8 @@ def run_window(market: MarketData, name: str, start, end, params: ModelParams | 
     for j, t in enumerate(days):
         rm = causal.at(market.dates[t])
         floor[:, j] = requirements(rm, bl, bl.W, rm.returns)
-        none[:, j] = requirements(rm, bl, bl.W, _no_floor_returns(rm))
-        stress[:, j] = requirements(rm, bl, bl.W, _stress_returns(rm, market, p))
+        none[:, j] = requirements(rm, bl, bl.W, _returns_under(rm, market, p, "none"))
+        stress[:, j] = requirements(rm, bl, bl.W, _returns_under(rm, market, p, "stress"))
     dates = market.dates[days]
     first = int(np.searchsorted(dates, d0))
     return ApcWindow(name, str(d0), str(d1), uni, tuple(b.name for b in books), dates, none, floor, stress,

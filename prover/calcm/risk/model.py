@@ -184,14 +184,19 @@ class RiskModel:
     perp_shock_bps: np.ndarray | None = None     # (U,) int: published perp basis + funding shock, bps
 
     @property
+    def scenario_columns(self) -> list[int]:
+        """Column of each underlying (book order) in ``scenarios`` (sorted asset order)."""
+        return [self.scenarios.assets.index(a) for a in self.underlyings]
+
+    @property
     def vol_shock(self) -> np.ndarray:
         """(S, U) scenario ATM vol shocks in underlyings order (``scenarios`` is in sorted order)."""
-        return self.scenarios.vol_shock[:, [self.scenarios.assets.index(a) for a in self.underlyings]]
+        return self.scenarios.vol_shock[:, self.scenario_columns]
 
     @property
     def skew_shock(self) -> np.ndarray:
         """(S, U) scenario skew shocks in underlyings order."""
-        return self.scenarios.skew_shock[:, [self.scenarios.assets.index(a) for a in self.underlyings]]
+        return self.scenarios.skew_shock[:, self.scenario_columns]
 
 
 def _check_assets(market: MarketData, book: Book) -> None:

@@ -28,7 +28,8 @@ from dataclasses import dataclass, replace
 from ..errors import InputError
 from ..fixedpoint import FixedPointRangeError
 from ..risk.fixed_margin import AccountFx, MarginModelFx, margin_fx
-from ..risk.modelfx.options import option_base, option_exposure, option_mark, option_pnl, option_scenario
+from ..risk.modelfx.options import (moneyness, option_base, option_exposure, option_mark, option_pnl, option_scenario,
+                                   scenario_vol)
 from ..risk.modelfx.step import asset_move, scenario_move
 from ..risk.modelfx.update import perp_moves
 from .numbers import tier_name
@@ -53,8 +54,10 @@ def moved_model(ctx, u: int, price: int, options=None) -> MarginModelFx:
             continue
         base = option_base(params, o, price)
         mark[o], expo[o] = option_mark(params, o, price, base), option_exposure(params, o, price, base)
+        m = moneyness(params, o, base)
         for s in range(S):
-            opt[s][o] = option_pnl(params, o, base, option_scenario(params, o, s, price, col[s]), col[s])
+            scen = option_scenario(params, o, s, price, col[s], scenario_vol(params, o, s, m))
+            opt[s][o] = option_pnl(params, o, base, scen, col[s])
     prices = model.price[:u] + (price,) + model.price[u + 1:]
     return replace(model, price=prices, lin=lin, opt=tuple(tuple(r) for r in opt),
                    opt_mark=tuple(mark), opt_expo=tuple(expo), perp_move=perp_moves(params, prices))

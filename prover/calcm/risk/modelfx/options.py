@@ -61,9 +61,10 @@ def option_base(params: ModelParamsFx, o: int, price: int) -> OptionValueFx:
                       f"instrument '{ins.id}' base")
 
 
-def moneyness(params: ModelParamsFx, o: int, price: int) -> int:
-    """``m = clip(ln K - ln_fx(price), +/-MONEYNESS_CAP_FX)`` (2**32) of series ``o`` at the base price."""
-    x = params.option_terms[o].ln_k - ln_fx(price)
+def moneyness(params: ModelParamsFx, o: int, base: OptionValueFx) -> int:
+    """``m = clip(ln K - ln_fx(F), +/-MONEYNESS_CAP_FX)`` (2**32) of series ``o`` at the base price
+    ``F``: ``base`` is :func:`option_base` there (its ``ln_f``, as OptionPart reuses OptionBase's)."""
+    x = params.option_terms[o].ln_k - base.ln_f
     return max(-MONEYNESS_CAP_FX, min(MONEYNESS_CAP_FX, x))
 
 
@@ -84,11 +85,11 @@ def scenario_vol(params: ModelParamsFx, o: int, s: int, m: int) -> tuple[int, in
 
 
 def option_scenario(params: ModelParamsFx, o: int, s: int, price: int, lin: int,
-                    m: int | None = None) -> OptionValueFx:
+                    vol: tuple[int, int]) -> OptionValueFx:
     """Series ``o`` in scenario ``s``: price ``price + lin``, time ``T - h``, vol ``iv u_s / 2**16``
-    (``m``: the series' moneyness at ``price``, computed when not given)."""
+    with ``vol = (u_s, w_s)`` its :func:`scenario_vol`."""
     ins, t = params.instruments[params.options[o]], params.option_terms[o]
-    u, w = scenario_vol(params, o, s, moneyness(params, o, price) if m is None else m)
+    u, w = vol
     return black76_fx(price + lin, ins.strike, t.ln_k, t.inv_v_after, t.v_after, w, u,
                       f"instrument '{ins.id}' scenario {s}")
 
