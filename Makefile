@@ -44,6 +44,7 @@ bench: setup
 	$(CALCM) bench keeper --kills 20 --blocks 100 --json
 	test ! -f ../shared/data/prices/daily_close.csv || $(CALCM) backtest --prices ../shared/data/prices/daily_close.csv --start 2021-07-01 --end 2023-12-30 --random-books 1000 --no-margin --json
 	test ! -f ../shared/data/prices/daily_close.csv || $(CALCM) cascade ablation --accounts 10000 --json
+	test ! -f ../shared/data/prices/daily_close.csv || $(CALCM) risk apc --frontier --json
 
 clean:
 	rm -rf build out .pytest_cache .hypothesis

@@ -24,25 +24,33 @@ DEFAULT_PRICES = SHARED_DATA / "prices" / "daily_close.csv"
 FULL_END = "2023-12-31"
 
 
-def apc_report(prices: Path, full: bool, episodes=None) -> dict:
-    """The JSON document: one :meth:`~calcm.liquidation.apc.ApcWindow.summary` per window."""
+def apc_report(prices: Path, full: bool, episodes=None, frontier: bool = False) -> dict:
+    """The JSON document: one :meth:`~calcm.liquidation.apc.ApcWindow.summary` per window, and with
+    ``frontier`` (implies ``full``) :func:`~calcm.liquidation.apc_frontier.frontier` over them."""
     from ..liquidation.apc import first_eligible, run_window
+    from ..liquidation.apc_frontier import frontier as apc_frontier
+    from ..liquidation.apc_frontier import variance_grid
     from ..liquidation.episodes import REAL_EPISODES, episode
     from ..market import load_market
     from ..risk.model import ModelParams
 
     md = load_market(prices)
     wins = []
-    if full:
+    if full or frontier:
         start = max(first_eligible(md, ModelParams()), md.dates[0])
         wins.append(("full", str(start), min(FULL_END, str(md.dates[-1]))))
     for name in (REAL_EPISODES if episodes is None else episodes):
         e = episode(name)
         wins.append((name, e.start, e.end))
-    return {"market": str(prices), "es_level": ModelParams().es_level, "mpor_days": ModelParams().mpor_days,
-            "apc_floor_weight": ModelParams().apc_floor_weight,
-            "apc_stress_weight": ModelParams().apc_stress_weight,
-            "windows": [run_window(md, n, s, e).summary() for n, s, e in wins]}
+    grid = variance_grid() if frontier else None
+    built = [run_window(md, n, s, e, grid=grid) for n, s, e in wins]
+    doc = {"market": str(prices), "es_level": ModelParams().es_level, "mpor_days": ModelParams().mpor_days,
+           "apc_floor_weight": ModelParams().apc_floor_weight,
+           "apc_stress_weight": ModelParams().apc_stress_weight,
+           "windows": [w.summary() for w in built]}
+    if frontier:
+        doc["frontier"] = apc_frontier(built[0], built[1:])
+    return doc
 
 
 def _print(doc: dict) -> None:
@@ -56,6 +64,16 @@ def _print(doc: dict) -> None:
         table(f"APC {w['window']} ({w['start']}..{w['end']}, {w['days']} days; universe {','.join(w['assets'])})",
               ["book", "swing 1d none/floor/stress", "swing 5d", "swing 30d", "mean req none",
                "mean floor/none", "mean stress/none"], rows)
+    f = doc.get("frontier")
+    if f:
+        t = f["targets"]
+        rows = [[r["setting"], "yes" if r["emir"] else "no"]
+                + [f"{r['books'][b]['cost']:.3f} / {r['books'][b]['swing']:.2f}" for b in f["books"]]
+                + ["yes" if r["meets"] else "no"] for r in f["settings"]]
+        table(f"APC frontier: mean cost ({f['full_window']}) / worst {t['swing_days']}-day rise "
+              f"({', '.join(f['episodes'])}); targets {t['cost']} / {t['swing']}",
+              ["setting", "EMIR"] + list(f["books"]) + ["meets both"], rows)
+        console.print(f"settings meeting both targets on every book: {', '.join(f['feasible']) or 'none'}")
 
 
 def register(main, bench, chain) -> None:
@@ -64,10 +82,12 @@ def register(main, bench, chain) -> None:
                   help=f"real price history (default: {DEFAULT_PRICES} when it exists)")
     @click.option("--full/--episodes-only", default=False, show_default=True,
                   help="also the whole history to 2023 (slow: one causal model build a day)")
+    @click.option("--frontier", is_flag=True,
+                  help="also every APC tool over a grid of settings: cost against 5-day swing (implies --full)")
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout")
     @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
                   help="write apc.json into this directory")
-    def apc_cmd(prices, full, as_json, out):
+    def apc_cmd(prices, full, frontier, as_json, out):
         """Margin swings (1/5/30-day) and cost of the APC floor and stressed weight vs no APC."""
         if prices is None:
             if not DEFAULT_PRICES.exists():
@@ -76,7 +96,7 @@ def register(main, bench, chain) -> None:
             prices = DEFAULT_PRICES
         elif not Path(prices).exists():
             raise InputError(str(prices), "-", "-", "price history not found")
-        doc = apc_report(Path(prices), full)
+        doc = apc_report(Path(prices), full, frontier=frontier)
         if out is not None:
             import json
             Path(out).mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,8 @@ recursion daily), once with the published APC floor (``apc = "floor"``:
 ``V = (1 - w) V_h + w h var_stress``). All come from ONE causal build per day: the APC tool
 changes neither the fits nor the scenario z-vectors, only the h-day variance, so the other
 variants' returns are ``ScenarioSet.returns(sqrt(V))`` on the same build (a test checks they
-equal builds with ``apc = "none"`` and ``"stress"``).
+equal builds with ``apc = "none"`` and ``"stress"``). Other settings of the tools (``grid``,
+:mod:`calcm.liquidation.apc_frontier`) are evaluated the same way.
 
 Per window and book: ``swing_n = max_t req[t] / req[t - n]`` for n in :data:`WINDOWS`
 (the largest n-day rise, "peak-to-trough" in the APC sense), and the mean over days of
@@ -18,7 +19,7 @@ Per window and book: ``swing_n = max_t req[t] / req[t - n]`` for n in :data:`WIN
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from ..errors import InputError
 from ..market import MarketData
 from ..risk.book import parse_book
 from ..risk.liquidity import execution_cost
-from ..risk.model import ModelParams, apc_var_stress, horizon_variance
+from ..risk.model import ModelParams, apc_var_floor, apc_var_stress, horizon_variance
 from .backtest import eligible_assets
 from .backtest_books import BookLosses, default_books
 from .causal import CausalRiskModel
@@ -50,6 +51,7 @@ class ApcWindow:
     req_stress: np.ndarray
     windows: tuple[int, ...]
     first: int                 # index of the first day the window's metrics count
+    grid: dict = field(default_factory=dict)   # setting name -> (B, T) requirements (apc_frontier)
 
     def swing(self, req: np.ndarray, n: int) -> np.ndarray:
         """(B,) ``max_t req[t] / req[t - n]`` over the counted days ``t >= max(first, n)``."""
@@ -72,16 +74,27 @@ class ApcWindow:
                 "days": int(len(self.dates) - self.first), "books": out}
 
 
+def _day_variances(rm, market: MarketData, params: ModelParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(U,) x 3 in scenario-asset order at ``rm``: the GARCH h-day variance ``V_h``, the floor's
+    daily variance at weight 1, and the stressed daily variance (from ``market`` up to ``rm.asof``)."""
+    assets, m = rm.scenarios.assets, market.upto(rm.asof)
+    vh = np.array([rm.fits[a].mpor_variance(rm.params.mpor_days) for a in assets])
+    unit = apc_var_floor(m, assets, replace(params, apc="floor", apc_floor_weight=1.0))
+    return vh, unit, apc_var_stress(m, assets, replace(params, apc="stress"))
+
+
+def _returns_with(rm, variances, params: ModelParams) -> np.ndarray:
+    """(S, U) scenario returns of ``rm`` (built with the floor) under the APC tool of ``params``
+    instead (:func:`horizon_variance`), from :func:`_day_variances`; underlyings order."""
+    vh, unit, vs = variances
+    floor = params.apc_floor_weight * unit if params.apc == "floor" else np.zeros(len(vh))
+    v = horizon_variance(vh, params, floor, vs if params.apc == "stress" else np.zeros(len(vh)))
+    return rm.scenarios.returns(np.sqrt(v))[:, rm.scenario_columns]
+
+
 def _returns_under(rm, market: MarketData, params: ModelParams, apc: str) -> np.ndarray:
-    """(S, U) scenario returns of ``rm`` (built with the floor) under APC tool ``apc`` instead:
-    ``"none"`` (``V = V_h``) or ``"stress"`` (weight ``params.apc_stress_weight``, the stressed
-    variance from ``market`` up to ``rm.asof``); underlyings order."""
-    scen, h = rm.scenarios, rm.params.mpor_days
-    p = replace(params, apc=apc)
-    vh = [rm.fits[a].mpor_variance(h) for a in scen.assets]
-    vs = apc_var_stress(market.upto(rm.asof), scen.assets, p) if apc == "stress" else np.zeros(len(vh))
-    r = scen.returns(np.sqrt(horizon_variance(vh, p, np.zeros(len(vh)), vs)))
-    return r[:, rm.scenario_columns]
+    """:func:`_returns_with` for tool ``apc`` (``"none"`` or ``"stress"`` at ``params``' weight)."""
+    return _returns_with(rm, _day_variances(rm, market, params), replace(params, apc=apc))
 
 
 def requirements(rm, losses: BookLosses, W_usd: np.ndarray, returns: np.ndarray) -> np.ndarray:
@@ -96,13 +109,16 @@ def requirements(rm, losses: BookLosses, W_usd: np.ndarray, returns: np.ndarray)
 
 
 def run_window(market: MarketData, name: str, start, end, params: ModelParams | None = None,
-               windows=WINDOWS, assets: tuple[str, ...] | None = None, refit: str = "month") -> ApcWindow:
+               windows=WINDOWS, assets: tuple[str, ...] | None = None, refit: str = "month",
+               grid: dict[str, ModelParams] | None = None) -> ApcWindow:
     """Requirements without APC, with the floor and with the stressed weight on the days
     ``start - max(windows) .. end``.
 
     ``assets`` (default: every asset with enough history at the warm-up start,
     :func:`~calcm.liquidation.backtest.eligible_assets`) is the model's universe; BTC and
-    ETH must be in it. Days before ``start`` only serve as the swings' references.
+    ETH must be in it. Days before ``start`` only serve as the swings' references. ``grid``
+    (name -> parameters of another APC setting, :func:`calcm.liquidation.apc_frontier.variance_grid`)
+    adds those settings' requirements, from the same builds, to :attr:`ApcWindow.grid`.
     """
     p = replace(params or ModelParams(), apc="floor")
     d0, d1 = np.datetime64(start, "D"), np.datetime64(end, "D")
@@ -119,16 +135,21 @@ def run_window(market: MarketData, name: str, start, end, params: ModelParams | 
     days = np.flatnonzero((market.dates >= warm) & (market.dates <= d1))
     if len(days) < 2:
         raise InputError(market.source, f"window {name}", "date", f"no data in {warm}..{d1}")
+    grid = grid or {}
     none, floor, stress = (np.empty((len(books), len(days))) for _ in range(3))
+    extra = {k: np.empty((len(books), len(days))) for k in grid}
     for j, t in enumerate(days):
         rm = causal.at(market.dates[t])
+        var = _day_variances(rm, market, p)
         floor[:, j] = requirements(rm, bl, bl.W, rm.returns)
-        none[:, j] = requirements(rm, bl, bl.W, _returns_under(rm, market, p, "none"))
-        stress[:, j] = requirements(rm, bl, bl.W, _returns_under(rm, market, p, "stress"))
+        none[:, j] = requirements(rm, bl, bl.W, _returns_with(rm, var, replace(p, apc="none")))
+        stress[:, j] = requirements(rm, bl, bl.W, _returns_with(rm, var, replace(p, apc="stress")))
+        for k, q in grid.items():
+            extra[k][:, j] = requirements(rm, bl, bl.W, _returns_with(rm, var, q))
     dates = market.dates[days]
     first = int(np.searchsorted(dates, d0))
     return ApcWindow(name, str(d0), str(d1), uni, tuple(b.name for b in books), dates, none, floor, stress,
-                     tuple(windows), first)
+                     tuple(windows), first, extra)
 
 
 def first_eligible(market: MarketData, params: ModelParams, need=("BTC", "ETH")) -> np.datetime64:
