@@ -57,7 +57,7 @@ BAD_STRINGS = {
     "hex64": ["abc"], "trade": ["BTC-PERP", "BTC-PERP:nan", "BTC-PERP:+inf"], "host": ["bad host!"],
     "word": ["Not A Fork"], "ints": ["1,x", ""], "pos_ints": ["0", "-3", "1,,2"],
     "prices": ["abc", "-1", "nan"], "addresses": ["notanaddress"], "circuits": ["nope"],
-    "configs": ["nope"],
+    "configs": ["nope"], "window": ["2025-10-01", "w:2025-10-31:2025-10-01"],
 }
 
 

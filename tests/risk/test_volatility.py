@@ -130,3 +130,28 @@ def test_real_history_gives_sane_parameters(shared_prices, asset):
         ann = np.sqrt(fit.sigma2 * 365)
         assert 0.15 < np.median(ann) < 1.5   # annualised vol between 15% and 150%
         assert np.std(fit.residuals) == pytest.approx(1.0, abs=0.15)
+
+
+def test_leverage_projection_only_within_the_tolerance():
+    from calcm.risk.volatility import LEVERAGE_TOLERANCE, leverage_on_constraint
+
+    assert leverage_on_constraint(0.0, -6.4e-9) == 0.0 and str(leverage_on_constraint(0.0, -6.4e-9)) == "0.0"
+    assert leverage_on_constraint(0.1, -0.1 - 1e-9) == -0.1
+    assert leverage_on_constraint(0.1, -0.05) == -0.05                 # inside the constraint: unchanged
+    assert leverage_on_constraint(0.0, -2 * LEVERAGE_TOLERANCE) == -2 * LEVERAGE_TOLERANCE   # rejected below
+    with pytest.raises(ValueError, match="invalid GARCH parameters"):
+        GarchParams(1e-5, 0.0, leverage_on_constraint(0.0, -2 * LEVERAGE_TOLERANCE), 0.9, 4.0)
+
+
+@pytest.mark.realdata
+def test_gjr_fit_at_the_leverage_boundary_is_kept(shared_prices):
+    """arch returns alpha = 0, gamma = -6.4e-9 for BTC 2021-01-30..2022-12-31 (found on relabelled
+    data as a 2025-12-01 refit); the fit must come back on the constraint, not raise."""
+    from calcm.market import load_market
+    from calcm.risk.volatility import DEFAULT_PERSISTENCE_CAP
+
+    md = load_market(shared_prices / "daily_close.csv")
+    a, b = (int(np.searchsorted(md.dates, np.datetime64(d))) for d in ("2021-01-30", "2023-01-01"))
+    p = md.closes[a:b, md.index("BTC")]
+    fit = GJRGARCH(DEFAULT_PERSISTENCE_CAP).fit(p[1:] / p[:-1] - 1)
+    assert fit.params.alpha + fit.params.gamma == 0.0 and fit.converged

@@ -28,15 +28,6 @@ def _market(prices: Path):
     return load_market_ohlcv(prices)
 
 
-def _episodes(names: tuple[str, ...]) -> tuple[str, ...]:
-    from ..liquidation.episodes import EPISODES, REAL_EPISODES
-
-    for n in names:
-        if n not in EPISODES:
-            raise InputError("--episode", n, "episode", f"unknown episode; one of {sorted(EPISODES)}")
-    return names or REAL_EPISODES
-
-
 def _emit(doc: dict, as_json: bool, out: Path | None, fname: str, lines) -> None:
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -78,7 +69,10 @@ def register(main, bench, chain) -> None:
 
     common = [
         click.option("--prices", type=click.Path(path_type=Path), default=DEFAULT_PRICES, show_default=True),
-        click.option("--episode", "episodes", multiple=True, help="repeatable; default: the four real episodes"),
+        click.option("--episode", "episodes", multiple=True,
+                     help="repeatable; default: the four real episodes the data covers"),
+        click.option("--window", "windows", multiple=True, metavar="NAME:START:END",
+                     help="repeatable: a user window (YYYY-MM-DD, inclusive), besides --episode"),
         click.option("--accounts", type=click.IntRange(1), default=10_000, show_default=True),
         click.option("--seed", type=int, default=0, show_default=True),
         click.option("--days", type=click.IntRange(1), default=None, help="replay only the first N days"),
@@ -97,28 +91,34 @@ def register(main, bench, chain) -> None:
     @click.option("--no-matched", is_flag=True, help="skip the matched-mean-requirement variants")
     @click.option("--admissible", type=click.Choice(("own", "all")), default="own", show_default=True,
                   help="own: each regime's accounts post what it requires; all: admissible under every regime")
-    def ablation_cmd(prices, episodes, accounts, seed, days, as_json, out_dir, no_matched, admissible):
+    def ablation_cmd(prices, episodes, windows, accounts, seed, days, as_json, out_dir, no_matched, admissible):
         """Margin model (calcm, siloed, static, SPAN-style, Deribit-style) x liquidation policy."""
         from ..liquidation.ablation import run_ablation
+        from ..liquidation.episodes import from_args, select
 
         from .progress import enabled_for, step
         t0 = time.perf_counter()
         with step(f"replaying the ablation ({accounts} accounts)", enabled=enabled_for(as_json)):
-            doc = run_ablation(_market(prices), _episodes(episodes), accounts, seed, days,
+            chosen = from_args(episodes, windows)
+            md = _market(prices)
+            doc = run_ablation(md, select(md, chosen), accounts, seed, days,
                                matched=not no_matched, admissible=admissible)
         doc["seconds"] = time.perf_counter() - t0
         _emit(doc, as_json, out_dir, "ablation.json", _ablation_lines)
 
     @cascade.command("crowd")
     @with_common
-    def crowd_cmd(prices, episodes, accounts, seed, days, as_json, out_dir):
+    def crowd_cmd(prices, episodes, windows, accounts, seed, days, as_json, out_dir):
         """Replay the crowd under every margin model x policy: rounds, liquidated notional, bad debt."""
         from ..liquidation.ablation import run_ablation
+        from ..liquidation.episodes import from_args, select
 
         from .progress import enabled_for, step
         t0 = time.perf_counter()
         with step(f"replaying the crowd ({accounts} accounts)", enabled=enabled_for(as_json)):
-            doc = run_ablation(_market(prices), _episodes(episodes), accounts, seed, days, matched=False)
+            chosen = from_args(episodes, windows)
+            md = _market(prices)
+            doc = run_ablation(md, select(md, chosen), accounts, seed, days, matched=False)
         keep = ("regime", "rounds", "cascade_rounds", "max_rounds", "checkpoints_cascading", "liquidations",
                 "accounts", "full", "notional", "cascade_notional", "bad_debt", "from_fund", "uncovered",
                 "conservation_error", "seconds")

@@ -120,6 +120,15 @@ def _episode(v: str) -> str | None:
     return None if v in EPISODES else f"unknown episode; one of {', '.join(sorted(EPISODES))}"
 
 
+def _window(v: str) -> str | None:
+    from ..liquidation.episodes import parse_window
+    try:
+        parse_window(v)
+    except ValueError as exc:
+        return getattr(exc, "message", str(exc))
+    return None
+
+
 def _configs(v: str) -> str | None:
     from ..zk.config import CONFIGS
     return _list(None, allowed=tuple(CONFIGS))(v)
@@ -128,6 +137,7 @@ def _configs(v: str) -> str | None:
 STRING_CHECKS = {
     "free": lambda v: None if v.strip() and "\x00" not in v else "must not be empty",
     "date": _date, "address": _address, "rpc": _rpc, "scheduler": _scheduler, "episode": _episode,
+    "window": _window,
     "hex64": lambda v: None if _HEX64.match(v) else "expected a sha256 (64 hex digits)",
     # ID:QUANTITY is parsed by calcm.trader (its errors name the instrument or the amount);
     # the matrix still feeds it the bad values of BAD_STRINGS["trade"].
@@ -149,7 +159,7 @@ STRINGS: dict[str, str] = {
     "feeds": "addresses", "hardfork": "word", "account": "free", "trade": "trade",
     "deposit": "trade", "withdraw": "trade", "host": "host", "contributions": "free",
     "vkey_hash": "hex64", "addresses": "address", "episodes": "episode", "trades": "trade",
-    "deposits": "trade", "withdrawals": "trade",
+    "deposits": "trade", "withdrawals": "trade", "windows": "window",
 }
 STRINGS_BY_COMMAND: dict[str, dict[str, str]] = {
     "chain status": {"account": "address"},

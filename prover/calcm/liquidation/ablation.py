@@ -23,12 +23,14 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..errors import InputError
 from ..market import MarketData
 from ..risk.baselines import MAJORS, StaticParams
 from ..risk.model import ModelParams
 from .causal import CausalRiskModel
 from .crowd import CrowdParams, crowd_cash, crowd_summary, draw_crowd
 from .crowd_replay import CrowdSimParams, perp_shell, replay_crowd, usd_model
+from .episodes import Episode, check_covered
 from .episodes import episode as get_episode
 from .regimes import MARGIN_MODELS, POLICIES, Regime, make_regime
 
@@ -71,11 +73,14 @@ def ablation_regimes(static: StaticParams, scales: dict[str, float] | None = Non
     return out
 
 
-def run_episode(market: MarketData, name: str, n_accounts: int = 10_000, seed: int = 0,
+def run_episode(market: MarketData, name: str | Episode, n_accounts: int = 10_000, seed: int = 0,
                 days: int | None = None, crowd_params: CrowdParams | None = None,
                 sim: CrowdSimParams | None = None, matched: bool = True,
                 model_params: ModelParams | None = None, admissible: str = "own") -> dict:
-    """Ablation of one episode (``days``: replay only the first ``days`` days of its window).
+    """Ablation of one episode (``name``: a bundled name or an :class:`.Episode`, e.g. a user
+    window; ``days``: replay only the first ``days`` days of its window). The market must have a
+    day before the window and one inside it (else :class:`~calcm.errors.InputError`); the
+    window ends at the data's last day at the latest (the reported ``end``).
 
     ``admissible``: ``"own"`` (each regime's accounts post what that regime requires) or
     ``"all"`` (every account admissible under every regime, same cash); see :mod:`.crowd`.
@@ -83,14 +88,18 @@ def run_episode(market: MarketData, name: str, n_accounts: int = 10_000, seed: i
     from .backtest import eligible_assets
 
     t0 = time.perf_counter()
-    ep = get_episode(name)
-    start, end = np.datetime64(ep.start, "D"), np.datetime64(ep.end, "D")
+    ep = name if isinstance(name, Episode) else get_episode(name)
+    check_covered(market, ep)
+    start, end = np.datetime64(ep.start, "D"), min(np.datetime64(ep.end, "D"), market.dates[-1])
     k = int(np.searchsorted(market.dates, start, side="left"))
     asof = market.dates[k - 1]
     if days is not None:
         end = min(end, market.dates[min(k + days - 1, market.n_days - 1)])
     mp = model_params or ModelParams()
     assets = eligible_assets(market, asof, mp)
+    if not assets:
+        raise InputError(market.source, f"window {ep.name} ({ep.start}..{ep.end})", "date",
+                         f"no asset has {mp.min_history + mp.ewma_init} returns up to {asof}")
     shell = perp_shell(tuple(assets))
     causal = CausalRiskModel(market, shell, mp)
     model0 = usd_model(causal, shell, asof)
@@ -116,7 +125,7 @@ def run_episode(market: MarketData, name: str, n_accounts: int = 10_000, seed: i
     rows = [{"regime": r.name, "model": r.model, "policy": r.policy,
              "setting": "matched" if r.name.endswith("@matched") else "own", "scale": r.scale,
              **results[r.name]} for r in regimes]
-    return {"episode": name, "start": str(start), "end": str(end), "asof": str(asof), "assets": list(assets),
+    return {"episode": ep.name, "start": str(start), "end": str(end), "asof": str(asof), "assets": list(assets),
             "seed": seed, "static_class_rates": {"majors": static.class_rates[0], "alts": static.class_rates[1]},
             "initial_requirement": mm0, "matched_scales": scales, "admissible": admissible,
             "crowd": crowd_summary(crowd, {r.name: cash[r.name] for r in regimes if not r.partial}),
@@ -159,7 +168,9 @@ def attribution(rows: list[dict]) -> dict:
 def run_ablation(market: MarketData, episodes, n_accounts: int = 10_000, seed: int = 0,
                  days: int | None = None, **kw) -> dict:
     """:func:`run_episode` on every episode; plus whether the target holds on all of them."""
-    eps = [run_episode(market, e, n_accounts, seed, days, **kw) for e in episodes]
+    eps = []
+    for e in episodes:
+        eps.append(run_episode(market, e, n_accounts, seed, days, **kw))
     holds = {s: all(e["target"].get(s, {}).get("calcm_first", False) for e in eps) for s in ("own", "matched")}
     return {"accounts": n_accounts, "seed": seed, "policies": list(POLICIES), "models": list(MARGIN_MODELS),
             "episodes": eps, "target_holds": holds}

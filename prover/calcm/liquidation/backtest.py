@@ -209,10 +209,7 @@ class _LoggedCausalModel(CausalRiskModel):
 
         def fit(asset: str, returns: np.ndarray) -> VolatilityFit:
             n = len(self.refit_log)
-            try:
-                f = inner(asset, returns)
-            except ValueError as exc:   # arch returned parameters GarchParams rejects
-                raise InputError(self.market.source, f"asof {asof}", asset, f"GARCH fit failed: {exc}") from None
+            f = inner(asset, returns)   # a failed fit: risk.model reports it as an InputError
             if len(self.refit_log) > n:
                 self.fit_log.append(FitRecord(str(asof), asset, bool(f.converged),
                                               float(f.params.persistence), float(f.params.nu)))

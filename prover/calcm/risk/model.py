@@ -214,7 +214,8 @@ def _fit_all(market: MarketData, underlyings, params: ModelParams, fitter=None):
     """Per-underlying fits on each asset's own history, residuals aligned on the return dates.
 
     ``fitter(asset, returns) -> VolatilityFit`` replaces the GARCH estimation (the
-    cascade simulator refits monthly and only runs the recursion in between).
+    cascade simulator refits monthly and only runs the recursion in between). A fit that fails
+    (``ValueError``) is the one-line InputError ``source: asof D: asset: GARCH fit failed: ...``.
     """
     rets = market.simple_returns()
     z = np.full((len(rets), len(underlyings)), np.nan)
@@ -228,7 +229,12 @@ def _fit_all(market: MarketData, underlyings, params: ModelParams, fitter=None):
         if ok.sum() < params.min_history:
             raise InputError(market.source, f"asof {market.dates[-1]}", a,
                              f"history too short: {int(ok.sum())} returns, need {params.min_history}")
-        fit = fitter(a, col[ok]) if fitter is not None else vm.fit(col[ok])
+        try:
+            fit = fitter(a, col[ok]) if fitter is not None else vm.fit(col[ok])
+        except InputError:
+            raise
+        except ValueError as exc:   # e.g. arch returned parameters GarchParams rejects: reported, never replaced
+            raise InputError(market.source, f"asof {market.dates[-1]}", a, f"GARCH fit failed: {exc}") from None
         fits[a] = fit
         z[ok, k] = fit.residuals
     return fits, z

@@ -43,7 +43,8 @@ from arch.univariate import GARCH as ArchGARCH
 from arch.univariate import StudentsT, ZeroMean
 from scipy.stats import chi2
 
-from .volatility import DEFAULT_PERSISTENCE_CAP, PERCENT, GarchParams, filter_variance, volatility_model
+from .volatility import (DEFAULT_PERSISTENCE_CAP, PERCENT, GarchParams, filter_variance, leverage_on_constraint,
+                         volatility_model)
 
 #: Starting values are moved this far inside the cap (strictly feasible for SLSQP).
 _INSIDE = 1e-6
@@ -268,6 +269,7 @@ def cap_evidence(market, vol_model: str = "gjr", caps=(0.98, 0.99, 0.995, 0.999)
 def _igarch(r: np.ndarray, o: int, fit):
     """(GarchParams, sigma2_0) of arch's IGARCH fit of ``r`` started from ``fit``'s parameters."""
     ig = arch_fit(PERCENT * r, o, 1.0, 1.0, start=_start(fit.params, o, 1.0)).params
-    p = GarchParams(float(ig["omega"]) / PERCENT ** 2, float(ig["alpha[1]"]),
-                    float(ig["gamma[1]"]) if o else 0.0, float(ig["beta[1]"]), float(ig["nu"]))
+    alpha = float(ig["alpha[1]"])
+    gamma = leverage_on_constraint(alpha, float(ig["gamma[1]"])) if o else 0.0
+    p = GarchParams(float(ig["omega"]) / PERCENT ** 2, alpha, gamma, float(ig["beta[1]"]), float(ig["nu"]))
     return p, p.omega + p.persistence * fit.backcast

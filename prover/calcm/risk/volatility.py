@@ -202,8 +202,9 @@ class _ArchGarchT(VolatilityModel):
             res, rule = apply_cap(PERCENT * r, self.o, res, self.persistence_cap)
         par = res.params
         s2 = PERCENT ** 2
-        params = GarchParams(omega=float(par["omega"]) / s2, alpha=float(par["alpha[1]"]),
-                             gamma=float(par["gamma[1]"]) if self.o else 0.0,
+        alpha = float(par["alpha[1]"])
+        gamma = leverage_on_constraint(alpha, float(par["gamma[1]"])) if self.o else 0.0
+        params = GarchParams(omega=float(par["omega"]) / s2, alpha=alpha, gamma=gamma,
                              beta=float(par["beta[1]"]), nu=float(par["nu"]))
         # arch starts its recursion at sigma2_0 = omega + (alpha + gamma/2 + beta) * backcast.
         backcast = float(am.volatility.backcast(PERCENT * r)) / s2
@@ -211,6 +212,23 @@ class _ArchGarchT(VolatilityModel):
         sigma2 = filter_variance(params, r, sigma2_0)
         return VolatilityFit(self.name, params, sigma2, r / np.sqrt(sigma2[:-1]), backcast,
                              float(res.loglikelihood), int(res.convergence_flag) == 0, rule)
+
+
+#: How far below 0 arch's ``alpha + gamma`` may come back and still count as on the constraint.
+LEVERAGE_TOLERANCE = 1e-7
+
+
+def leverage_on_constraint(alpha: float, gamma: float, tol: float = LEVERAGE_TOLERANCE) -> float:
+    """``gamma``, or ``-alpha`` when ``-tol <= alpha + gamma < 0``.
+
+    arch imposes ``alpha + gamma >= 0`` through its SLSQP optimiser, whose tolerance can leave a
+    fit at the boundary a hair outside it (BTC 2021-01-30..2022-12-31: ``alpha = 0``, ``gamma =
+    -6.4e-9``). Such a fit is converged and on the boundary, so it is projected onto it, which moves
+    the likelihood by about the size of the violation; a larger violation is left for
+    :class:`GarchParams` to reject (a failed fit is reported, never replaced)."""
+    if -tol <= alpha + gamma < 0:
+        return 0.0 - alpha          # not -alpha: no negative zero when alpha == 0
+    return gamma
 
 
 class GARCH(_ArchGarchT):
