@@ -200,6 +200,33 @@ def test_crowd_smoke_cascades_under_impact_and_conserves(smoke):
     assert smoke["target"]["own"]["ranking"][0] in rows
 
 
+def test_frozen_replay_holds_the_start_model_and_is_attributed(smoke, fixture_market):
+    """``frozen``: the fixed book's requirement moves with prices only (the model of the day before
+    the window), and the ablation attributes calcm/partial's notional to its requirement's rise."""
+    from calcm.liquidation.crowd_replay import replay_crowd
+
+    rows = {r["regime"]: r for r in smoke["rows"]}
+    fr = smoke["frozen"]["calcm/partial"]
+    att = smoke["attribution"]["calcm/partial@frozen"]
+    assert att["notional"] == fr["notional"] - rows["calcm/partial"]["notional"]
+    assert abs(fr["conservation_error"]) <= 1e-9 * fr["conservation_scale"]
+    shell = perp_shell(ASSETS)
+    causal = CausalRiskModel(fixture_market, shell)
+    reg = make_regime("calcm", "partial")
+    m0 = usd_model(causal, shell, "2023-01-09")
+    crowd = draw_crowd(m0, [reg], 0, CrowdParams(n_accounts=40))
+    sim = CrowdSimParams(swing_accounts=40)
+    days = ("2023-01-10", "2023-01-14")
+    out = replay_crowd(fixture_market, crowd, [reg], *days, causal, shell, sim, frozen=True)[reg.name]
+    live = replay_crowd(fixture_market, crowd, [reg], *days, causal, shell, sim)[reg.name]
+    cols = [fixture_market.index(a) for a in ASSETS]
+    k = int(np.searchsorted(fixture_market.dates, np.datetime64(days[0])))
+    p0 = fixture_market.closes[k - 1, cols]
+    want = [_margin(reg, m0, crowd.x * (fixture_market.closes[t, cols] / p0)).mm.sum() for t in range(k, k + 5)]
+    assert out["mean_requirement"] == pytest.approx(np.mean(want), rel=1e-12)
+    assert live["mean_requirement"] != pytest.approx(np.mean(want), rel=1e-6)
+
+
 def test_no_cascade_rounds_without_price_impact(fixture_market):
     calm = CrowdSimParams(impact=ImpactParams(permanent_share=0.0))
     out = run_episode(fixture_market, "fixture", n_accounts=200, seed=0, days=14, matched=False, sim=calm)

@@ -125,11 +125,15 @@ def run_episode(market: MarketData, name: str | Episode, n_accounts: int = 10_00
     rows = [{"regime": r.name, "model": r.model, "policy": r.policy,
              "setting": "matched" if r.name.endswith("@matched") else "own", "scale": r.scale,
              **results[r.name]} for r in regimes]
+    own = next(r for r in regimes if r.name == "calcm/partial")
+    frozen = replay_crowd(market, crowd, [own], start, end, causal, shell, sim, {own.name: cash[own.name]},
+                          frozen=True)[own.name]
     return {"episode": ep.name, "start": str(start), "end": str(end), "asof": str(asof), "assets": list(assets),
             "seed": seed, "static_class_rates": {"majors": static.class_rates[0], "alts": static.class_rates[1]},
             "initial_requirement": mm0, "matched_scales": scales, "admissible": admissible,
             "crowd": crowd_summary(crowd, {r.name: cash[r.name] for r in regimes if not r.partial}),
-            "rows": rows, "target": target_check(rows), "attribution": attribution(rows),
+            "rows": rows, "target": target_check(rows), "attribution": attribution(rows, frozen),
+            "frozen": {"calcm/partial": frozen},
             "seconds": {"draw": t_draw, "replay": time.perf_counter() - t0 - t_draw}}
 
 
@@ -154,12 +158,17 @@ def target_check(rows: list[dict]) -> dict:
     return out
 
 
-def attribution(rows: list[dict]) -> dict:
-    """calcm/partial against one-axis changes: the policy (calcm/full) and each model under partial."""
+def attribution(rows: list[dict], frozen: dict | None = None) -> dict:
+    """calcm/partial against one-axis changes: the policy (calcm/full), each model under partial,
+    and (``frozen``: its replay with the model held at the window's start, ``calcm/partial@frozen``)
+    the rise of its own requirement during the window."""
     by = {r["regime"]: r for r in rows}
+    if frozen is not None:
+        by["calcm/partial@frozen"] = frozen
     base = by["calcm/partial"]
     out = {}
-    for name in ["calcm/full"] + [f"{m}/partial{s}" for m in MARGIN_MODELS if m != "calcm" for s in ("", "@matched")]:
+    for name in (["calcm/full", "calcm/partial@frozen"]
+                 + [f"{m}/partial{s}" for m in MARGIN_MODELS if m != "calcm" for s in ("", "@matched")]):
         if name in by:
             out[name] = {k: by[name][k] - base[k] for k in ("bad_debt", "notional", "swing_5d")}
     return out

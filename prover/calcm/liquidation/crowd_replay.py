@@ -194,13 +194,15 @@ def _move(s: _State, new: np.ndarray) -> None:
 
 def replay_crowd(market: MarketData, crowd: Crowd, regimes: list[Regime], start, end,
                  causal: CausalRiskModel, shell: Book, params: CrowdSimParams | None = None,
-                 cash: dict[str, np.ndarray] | None = None) -> dict[str, dict]:
+                 cash: dict[str, np.ndarray] | None = None, frozen: bool = False) -> dict[str, dict]:
     """Replay ``crowd`` from ``start`` to ``end`` (inclusive) under every regime; name -> summary.
 
     The crowd is held from the close of the day before ``start``; all regimes share
     the causal model (built once per day). ``cash`` (regime name -> (A,)) gives a
     regime its own collateral (default: ``crowd.cash``); the insurance fund starts at
-    ``fund_share`` of it.
+    ``fund_share`` of it. ``frozen``: every day uses the model of the day before ``start``
+    (requirements move with prices only), the counterfactual that attributes liquidations
+    to the requirement's rise during the window (:func:`calcm.liquidation.ablation.attribution`).
     """
     p = params or CrowdSimParams()
     d0, d1 = np.datetime64(start, "D"), np.datetime64(end, "D")
@@ -214,7 +216,7 @@ def replay_crowd(market: MarketData, crowd: Crowd, regimes: list[Regime], start,
     states = {r.name: _State(crowd, (cash or {}).get(r.name, crowd.cash), price0, p.fund_share) for r in regimes}
     book = crowd.x[:p.swing_accounts]
     for t in days:
-        model = usd_model(causal, shell, market.dates[t - 1])
+        model = usd_model(causal, shell, market.dates[(days[0] if frozen else t) - 1])
         hist = intraday_path(market.closes[t - 1, cols], market.closes[t, cols],
                              None if market.high is None else market.high[t, cols],
                              None if market.low is None else market.low[t, cols], p.steps_per_leg, p.wick_cap)
