@@ -70,3 +70,17 @@ def test_frontier_numbers_on_a_planted_crash():
     assert best["least_swing_within_cost"]["swing"] == 2.4 / 1.25
     np.testing.assert_array_equal(setting_requirements(crash, ApcSetting("floor+buffer", 1.0)),
                                   buffer_path(crash.req_floor, 1.0))
+
+
+def test_a_data_fallback_warning_prints_once_per_run():
+    """The report builds one model a day, each warning that ADV falls back; stderr says it once."""
+    from click.testing import CliRunner
+
+    from calcm.cli import main
+    from calcm.paths import FIXTURES
+
+    res = CliRunner().invoke(main, ["risk", "apc", "--prices", str(FIXTURES / "market.csv"),
+                                    "--window", "w:2023-12-24:2023-12-31", "--json"])
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in res.stderr.splitlines() if ln.startswith("calcm: warning:")]
+    assert len(lines) == 1 and "no volumes for" in lines[0]

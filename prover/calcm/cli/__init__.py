@@ -75,17 +75,22 @@ CalcmGroup.group_class = CalcmGroup
 
 
 def _one_line_warnings() -> None:
-    """Documented data fallbacks (:class:`DataFallbackWarning`) print as one stderr line."""
+    """Documented data fallbacks (:class:`DataFallbackWarning`) print as one stderr line, each
+    distinct one once per run (a report builds the model per day, and the fits' own
+    ``catch_warnings`` resets Python's once-per-location registry)."""
     import warnings
 
     from ..errors import DataFallbackWarning
     shown = warnings.showwarning
     if getattr(shown, "_calcm", False):
         return
+    seen: set[str] = set()
 
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, DataFallbackWarning):
-            click.echo(f"calcm: warning: {message}", err=True)
+            if str(message) not in seen:
+                seen.add(str(message))
+                click.echo(f"calcm: warning: {message}", err=True)
         else:
             shown(message, category, filename, lineno, file, line)
     show._calcm = True
