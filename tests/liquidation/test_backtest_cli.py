@@ -160,3 +160,13 @@ def test_apc_switch_separates_the_floor_from_the_model(runner):
     assert [b["book"] for b in floor["books"]] == [b["book"] for b in none["books"]]
     assert any(bn["levels"]["0.99"]["mean_var"] != bf["levels"]["0.99"]["mean_var"]
                for bf, bn in zip(floor["books"], none["books"]))
+
+
+def test_an_end_past_the_data_is_cut_back_with_one_warning(runner):
+    args = ["backtest", "--start", "2023-12-20", "--no-margin", "--sims", "100", "--random-books", "2", "--json"]
+    past = runner.invoke(main, args + ["--end", "2024-03-01"])
+    assert past.exit_code == 0 and json.loads(past.stdout)["end"] == "2023-12-30"
+    warn = [ln for ln in past.stderr.splitlines() if "is past the data" in ln]
+    assert len(warn) == 1 and warn[0].startswith("calcm: warning:") and "ends 2023-12-30" in warn[0]
+    inside = runner.invoke(main, args + ["--end", "2023-12-28"])
+    assert inside.exit_code == 0 and "is past the data" not in inside.stderr

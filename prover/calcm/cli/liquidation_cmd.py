@@ -245,6 +245,12 @@ def register(main, bench, chain) -> None:
                                seed=seed, margin=not no_margin, levels=levels)
         doc = rep.to_json()
         doc["apc"] = apc
+        if end is not None and str(doc["end"]) < str(np.datetime64(end, "D")):
+            import warnings
+
+            from ..errors import DataFallbackWarning
+            warnings.warn(f"{md.source}: --end {end} is past the data: the backtest ends {doc['end']}, the last "
+                          f"day with a next-day realisation", DataFallbackWarning, stacklevel=1)
         if fit_market is not None:
             doc["fit_market"], doc["test_market"] = str(fit_market), str(test_market)
         if plot_dir is not None:
