@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 from click.testing import CliRunner
 
-from calcm.liquidation.apc import _returns_under, run_window
+from calcm.liquidation.apc import _day_variances, _returns_with, run_window
 from calcm.liquidation.causal import CausalRiskModel
 from calcm.risk.book import parse_book
 from calcm.risk.model import ModelParams, build_risk_model
@@ -34,11 +34,12 @@ def test_no_floor_returns_equal_a_build_without_the_floor(fixture_market):
     rm = CausalRiskModel(fixture_market, shell).at("2023-12-31")
     none = build_risk_model(fixture_market, shell, replace(ModelParams(), apc="none"),
                             asof="2023-12-31", fitter=lambda a, r: rm.fits[a])
-    np.testing.assert_allclose(_returns_under(rm, fixture_market, ModelParams(), "none"), none.returns,
+    var = _day_variances(rm, fixture_market, ModelParams())
+    np.testing.assert_allclose(_returns_with(rm, var, ModelParams(apc="none")), none.returns,
                                rtol=1e-12, atol=0)
     stress = build_risk_model(fixture_market, shell, replace(ModelParams(), apc="stress"),
                               asof="2023-12-31", fitter=lambda a, r: rm.fits[a])
-    np.testing.assert_allclose(_returns_under(rm, fixture_market, ModelParams(), "stress"), stress.returns,
+    np.testing.assert_allclose(_returns_with(rm, var, ModelParams(apc="stress")), stress.returns,
                                rtol=1e-12, atol=0)
     assert not np.allclose(stress.returns, none.returns)
 

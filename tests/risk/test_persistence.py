@@ -182,7 +182,7 @@ def test_cap_evidence_shape_and_zero_effect_below_the_cap(market):
     from calcm.risk.persistence import cap_evidence
 
     ev = cap_evidence(market, caps=(0.95, 0.999), years=(2023,))
-    assert ev["n_forecasts"] == 5 * 364 and set(ev["qlike"]) == {"0.95", "0.999", "igarch"}
+    assert ev["n_forecasts"] == 5 * 364 and set(ev["qlike"]) == {"0.95", "0.999", "igarch"} and ev["years"] == [2023]
     # No bundled fit reaches 0.999: that rule and IGARCH-at-0.999 publish arch's own fits.
     assert ev["likelihood"]["0.999"] == {"loglik_loss": 0.0, "rejected_5pct": []}
     assert ev["qlike"]["0.999"] == ev["qlike"]["igarch"] == {"mean_diff_vs_arch": 0.0, "t": 0.0}

@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import numpy as np
 
 from .. import atomic
 from ..errors import InputError
@@ -44,7 +43,7 @@ def apc_report(prices: Path, full: bool, episodes=None, frontier: bool = False, 
     md = load_market(prices)
     wins = []
     if full or frontier:
-        start = _full_start(md, ModelParams(), first_eligible)
+        start = max(first_eligible(md, ModelParams()), md.dates[0])
         wins.append(("full", str(start), str(md.dates[-1])))
     eps = covered(md) if full and not (chosen or frontier) else select(md, chosen)   # --full: none is fine
     wins += [(e.name, e.start, min(e.end, str(md.dates[-1]))) for e in eps]      # reported end: data's
@@ -57,17 +56,6 @@ def apc_report(prices: Path, full: bool, episodes=None, frontier: bool = False, 
     if frontier:
         doc["frontier"] = apc_frontier(built[0], built[1:])
     return doc
-
-
-def _full_start(md, params, first_eligible) -> str:
-    """First day of the full window; an InputError (file, ``window full``, ``BTC,ETH``) when BTC or
-    ETH is missing or has fewer than ``min_history + ewma_init + 1`` closes."""
-    need = params.min_history + params.ewma_init + 1
-    for a in ("BTC", "ETH"):
-        n = int(np.isfinite(md.closes[:, md.index(a)]).sum()) if a in md.assets else 0
-        if n <= need:
-            raise InputError(md.source, "window full", a, f"{n} closes; the full window needs more than {need}")
-    return str(max(first_eligible(md, params), md.dates[0]))
 
 
 def _print(doc: dict) -> None:

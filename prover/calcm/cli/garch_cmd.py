@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import numpy as np
 
 from ..errors import InputError
 from ..paths import DEFAULT_MARKET, SHARED_DATA
@@ -55,27 +54,13 @@ def garch_report(markets: list[Path], prices: Path | None, vol_model: str, cap: 
         rows = persistence_report(md, vol_model, cap)
         out.append({"market": str(path), "first": str(md.dates[0]), "last": str(md.dates[-1]), "assets": rows})
         if evidence:
-            years = evidence_years(md)
-            out[-1]["evidence"] = {**cap_evidence(md, vol_model, years=years), "years": years}
+            out[-1]["evidence"] = cap_evidence(md, vol_model)
     return {"vol_model": vol_model, "cap": DEFAULT_PERSISTENCE_CAP if cap is None else cap,
             "markets": out, "skipped": skipped,
             "not_converged": [f"{m['market']}:{r['asset']}" for m in out for r in m["assets"]
                               if r["error"] is None and not r["converged"]],
             "errors": [f"{m['market']}:{r['asset']}: {r['error']}" for m in out for r in m["assets"]
                        if r["error"] is not None]}
-
-
-def evidence_years(md, min_history: int = 250) -> list[int]:
-    """Calendar years scored by the cap evidence: those before which some asset has ``min_history``
-    returns and in which it has at least 3 (cap_evidence's own rule), so the data's own years,
-    not a fixed 2019-2023 (the years this gives on the bundled 2017-23 history)."""
-    ok = np.isfinite(md.simple_returns())          # (T-1, U), row t: the return on dates[t + 1]
-    out = []
-    for y in range(int(str(md.dates[0])[:4]) + 1, int(str(md.dates[-1])[:4]) + 1):
-        n0, n1 = (np.searchsorted(md.dates[1:], np.datetime64(f"{y + k}-01-01")) for k in (0, 1))
-        if any(ok[:n0, j].sum() >= min_history and ok[n0:n1, j].sum() >= 3 for j in range(len(md.assets))):
-            out.append(y)
-    return out
 
 
 def _print(doc: dict) -> None:

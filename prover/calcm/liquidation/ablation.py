@@ -177,9 +177,7 @@ def attribution(rows: list[dict], frozen: dict | None = None) -> dict:
 def run_ablation(market: MarketData, episodes, n_accounts: int = 10_000, seed: int = 0,
                  days: int | None = None, **kw) -> dict:
     """:func:`run_episode` on every episode; plus whether the target holds on all of them."""
-    eps = []
-    for e in episodes:
-        eps.append(run_episode(market, e, n_accounts, seed, days, **kw))
+    eps = [run_episode(market, e, n_accounts, seed, days, **kw) for e in episodes]
     holds = {s: all(e["target"].get(s, {}).get("calcm_first", False) for e in eps) for s in ("own", "matched")}
     return {"accounts": n_accounts, "seed": seed, "policies": list(POLICIES), "models": list(MARGIN_MODELS),
             "episodes": eps, "target_holds": holds}

@@ -92,11 +92,6 @@ def _returns_with(rm, variances, params: ModelParams) -> np.ndarray:
     return rm.scenarios.returns(np.sqrt(v))[:, rm.scenario_columns]
 
 
-def _returns_under(rm, market: MarketData, params: ModelParams, apc: str) -> np.ndarray:
-    """:func:`_returns_with` for tool ``apc`` (``"none"`` or ``"stress"`` at ``params``' weight)."""
-    return _returns_with(rm, _day_variances(rm, market, params), replace(params, apc=apc))
-
-
 def requirements(rm, losses: BookLosses, W_usd: np.ndarray, returns: np.ndarray) -> np.ndarray:
     """(B,) ``ES + add-on`` per book at ``rm`` for scenario ``returns`` (S, U): ES the mean of the
     ``k`` largest scenario losses (the margin's k), the add-on :func:`execution_cost` of the
@@ -154,7 +149,13 @@ def run_window(market: MarketData, name: str, start, end, params: ModelParams | 
 
 def first_eligible(market: MarketData, params: ModelParams, need=("BTC", "ETH")) -> np.datetime64:
     """The first date at which every asset of ``need`` has ``min_history + ewma_init`` returns
-    (plus :data:`WINDOWS`' warm-up), so that a window starting there can be built."""
+    (plus :data:`WINDOWS`' warm-up), so that a window starting there can be built; an InputError
+    (file, ``window full``, the asset) when one is missing or has too few closes."""
     n = params.min_history + params.ewma_init + 1
-    idx = max(int(np.flatnonzero(np.isfinite(market.closes[:, market.index(a)]))[n]) for a in need)
-    return market.dates[idx] + np.timedelta64(max(WINDOWS) + 1, "D")
+    idx = []
+    for a in need:
+        ok = np.flatnonzero(np.isfinite(market.closes[:, market.index(a)])) if a in market.assets else ()
+        if len(ok) <= n:
+            raise InputError(market.source, "window full", a, f"{len(ok)} closes; the full window needs more than {n}")
+        idx.append(int(ok[n]))
+    return market.dates[max(idx)] + np.timedelta64(max(WINDOWS) + 1, "D")

@@ -214,16 +214,30 @@ def qlike_h2(p, returns: np.ndarray, sigma2_0: float, start: int) -> np.ndarray:
     return np.log(v) + rv / v
 
 
+def year_windows(dates: np.ndarray, years=None, min_history: int = 250):
+    """``(Y, n0, n1)`` for each year Y of ``years`` (None: every calendar year of ``dates``) in
+    which one asset, with return dates ``dates``, has ``min_history`` returns before Y (``n0``) and
+    at least 3 in it (``n1 - n0``): the years :func:`cap_evidence` scores."""
+    if years is None:
+        years = range(int(str(dates[0])[:4]), int(str(dates[-1])[:4]) + 1) if len(dates) else ()
+    for y in years:
+        n0, n1 = (int((dates < np.datetime64(f"{y + k}-01-01")).sum()) for k in (0, 1))
+        if n0 >= min_history and n1 - n0 >= 3:
+            yield y, n0, n1
+
+
 def cap_evidence(market, vol_model: str = "gjr", caps=(0.98, 0.99, 0.995, 0.999),
-                 years=range(2019, 2024), min_history: int = 250) -> dict:
+                 years=None, min_history: int = 250) -> dict:
     """The evidence behind the default cap: likelihood loss per cap, and out-of-sample forecasts.
 
     Likelihood, on every asset's full history: ``sum(ll_u - ll_c)`` and the assets whose LR
-    rejects the cap at 5%. Forecasts: each year Y of ``years``, every asset with ``min_history``
-    returns before Y is fitted on them under each rule and its 2-day variance forecasts over Y are
-    scored by :func:`qlike_h2`; per rule the mean loss difference to arch's own fit, with a
+    rejects the cap at 5%. Forecasts: each year Y of ``years`` (None: the data's own years; 2019-2023
+    on the bundled 2017-23 history), every asset with ``min_history`` returns before Y
+    (:func:`year_windows`) is fitted on them under each rule and its 2-day variance forecasts over
+    Y are scored by :func:`qlike_h2`; per rule the mean loss difference to arch's own fit, with a
     Diebold-Mariano t (Newey-West, lag 1: the 2-day windows overlap). Rules: arch (no cap), each
-    cap, and "igarch" (IGARCH published where arch's ``phi >= max(caps)``).
+    cap, and "igarch" (IGARCH published where arch's ``phi >= max(caps)``). ``years`` in the
+    result: the years scored.
     """
     rules = ["arch", *caps, "igarch"]
     models = {c: volatility_model(vol_model, c) for c in caps}
@@ -231,6 +245,7 @@ def cap_evidence(market, vol_model: str = "gjr", caps=(0.98, 0.99, 0.995, 0.999)
     rets, dates = market.simple_returns(), market.dates[1:]
     like = {c: {"loglik_loss": 0.0, "rejected_5pct": []} for c in caps}
     loss = {k: [] for k in rules}
+    scored: set[int] = set()
     for a in market.assets:
         col = rets[:, market.index(a)]
         ok = np.isfinite(col)
@@ -242,10 +257,8 @@ def cap_evidence(market, vol_model: str = "gjr", caps=(0.98, 0.99, 0.995, 0.999)
             like[c]["loglik_loss"] += chk.loglik_u - chk.loglik_c
             if chk.p_value < 0.05:
                 like[c]["rejected_5pct"].append(a)
-        for y in years:
-            n0, n1 = (int((d < np.datetime64(f"{y + k}-01-01")).sum()) for k in (0, 1))
-            if n0 < min_history or n1 - n0 < 3:
-                continue
+        for y, n0, n1 in year_windows(d, years, min_history):
+            scored.add(y)
             free = arch.fit(r[:n0])
             fits = {"arch": (free.params, float(free.sigma2[0]))}
             for c in caps:
@@ -256,7 +269,8 @@ def cap_evidence(market, vol_model: str = "gjr", caps=(0.98, 0.99, 0.995, 0.999)
             for k, (p, s0) in fits.items():
                 loss[k].append(qlike_h2(p, r[:n1], s0, n0))
     flat = {k: np.concatenate(v) if v else np.zeros(0) for k, v in loss.items()}
-    out = {"likelihood": {str(c): v for c, v in like.items()}, "qlike": {}, "n_forecasts": len(flat["arch"])}
+    out = {"likelihood": {str(c): v for c, v in like.items()}, "qlike": {}, "n_forecasts": len(flat["arch"]),
+           "years": sorted(scored)}
     for k in rules[1:]:
         dl = flat[k] - flat["arch"]
         m, n = float(dl.mean()) if len(dl) else 0.0, max(len(dl), 1)
