@@ -60,7 +60,8 @@ def garch_report(markets: list[Path], prices: Path | None, vol_model: str, cap: 
             "not_converged": [f"{m['market']}:{r['asset']}" for m in out for r in m["assets"]
                               if r["error"] is None and not r["converged"]],
             "errors": [f"{m['market']}:{r['asset']}: {r['error']}" for m in out for r in m["assets"]
-                       if r["error"] is not None]}
+                       if r["error"] is not None]
+            + [f"{m['market']}:{e} (evidence)" for m in out for e in m.get("evidence", {}).get("errors", ())]}
 
 
 def _print(doc: dict) -> None:

@@ -218,12 +218,40 @@ class _LoggedCausalModel(CausalRiskModel):
 
 
 def eligible_assets(market: MarketData, start, params: ModelParams) -> tuple[str, ...]:
-    """Assets with more than ``min_history + ewma_init`` returns up to ``start``."""
+    """Assets with more than ``min_history + ewma_init`` returns up to ``start``.
+
+    Two kinds of listed asset are left out of this default universe, each named in one
+    ``DataFallbackWarning`` line (a CCP's validator must see what a run did not cover): one
+    listed too recently (fewer returns than that), and one whose close never moved up to
+    ``start`` (every return 0: a pegged stablecoin column), which has no volatility to estimate
+    and would fail every model build that included it (a book that names it still fails, one line).
+    No note when nothing is eligible: the caller's one-line error says so.
+    """
     d = np.datetime64(start, "D")
     n = int(np.searchsorted(market.dates, d, side="right"))
     need = params.min_history + params.ewma_init
-    return tuple(a for a in market.assets
-                 if np.isfinite(market.closes[:n, market.index(a)]).sum() > need)
+    out, flat, short = [], [], []
+    for a in market.assets:
+        c = market.closes[:n, market.index(a)]
+        c = c[np.isfinite(c)]
+        if len(c) > need:
+            (flat if np.all(c == c[0]) else out).append(a)
+        elif len(c):
+            short.append(f"{a} ({max(len(c) - 1, 0)})")
+    notes = []
+    if short:
+        notes.append(f"{', '.join(short)}: fewer than {need + 1} returns (min_history + ewma_init + 1) up to "
+                     "this date: left out of the default books")
+    if flat:
+        notes.append(f"{', '.join(flat)}: constant close (every return 0 up to this date, a pegged asset): "
+                     "no volatility to model, left out of the default books")
+    if notes and out:
+        import warnings
+
+        from ..errors import DataFallbackWarning
+        for note in notes:
+            warnings.warn(f"{market.source}: asof {d}: {note}", DataFallbackWarning, stacklevel=2)
+    return tuple(out)
 
 
 def _tail(sorted_desc: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import InputError
 from .data import MarketData
-from .validate import check_dates, check_listing, parse_date, parse_value, read_rows
+from .validate import check_dates, check_listing, check_range, parse_date, parse_value, read_rows
 
 
 def parse_wide(path: Path, rows: list[list[str]], what: str, allow_zero: bool):
@@ -35,6 +35,9 @@ def parse_wide(path: Path, rows: list[list[str]], what: str, allow_zero: bool):
     if not rows or not rows[0] or rows[0][0].strip().lower() != "date":
         raise InputError(file, "line 1", "date", "header must start with 'date'")
     assets = tuple(h.strip() for h in rows[0][1:])
+    while assets and not assets[-1]:   # a trailing comma (spreadsheet export): dropped if its cells are blank
+        assets = assets[:-1]
+    width = len(assets) + 1
     if not assets:
         raise InputError(file, "line 1", "-", "no asset columns")
     for a in assets:
@@ -44,8 +47,10 @@ def parse_wide(path: Path, rows: list[list[str]], what: str, allow_zero: bool):
     for n, row in enumerate(rows[1:], start=2):
         if not row or all(not c.strip() for c in row):
             continue
-        if len(row) != len(assets) + 1:
-            raise InputError(file, f"line {n}", "-", f"expected {len(assets) + 1} fields, got {len(row)}")
+        if len(row) > width and not any(c.strip() for c in row[width:]):
+            row = row[:width]
+        if len(row) != width:
+            raise InputError(file, f"line {n}", "-", f"expected {width} fields, got {len(row)}")
         d = parse_date(file, n, row[0])
         dates.append(d)
         lines.append(n)
@@ -105,6 +110,7 @@ def parse_long(path: Path, rows: list[list[str]]) -> MarketData:
                 raw = row[col[f]].strip()
                 r[f].append(np.nan if not raw else parse_value(file, n, ds, f, raw, f"{a} {f}",
                                                                 allow_zero=(f == "volume")))
+        check_range(file, n, ds, a, *(r[f][-1] if f in col else np.nan for f in ("low", "close", "high")))
         all_dates.setdefault(d, n)
     if not recs:
         raise InputError(file, "-", "date", "empty history: no data rows")
@@ -138,12 +144,26 @@ def parse_ohlcv_dir(path: Path) -> MarketData:
         if not {"date", "close", "volume"} <= set(header):
             raise InputError(str(f), "line 1", "-", "OHLCV needs columns date, close, volume")
         c = {h: k for k, h in enumerate(header)}
+        days, lines = [], []
         for n, row in enumerate(rows[1:], start=2):
             if not row:
                 continue
-            close = parse_value(str(f), n, row[c["date"]], "close", row[c["close"]], "close")
-            vol = parse_value(str(f), n, row[c["date"]], "volume", row[c["volume"]], "volume", True)
+            # The per-file checks here, so that an error names this file and its line (the long
+            # rows built below are numbered across every file).
+            if len(row) != len(header):
+                raise InputError(str(f), f"line {n}", "-", f"expected {len(header)} fields, got {len(row)}")
+            ds = row[c["date"]]
+            days.append(parse_date(str(f), n, ds))
+            lines.append(n)
+            close = parse_value(str(f), n, ds, "close", row[c["close"]], "close")
+            hl = [parse_value(str(f), n, ds, k, row[c[k]].strip(), k) if k in c and row[c[k]].strip() else np.nan
+                  for k in ("low", "high")]
+            check_range(str(f), n, ds, f.stem, hl[0], close, hl[1])
+            raw = row[c["volume"]].strip()   # blank: no volume that day (NaN, as in the long format)
+            vol = parse_value(str(f), n, ds, "volume", raw, "volume", True) if raw else None
             # Binance volume is in base units; the model wants USD.
-            long_rows.append([row[c["date"]], f.stem, row[c["close"]], repr(vol * close),
+            long_rows.append([row[c["date"]], f.stem, row[c["close"]], "" if vol is None else repr(vol * close),
                               row[c["high"]] if "high" in c else "", row[c["low"]] if "low" in c else ""])
+        if len(days) > 1:
+            check_dates(str(f), days, lines)
     return parse_long(path, long_rows)

@@ -29,18 +29,28 @@ def check_history(market: MarketData, assets, min_returns: int, asof=None) -> No
 def join_fit_test(fit: MarketData, test: MarketData) -> MarketData:
     """One history from a fit window followed by a test window (two files).
 
-    The test file must hold the same assets (same order not required) and start
+    The test file must hold every asset of the fit file (same order not required) and start
     the day after the fit file's last date, so the joined history is gap-free;
-    an asset listed in the fit window must trade on every test day. Volumes and
+    an asset listed in the fit window must trade on every test day. An asset only in the
+    test file is a listing inside the test window: it joins after the fit's assets with no
+    close in the fit window, and one ``DataFallbackWarning`` line names it. Volumes and
     high/low are kept only when both files have them. ``source`` is the test
     file (forecast days and realisations come from it).
     """
     missing = [a for a in fit.assets if a not in test.assets]
-    extra = [a for a in test.assets if a not in fit.assets]
-    if missing or extra:
-        col = (missing or extra)[0]
-        raise InputError(test.source, "line 1", col,
+    extra = tuple(a for a in test.assets if a not in fit.assets)
+    if missing:
+        raise InputError(test.source, "line 1", missing[0],
                          f"fit and test files must hold the same assets ({fit.source}: {', '.join(fit.assets)})")
+    if extra:
+        import warnings
+
+        from ..errors import DataFallbackWarning
+        warnings.warn(f"{test.source}: line 1: {', '.join(extra)}: not in the fit file {fit.source}: joined as "
+                      "listed in the test window (no close before it)", DataFallbackWarning, stacklevel=2)
+        pad = lambda a: None if a is None else np.hstack([a, np.full((len(a), len(extra)), np.nan)])  # noqa: E731
+        fit = MarketData(fit.dates, fit.assets + extra, pad(fit.closes), pad(fit.volumes), pad(fit.high),
+                         pad(fit.low), source=fit.source)
     step = int((test.dates[0] - fit.dates[-1]) / np.timedelta64(1, "D"))
     if step != 1:
         raise InputError(test.source, f"first row ({test.dates[0]})", "date",

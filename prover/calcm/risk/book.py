@@ -123,25 +123,22 @@ class Book:
 
     def quantities(self):
         """Position matrix ``Q`` of shape ``(accounts, instruments)`` (float units)."""
-        import numpy as np
-
-        idx = {iid: j for j, iid in enumerate(self.instrument_ids)}
-        q = np.zeros((len(self.accounts), len(self.instruments)))
-        for a, acc in enumerate(self.accounts):
-            for iid, qty in acc.positions.items():
-                q[a, idx[iid]] = qty
-        return q
+        return self._matrix(self.instrument_ids, lambda acc: acc.positions)
 
     def collateral_amounts(self):
         """Collateral matrix ``C`` of shape ``(accounts, collateral assets)`` (token units)."""
+        return self._matrix(self.collateral_assets, lambda acc: acc.collateral)
+
+    def _matrix(self, columns: tuple[str, ...], entries):
+        """(accounts, len(columns)) float matrix of each account's ``entries(acc)`` {column: amount}."""
         import numpy as np
 
-        idx = {c: j for j, c in enumerate(self.collateral_assets)}
-        c = np.zeros((len(self.accounts), len(self.collateral)))
+        idx = {name: j for j, name in enumerate(columns)}
+        out = np.zeros((len(self.accounts), len(columns)))
         for a, acc in enumerate(self.accounts):
-            for asset, amt in acc.collateral.items():
-                c[a, idx[asset]] = amt
-        return c
+            for name, amount in entries(acc).items():
+                out[a, idx[name]] = amount
+        return out
 
 
 def default_haircut(asset: str) -> float:

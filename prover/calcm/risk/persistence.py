@@ -237,7 +237,8 @@ def cap_evidence(market, vol_model: str = "gjr", caps=(0.98, 0.99, 0.995, 0.999)
     Y are scored by :func:`qlike_h2`; per rule the mean loss difference to arch's own fit, with a
     Diebold-Mariano t (Newey-West, lag 1: the 2-day windows overlap). Rules: arch (no cap), each
     cap, and "igarch" (IGARCH published where arch's ``phi >= max(caps)``). ``years`` in the
-    result: the years scored.
+    result: the years scored. An asset any of whose fits fails (``ValueError``, e.g. a constant
+    close) is left out of every sum and listed in ``errors`` as ``"asset: message"``.
     """
     rules = ["arch", *caps, "igarch"]
     models = {c: volatility_model(vol_model, c) for c in caps}
@@ -246,31 +247,39 @@ def cap_evidence(market, vol_model: str = "gjr", caps=(0.98, 0.99, 0.995, 0.999)
     like = {c: {"loglik_loss": 0.0, "rejected_5pct": []} for c in caps}
     loss = {k: [] for k in rules}
     scored: set[int] = set()
+    errors = []
     for a in market.assets:
         col = rets[:, market.index(a)]
         ok = np.isfinite(col)
         r, d = col[ok], dates[ok]
         if len(r) < min_history:
             continue
-        for c in caps:
-            chk = models[c].fit(r).persistence_rule
+        try:
+            chks, mine, yrs = [models[c].fit(r).persistence_rule for c in caps], {k: [] for k in rules}, set()
+            for y, n0, n1 in year_windows(d, years, min_history):
+                yrs.add(y)
+                free = arch.fit(r[:n0])
+                fits = {"arch": (free.params, float(free.sigma2[0]))}
+                for c in caps:
+                    f = models[c].fit(r[:n0])
+                    fits[c] = (f.params, float(f.sigma2[0]))
+                fits["igarch"] = _igarch(r[:n0], arch.o, free) if free.params.persistence >= max(caps) \
+                    else fits["arch"]
+                for k, (p, s0) in fits.items():
+                    mine[k].append(qlike_h2(p, r[:n1], s0, n0))
+        except ValueError as exc:   # reported per asset, never replaced
+            errors.append(f"{a}: {exc}")
+            continue
+        for c, chk in zip(caps, chks):
             like[c]["loglik_loss"] += chk.loglik_u - chk.loglik_c
             if chk.p_value < 0.05:
                 like[c]["rejected_5pct"].append(a)
-        for y, n0, n1 in year_windows(d, years, min_history):
-            scored.add(y)
-            free = arch.fit(r[:n0])
-            fits = {"arch": (free.params, float(free.sigma2[0]))}
-            for c in caps:
-                f = models[c].fit(r[:n0])
-                fits[c] = (f.params, float(f.sigma2[0]))
-            fits["igarch"] = _igarch(r[:n0], arch.o, free) if free.params.persistence >= max(caps) \
-                else fits["arch"]
-            for k, (p, s0) in fits.items():
-                loss[k].append(qlike_h2(p, r[:n1], s0, n0))
+        scored |= yrs
+        for k in rules:
+            loss[k] += mine[k]
     flat = {k: np.concatenate(v) if v else np.zeros(0) for k, v in loss.items()}
     out = {"likelihood": {str(c): v for c, v in like.items()}, "qlike": {}, "n_forecasts": len(flat["arch"]),
-           "years": sorted(scored)}
+           "years": sorted(scored), "errors": errors}
     for k in rules[1:]:
         dl = flat[k] - flat["arch"]
         m, n = float(dl.mean()) if len(dl) else 0.0, max(len(dl), 1)

@@ -20,6 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
+
+from ..errors import InputError
+from ..fixedpoint import PRICE_SCALE, FixedPointRangeError
 from ..market import MarketData
 from .book import Book
 from .fixed_margin import MarginModelFx
@@ -57,6 +61,33 @@ class PublishedModel:
                 "param_hash": str(self.param_hash)}
 
 
+#: The smallest close (USD) the published model takes: its price quantum 1 / PRICE_SCALE
+#: (1e-6 USD) is then at most 1% of the price. Below it the fixed-point prices, returns and
+#: per-unit P&L are too coarse to track the float model (a 3e-6 USD close is 3 quanta; a 2-day
+#: 99% move of one unit rounds to a quantum or to 0), so the published margin would be wrong
+#: by more than its move. Such an asset is quoted per 1,000 or 1,000,000 units (1000PEPE).
+#: The smallest closes on record here: fixtures/market.csv DOGE 0.0009, the real 2017-23
+#: history DOGE 0.00158 (2020-03-16); so no published number on them changes.
+MIN_PUBLISHED_PRICE = 100 / PRICE_SCALE
+
+
+def check_price_resolution(market: MarketData, assets, asof) -> None:
+    """The closes of ``asof`` and the day before (the published model's step) of each of
+    ``assets`` are at least :data:`MIN_PUBLISHED_PRICE`; else the one-line InputError naming
+    the file, the date and the asset's column."""
+    t = int(np.searchsorted(market.dates, np.datetime64(asof, "D")))
+    for a in assets:
+        if a not in market.assets:
+            continue   # a stablecoin collateral: priced at 1 USD
+        for k in (t - 1, t):
+            px = market.closes[k, market.index(a)] if 0 <= k < market.n_days else np.nan
+            if px < MIN_PUBLISHED_PRICE:
+                raise InputError(market.source, f"asof {market.dates[k]}", a,
+                                 f"close {px:.3g} USD is below the published model's price resolution "
+                                 f"(>= {MIN_PUBLISHED_PRICE:g} USD, quantum {1 / PRICE_SCALE:g}): quote "
+                                 "the asset per 1,000 or 1,000,000 units (e.g. 1000PEPE)")
+
+
 def published_model(market: MarketData, book: Book, params: ModelParams | None = None, asof=None,
                     risk: RiskModel | None = None, chunks: int | None = None) -> PublishedModel:
     """The published model of ``book`` on ``market`` at ``asof`` (see the module docstring).
@@ -69,11 +100,27 @@ def published_model(market: MarketData, book: Book, params: ModelParams | None =
 
     p = params or ModelParams()
     rm = risk if risk is not None else build_risk_model(market, book, p, asof)
-    fx_params = modelfx.params_from_risk_model(rm, book, chunks=chunks)
+    check_price_resolution(market, list(rm.underlyings) + list(book.collateral_assets), rm.asof)
+    try:
+        fx_params = modelfx.params_from_risk_model(rm, book, chunks=chunks)
+        state, prices = modelfx.genesis(rm, market)
+        up = modelfx.update(state, prices, fx_params)
+    except FixedPointRangeError as exc:
+        raise _range_error(market, rm, exc) from None
     S = rm.scenarios.n_scenarios
     if fx_params.n_scenarios != S or fx_params.k_tail != rm.params.margin_params.k_tail(S):
         raise ValueError(f"published parameters have S={fx_params.n_scenarios}, k={fx_params.k_tail}; "
                          f"the float model has S={S}, k={rm.params.margin_params.k_tail(S)}")
-    state, prices = modelfx.genesis(rm, market)
-    up = modelfx.update(state, prices, fx_params)
     return PublishedModel(rm, fx_params, state, getattr(up, "state", None), up.model)
+
+
+def _range_error(market: MarketData, rm: RiskModel, exc: FixedPointRangeError) -> InputError:
+    """A value of the float model the published encoding cannot hold, as the one-line InputError
+    naming the market file, the model date and the value; for a GARCH parameter (a degenerate
+    fit, e.g. omega ~1e-16 on a pegged asset) also the fit and whether it converged."""
+    words = exc.what.split()
+    fit = rm.fits.get(words[1]) if len(words) == 3 and words[0] == "asset" else None
+    why = "" if fit is None else \
+        f"; its GARCH fit {'converged' if fit.converged else 'did NOT converge'}: {fit.params}"
+    return InputError(market.source, f"asof {rm.asof}", exc.what,
+                      f"{exc.value} is outside the published fixed-point range [{exc.low}, {exc.high}){why}")

@@ -192,6 +192,9 @@ class _ArchGarchT(VolatilityModel):
         r = np.asarray(returns, float)
         if r.ndim != 1 or len(r) < 30 or not np.all(np.isfinite(r)):
             raise ValueError("need a finite 1-d return series of at least 30 observations")
+        if np.all(r == r[0]):   # arch would return omega = 0, which GarchParams rejects, cryptically
+            raise ValueError(f"all {len(r)} returns equal {r[0]:g} (a constant close, e.g. a pegged "
+                             "stablecoin): no volatility to estimate")
         am = arch_model(PERCENT * r, mean="Zero", vol="GARCH", p=1, o=self.o, q=1, dist="t")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence is recorded in `converged` instead

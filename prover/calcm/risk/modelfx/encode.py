@@ -90,10 +90,10 @@ def params_from_risk_model(rm, book, chunks: int | None = None, k_tail: int | No
     return ModelParamsFx(
         assets=und, instruments=tuple(encode_instrument(i, und) for i in book.instruments),
         collateral=tuple(col),
-        omega=tuple(encode(f.omega, 2**VAR_FRAC, OMEGA, "omega") for f in fits),
-        alpha=tuple(encode(f.alpha, 2**GARCH_FRAC, UNIT, "alpha") for f in fits),
-        gamma=tuple(encode(f.gamma, 2**GARCH_FRAC, GAMMA, "gamma") for f in fits),
-        beta=tuple(encode(f.beta, 2**GARCH_FRAC, UNIT, "beta") for f in fits),
+        omega=tuple(encode(f.omega, 2**VAR_FRAC, OMEGA, f"asset {a} omega") for a, f in zip(und, fits)),
+        alpha=tuple(encode(f.alpha, 2**GARCH_FRAC, UNIT, f"asset {a} alpha") for a, f in zip(und, fits)),
+        gamma=tuple(encode(f.gamma, 2**GARCH_FRAC, GAMMA, f"asset {a} gamma") for a, f in zip(und, fits)),
+        beta=tuple(encode(f.beta, 2**GARCH_FRAC, UNIT, f"asset {a} beta") for a, f in zip(und, fits)),
         # The scenario set may order its assets differently from the book: map by name.
         z=tuple(tuple(encode(scen.z[s][scen.assets.index(a)], 2**Z_FRAC, Z, f"scenario {s} z[{a}]")
                       for a in und) for s in idx),
