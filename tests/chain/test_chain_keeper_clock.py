@@ -91,3 +91,22 @@ def test_a_step_waits_for_every_feed(clock):
     assert p.steps == () and "not on every feed" in p.waiting
     mc.catch_up(state, blk, ts)
     assert wd.reg.model().day == wd.d0 and wd.w3.eth.block_number == blk
+
+
+def test_a_close_dated_a_later_day_waits(clock):
+    """No round on d0 + 2 (the first after its midnight is dated d0 + 4, e.g. a model file
+    whose genesis lies long before the chain's clock): the step to d0 + 1 waits with the
+    reason and nothing is sent; the model is never stepped from a later day's price."""
+    wd, mc, state, lines = clock
+    b = (wd.d0 + 2) * DAY
+    warp(wd.w3, b + 2 * DAY + 50)
+    wd.post(0, 60_500.0, b + 10)                                        # BTC: on time
+    wd.post(1, 3_020.0, b + 2 * DAY + 10)                               # ETH: two days late
+    wd.post(2, 1.0, b + 20)
+    blk, ts = _head(wd.w3)
+    p = plan(wd.d0, ts, mc.reader, blk)
+    assert p.steps == () and not p.reval_allowed and p.stalled   # the keeper proves no reval
+    assert "ETH has no round on" in p.waiting and "later price" in p.waiting
+    assert "\n" not in p.waiting
+    mc.catch_up(state, blk, ts)
+    assert wd.reg.model().day == wd.d0 and wd.w3.eth.block_number == blk

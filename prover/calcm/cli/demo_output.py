@@ -39,16 +39,20 @@ class SetupProgress:
         self.tasks = {}
 
     def __enter__(self):
-        if self.enabled:
+        return self
+
+    def _start(self):
+        """The bar starts at the first build (bad input before it prints nothing)."""
+        if self.enabled and self.progress is None:
             from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
                                        TimeRemainingColumn)
             self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
                                      TimeElapsedColumn(), TextColumn("estimate"),
                                      TimeRemainingColumn(), console=self.out, transient=False)
             self.progress.start()
-        return self
 
     def __call__(self, kind: str, phase: str) -> None:
+        self._start()
         if self.progress is None:
             return
         import threading

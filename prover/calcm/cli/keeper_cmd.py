@@ -231,7 +231,10 @@ def register(main, bench, chain) -> None:
     @main.command("demo")
     @click.option("--history", type=click.Choice(["fixture", "real"]), default="fixture",
                   show_default=True, help="fixture crash, or the real history in ../shared/data")
-    @click.option("--start", default=None, help="first replayed day (default: 2023-01-19 / 2022-11-05)")
+    @click.option("--market", type=click.Path(path_type=Path), default=None,
+                  help="replay this market file instead (wide CSV, long CSV or OHLCV directory)")
+    @click.option("--start", default=None, help="first replayed day (default: 2023-01-19 / 2022-11-05 "
+                  "when in the data, else 4 days before the data's worst day)")
     @click.option("--days", type=int, default=None, help="days to replay (default: 3 for the fixture, 14 for real history)")
     @click.option("--profile", type=click.Choice(["fast", "published"]), default="fast", show_default=True,
                   help="published: the published parameters (S=534); fast: 20 FHS days (S=54), "
@@ -245,7 +248,7 @@ def register(main, bench, chain) -> None:
     @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
                   help="output dir (default: out/demo): deployment, model, keeper state, report")
     @click.option("--json", "as_json", is_flag=True, help="the report as JSON on stdout")
-    def demo_cmd(history, start, days, profile, intraday, workers, threads, scheduler,
+    def demo_cmd(history, market, start, days, profile, intraday, workers, threads, scheduler,
                  no_venue_actions, out_dir, as_json):
         """Local chain + keeper through a stress episode; ends with a short report."""
         from ..keeper.demo import DEFAULT_OUT, DemoSettings, run_demo
@@ -255,7 +258,7 @@ def register(main, bench, chain) -> None:
             raise InputError("command line", "--days", "-", "must be >= 1")
         if intraday < 0:
             raise InputError("command line", "--intraday", "-", "must be >= 0")
-        s = DemoSettings(history=history, start=start, days=days, profile=profile,
+        s = DemoSettings(history=history, market=market, start=start, days=days, profile=profile,
                          intraday=intraday, workers=workers, processes=not threads,
                          scheduler=scheduler, venue_actions=not no_venue_actions,
                          out_dir=out_dir or DEFAULT_OUT)
@@ -264,6 +267,8 @@ def register(main, bench, chain) -> None:
         try:
             with SetupProgress(out, enabled=not as_json, profile=profile) as progress:
                 rep = run_demo(s, EventLog(quiet=as_json), say=say, progress=progress)
+        except InputError:
+            raise
         except ValueError as exc:
             raise InputError("command line", "--start/--days", "-", str(exc)) from None
         if as_json:

@@ -8,7 +8,9 @@ Time semantics (docs/PROVING.md section 5, docs/KEEPER.md "Model time"):
   once the head block's timestamp reaches that instant and every feed has such a round;
 - missed days are stepped in order, each from its own close, never skipped and never from
   later (stale or fresher) prices: the plan lists every due step, oldest first, and stops at
-  the first day whose close is not on every feed yet;
+  the first day whose close is not on every feed yet, or whose first round after midnight
+  is dated a later day (a feed with no round that day: waiting, with the reason; e.g. a model
+  file whose genesis day lies long before the chain's clock);
 - everything else (a freshness refresh, new intraday prices) is an intraday revaluation
   at the latest answers with the current state: it never touches the GARCH state;
 - a step the registry would refuse is refused here first: :meth:`ModelClock.submit_step`
@@ -18,6 +20,8 @@ Time semantics (docs/PROVING.md section 5, docs/KEEPER.md "Model time"):
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
 
 from ..chain.encoding import DAY
 from ..chain.registry import Registry, RegistryRevert
@@ -33,11 +37,18 @@ class ModelPlan:
     day: int
     steps: tuple[DailyClose, ...]
     waiting: str | None
+    stalled: bool = False   # every feed is past the boundary but a close is a later day's:
+                            # the registry refuses revaluations (StepDue) until governance acts
 
     @property
     def reval_allowed(self) -> bool:
         """A revaluation uses the current state: only when no step is due."""
         return not self.steps and self.waiting is None
+
+
+def _date(day: int) -> str:
+    """UTC day number as YYYY-MM-DD."""
+    return str(np.datetime64(int(day), "D"))
 
 
 def plan(day: int, head_ts: int, reader: FeedReader, block) -> ModelPlan:
@@ -49,6 +60,12 @@ def plan(day: int, head_ts: int, reader: FeedReader, block) -> ModelPlan:
         if close is None:
             waiting = f"day {d}'s close is not on every feed yet"
             break
+        late = [r for r in close.rounds if r.updated_at >= DAY * (d + 2)]
+        if late:  # no round on day d + 1: its first after midnight is a later day's price
+            waiting = (f"day {d}'s close: {late[0].asset} has no round on {_date(d + 1)} (the first "
+                       f"after its midnight is dated {_date(late[0].updated_at // DAY)}); "
+                       f"never stepped from a later price")
+            return ModelPlan(day, tuple(steps), waiting, stalled=True)
         steps.append(close)
         d += 1
     return ModelPlan(day, tuple(steps), waiting)

@@ -67,13 +67,13 @@ def run_demo(s: DemoSettings, log: EventLog, say=print, progress=None,
     ``out_dir/report.json``). ``book``: another book than the bundled one (tests)."""
     t_start = time.perf_counter()
     out = Path(s.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     state_path = out / "keeper.sqlite"
-    for p in out.glob("keeper.sqlite*"):
-        p.unlink()  # a demo always starts on a fresh chain
-    world = build_world(s, book=book, log=say, progress=progress)
+    world = build_world(s, book=book, log=say, progress=progress)  # bad input: nothing written
     t_ready = time.perf_counter()
     try:
+        out.mkdir(parents=True, exist_ok=True)
+        for p in out.glob("keeper.sqlite*"):
+            p.unlink()  # a demo always starts on a fresh chain
         write_deployment(out / "deployment.json", world.deployment)
         atomic.write_json(out / "model.json", world.model.to_json())
         cfg = KeeperConfig(max_price_age=s.max_price_age, refresh_blocks=s.refresh_blocks,

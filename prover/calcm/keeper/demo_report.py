@@ -38,7 +38,7 @@ def demo_report(replay, t_start: float, t_ready: float, out: Path) -> dict:
         return round(float(np.mean(xs)), 3) if xs else None
     report = {
         "kind": "calcm-demo-report",
-        "history": replay.s.history, "window": {"start": w.days[0].date, "days": len(w.days)},
+        "history": str(replay.s.market or replay.s.history), "window": {"start": w.days[0].date, "days": len(w.days)},
         "profile": replay.s.profile, "parameters": {
             "S": p.n_scenarios, "k": p.k_tail, "U": p.n_assets, "instruments": p.n_instruments,
             "options": p.n_options, "chunks": p.chunks, "option_parts": p.n_options * p.chunks,

@@ -42,7 +42,7 @@ class EventLog:
             self.stream.write(json.dumps(rec, default=_plain) + "\n")
             self.stream.flush()
         elif (text := self._text(rec)) is not None:
-            self.console.print(text, highlight=False)
+            self.console.print(text, highlight=False, soft_wrap=True)  # one line per event
         return rec
 
     @staticmethod
@@ -53,10 +53,12 @@ class EventLog:
             model = r.get("model") or "-"
             model = ",".join(model) if isinstance(model, list) else str(model)
             why = ", ".join(f"{k} {v}" for k, v in (r.get("reasons") or {}).items()) or "-"
+            said = "; ".join([*(r.get("notes") or []), *([r["note"]] if r.get("note") else [])])
             return (f"[bold]block {r['block']:>6}[/] accounts {r['accounts']:>3}  proven "
                     f"{r['proven']:>3} ({r['groups']} groups)  liquidatable {r['liquidatable']:>2}  "
                     f"model {model:<14} v{r.get('model_version')} prove {r['prove_seconds']:6.2f} s  total "
-                    f"{r['total_seconds']:6.2f} s  gas {gas:>10}  [dim]{why}[/]")
+                    f"{r['total_seconds']:6.2f} s  gas {gas:>10}  [dim]{why}[/]"
+                    + (f"  [yellow]{said}[/]" if said else ""))
         if e == "skip":
             return f"[yellow]block {r['block']:>6} skipped:[/] {r['reason']}"
         if e == "submission":

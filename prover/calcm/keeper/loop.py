@@ -253,4 +253,4 @@ class Keeper(ChainReads, Recovery, ModelPlanner, ProofJobs, Submitter, MarginRou
                       prove_seconds=rep.prove_seconds, submit_seconds=rep.submit_seconds,
                       total_seconds=rep.total_seconds, gas_used=rep.gas_used,
                       reasons=rep.reasons, coalesced=rep.coalesced,
-                      tier_mismatch=rep.tier_mismatch, note=rep.reason)
+                      tier_mismatch=rep.tier_mismatch, note=rep.reason, notes=rep.notes)

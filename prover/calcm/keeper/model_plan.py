@@ -40,9 +40,9 @@ class ModelPlanner:
                     rep: BlockReport) -> list[Job]:
         """Steps due, then a revaluation, then option parts (module docstring); states and
         commitments are stored before any proof is made."""
-        jobs, s = self._plan_steps(chain, state, rep)
-        if snap is None:
-            return jobs
+        jobs, s, stalled = self._plan_steps(chain, state, rep)
+        if snap is None or stalled:
+            return jobs   # stalled: the registry would refuse a revaluation (StepDue)
         lin_prices = tuple(jobs[-1].expect["prices"]) if jobs else self._lin_prices(chain, state)
         if lin_prices != tuple(snap.prices):
             jobs.append(self._reval_job(chain, s, snap))
@@ -65,7 +65,7 @@ class ModelPlanner:
                              "new_state": nxt.commitment(), "lin": lin,
                              "prices": list(close.prices)}))
             s = nxt
-        return jobs, s
+        return jobs, s, p.stalled
 
     def _reopen_cleared(self, key: str, cleared: bool, chain: ChainModel) -> int | None:
         """A ``mined`` revaluation or option part whose commitment the registry no longer holds

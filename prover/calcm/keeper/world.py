@@ -130,8 +130,8 @@ def build_world(s: DemoSettings, market=None, book: Book | None = None,
     """Publish the model, set up the builds, start a dated anvil, deploy, register the venue's
     accounts and post the root. ``progress(kind, phase)``: see :func:`setup_builds`;
     ``node_factory(timestamp)``: an unstarted :class:`DatedAnvil` (default: a fresh one)."""
-    start, days = s.window()
-    market = market if market is not None else load_history(s.history)
+    market = market if market is not None else load_history(s.history, s.market)
+    start, days = s.window(market)
     check_window(market, start, days)
     book = book or load_book(DEFAULT_BOOK)
     book = Book(book.instruments, book.collateral,
