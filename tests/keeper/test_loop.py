@@ -5,15 +5,16 @@ stale prices, and a reorg. Every tier the registry records is checked against th
 fixed-point reference, recomputed here from the events' prices independently of the keeper."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from calcm.chain.evm import mine_blocks, warp
-from calcm.keeper.demo import gating
+from calcm.keeper.demo import DemoSettings, gating, load_history, published_for
 from calcm.risk.fixed_margin import margin_fx
 from calcm.risk.modelfx import option_parts, reval, step
 from calcm.risk.modelfx.update import margin_model
 
-from .conftest import keeper_events
+from .conftest import TEST_PROFILE, keeper_events
 
 pytestmark = pytest.mark.slow
 
@@ -211,3 +212,19 @@ def test_verifier_switch_is_reproven_at_unchanged_rounds(make_world, make_keeper
     assert len(ev["ModelRevalued"]) == 2 and ev["ModelRevalued"][0].args.rounds == \
         ev["ModelRevalued"][1].args.rounds                    # the same rounds, proven twice
     assert all(status == 1 for _, status in ev["keeper_txs"])
+
+
+def test_the_chain_starts_from_the_model_of_the_close_before_the_replay(make_world):
+    """No look-ahead: the genesis is the published model at the last close before the first
+    replayed day, stepped to that close (`calcm margin --asof` that day, bit for bit), so no
+    block of the replay is gated by parameters or scenarios that have seen a later close."""
+    world = make_world(days=1)
+    market = load_history("fixture")
+    i0 = int(np.searchsorted(market.dates, np.datetime64(world.days[0].date, "D")))
+    before = market.dates[i0 - 1]
+    pm = published_for(DemoSettings(scenarios=TEST_PROFILE), market, world.book, str(before))
+    assert pm.risk.asof == before
+    assert world.model.params.param_hash() == pm.params.param_hash()
+    assert world.model.state == pm.state and world.genesis_day == int(before.astype(int))
+    view = world.reg.model()
+    assert view.day == world.genesis_day and view.state == pm.state.commitment()

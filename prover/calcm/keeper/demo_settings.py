@@ -125,12 +125,13 @@ def default_window(market, preset: str, days: int) -> str:
         return preset                                  # no window fits: check_window says why
     first = int(np.argmax((seen[:, full] >= MIN_HISTORY + 1).all(axis=1)))
     last = len(dates) - days                           # the latest start that fits
-    if first > last:
+    if first + 1 > last:
         return preset
     with np.errstate(invalid="ignore"):
         move = np.nanmean(np.diff(logp[:, full], axis=0), axis=1)  # move[t - 1]: day t's
     worst = first + 1 + int(np.nanargmin(move[first:])) if first < len(move) else first
-    return str(dates[min(max(worst - WORST_DAY_LEAD, first), last)])
+    # first + 1: the model is published at the close before the window (world.build_world)
+    return str(dates[min(max(worst - WORST_DAY_LEAD, first + 1), last)])
 
 
 def check_window(market, start: str, days: int) -> None:

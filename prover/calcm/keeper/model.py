@@ -48,10 +48,14 @@ def load_model(path: str | Path) -> ModelFile:
     return load_model_file(path)
 
 
-def model_file_from_published(pm, extra: dict | None = None) -> ModelFile:
+def model_file_from_published(pm, extra: dict | None = None, stepped: bool = False) -> ModelFile:
     """The model file of a :class:`~calcm.risk.published.PublishedModel`: its parameters and
-    genesis state (the state of the day before its date; the first step is that date's close)."""
-    return ModelFile(pm.genesis, pm.params, dict(extra or {}))
+    genesis state (the state of the day before its date; the first step is that date's close).
+
+    ``stepped``: the state after that step instead, for a chain that starts after the date's
+    close (the demo: its first replayed day is the next one, so no block is gated by a model
+    that has seen a later close, and the genesis version is ``calcm margin`` at the date)."""
+    return ModelFile(pm.state if stepped else pm.genesis, pm.params, dict(extra or {}))
 
 
 @lru_cache(maxsize=64)

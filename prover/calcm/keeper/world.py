@@ -137,12 +137,15 @@ def build_world(s: DemoSettings, market=None, book: Book | None = None,
     book = Book(book.instruments, book.collateral,
                 tuple(a if a.salt else replace(a, salt=demo_salt(a.id)) for a in book.accounts),
                 book.source)
+    # Published at the last close before the replay, and stepped to it: the replay's first
+    # day is gated by exactly `calcm margin --asof <that close>`, and nothing has seen its close.
+    asof = str(market.dates[int(np.searchsorted(market.dates, np.datetime64(start, "D"))) - 1])
     log(f"publishing the model of the whole book ({len(book.accounts)} accounts, "
-        f"{len(book.instruments)} instruments) on {market.source} up to {start}")
-    pm = published_for(s, market, book, start)
+        f"{len(book.instruments)} instruments) on {market.source} up to {asof}")
+    pm = published_for(s, market, book, asof)
     params = pm.params
-    mf = model_file_from_published(pm, {"asof": start, "profile": s.profile,
-                                        "source": str(market.source)})
+    mf = model_file_from_published(pm, {"asof": asof, "profile": s.profile,
+                                        "source": str(market.source)}, stepped=True)
     episode = episode_days(market, params.assets, start, days)
     log(f"S = {params.n_scenarios}, k = {params.k_tail}, {params.n_options} options x "
         f"{params.chunks} chunks: setting up the circuits (cached by source hash)")
