@@ -175,9 +175,13 @@ def test_a_degenerate_fit_the_encoding_cannot_hold_names_file_date_asset(market,
     assert "omega=7e-16" in e.value.message and "\n" not in str(e.value)
 
 
-def test_margin_reports_a_fit_that_did_not_converge(monkeypatch):
-    """`calcm margin` used a non-converged fit without a word (risk garch and backtest report
-    theirs): now one stderr line per asset; stdout (the published numbers) is unchanged."""
+@pytest.mark.parametrize("args", [["margin", "--json"],
+                                  ["explain", "--account", "whale", "--no-moves", "--json"],
+                                  ["whatif", "--account", "whale", "--deposit", "USDC:1000", "--json"]])
+def test_margin_reports_a_fit_that_did_not_converge(monkeypatch, args):
+    """`calcm margin` (and the trader's `explain`, `whatif`) used a non-converged fit without a
+    word (risk garch and backtest report theirs): now one stderr line per asset; stdout (the
+    published numbers) is unchanged."""
     from dataclasses import replace
 
     from calcm.risk import volatility
@@ -185,7 +189,7 @@ def test_margin_reports_a_fit_that_did_not_converge(monkeypatch):
     orig = volatility._ArchGarchT.fit
     monkeypatch.setattr(volatility._ArchGarchT, "fit",
                         lambda self, r: replace(orig(self, r), converged=not abs(r[0] + 0.0283431) < 1e-6))
-    res = CliRunner().invoke(main, ["margin", "--json"])
+    res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     warn = [ln for ln in res.stderr.splitlines() if "did not converge" in ln]
     assert len(warn) == 1    # ETH's first return is -0.02834315: its fit alone "did not converge"

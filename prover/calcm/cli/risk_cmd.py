@@ -54,7 +54,7 @@ def model_input_opts(f):
     return f
 
 
-def _warn_not_converged(source: str, rk) -> None:
+def warn_not_converged(source: str, rk) -> None:
     """One stderr line per underlying whose GARCH fit did not converge: used as estimated (never
     replaced), and reported, as the fit reports of `risk garch` and `backtest` do."""
     import warnings
@@ -73,7 +73,7 @@ def demo_margins(market: Path = DEFAULT_MARKET, book: Path = DEFAULT_BOOK, volum
     bk = load_book(book)
     with step("fitting GARCH, scenarios and margins", enabled=enabled_for(as_json)):
         rep = margin_report(md, bk, params, asof)
-    _warn_not_converged(md.source, rep.risk)
+    warn_not_converged(md.source, rep.risk)
     doc = report_json(rep)
     if as_json:
         emit_json(doc)
@@ -139,7 +139,7 @@ def register(main, bench, chain) -> None:
         bk = load_book(book)
         with step("fitting GARCH and building the scenario set", enabled=enabled_for(as_json)):
             rk = build_risk_model(md, bk, _params(es_level, vol_model), asof)
-        _warn_not_converged(md.source, rk)
+        warn_not_converged(md.source, rk)
         doc = {
             "asof": str(rk.asof), "market": str(market), "book": str(book),
             "model_params": rk.params.to_json(), "model_params_hash": rk.params.hash,

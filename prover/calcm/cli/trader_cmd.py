@@ -18,7 +18,8 @@ from rich.table import Table
 from ..paths import DEFAULT_BOOK
 from .output import console, emit_json, fmt_number
 from .progress import step
-from .risk_cmd import _params, _volumes_for, asof_opt, es_opt, market_opt, vol_opt, volumes_opt
+from .risk_cmd import (_params, _volumes_for, asof_opt, es_opt, market_opt, vol_opt, volumes_opt,
+                       warn_not_converged)
 
 book_opt = click.option("--book", "--portfolios", "book", type=click.Path(path_type=Path), default=DEFAULT_BOOK,
                         show_default=True, help="book JSON: instruments, collateral, accounts (with salts)")
@@ -79,7 +80,9 @@ def load_context(market, volumes, book, asof, es_level, vol_model, profile, mode
         return load_export(model_dir, bk)
     md = load_market(market, _volumes_for(market, volumes))
     with step("fitting the published model"):
-        return published_context(md, bk, _params(es_level, vol_model, profile), asof)
+        ctx = published_context(md, bk, _params(es_level, vol_model, profile), asof)
+    warn_not_converged(md.source, ctx.risk)
+    return ctx
 
 
 def _usd(x) -> str:
