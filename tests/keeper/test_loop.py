@@ -13,6 +13,7 @@ from calcm.keeper.demo import DemoSettings, gating, load_history, published_for
 from calcm.risk.fixed_margin import margin_fx
 from calcm.risk.modelfx import option_parts, reval, step
 from calcm.risk.modelfx.update import margin_model
+from calcm.zk.verify import verify_pinned
 
 from .conftest import TEST_PROFILE, keeper_events
 
@@ -106,6 +107,9 @@ def test_blocks_on_anvil(make_world, make_keeper):
     assert numbers == list(range(numbers[0], numbers[-1] + 1))   # no block lost
     text = keeper.metrics.text()
     assert 'calcm_keeper_proofs_total{kind="step"} 1' in text
+    # `calcm verify` on the keeper's proofs: each meta.json names its build, which pins the key.
+    results = verify_pinned(keeper.state_dir)
+    assert len(results) == ev["proofs"] and all(r.ok for r in results)
 
 
 def test_no_step_without_the_first_round_after_midnight(make_world, make_keeper):

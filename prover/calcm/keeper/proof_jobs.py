@@ -43,9 +43,13 @@ class ProofJobs:
         d = self._proof_dir(job.key)
         atomic.write_json(d / "proof.json", out.proof)
         atomic.write_json(d / "public.json", [str(v) for v in out.public])
+        b = self.provers.builds.load(job.kind)
         atomic.write_json(d / "meta.json", {
             "kind": job.kind, "key": job.key, "block": job.block, "worker": worker,
             "seconds": round(seconds, 3),
+            # What `calcm verify DIR` pins the key by (zk.verify.expected_key), as `calcm prove` writes.
+            "build": {"dir": str(b.dir), "manifest_sha256": b.manifest_hash,
+                      "vkey_sha256": b.manifest["vkey_sha256"]},
             "outputs": {k: (str(v) if isinstance(v, int) else v) for k, v in out.outputs.items()}})
         return d
 
