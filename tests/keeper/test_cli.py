@@ -109,6 +109,10 @@ def test_demo_end_to_end(tmp_path, test_book):
     for a in rep["accounts"]:
         if a["became_liquidatable"]:
             assert a["liquidations"] and a["liquidations"][0]["status"] in ("partial", "full")
+    # The book has an account liquidatable at once: reported (and liquidated) at the genesis block.
+    genesis = rep["blocks_detail"][0]
+    assert genesis["why"] == "genesis" and genesis["liquidatable"] >= 1
+    assert sum(b["block"] == genesis["block"] for b in rep["became_liquidatable"]) == genesis["liquidatable"]
     assert [w["account"] for w in rep["withdrawals"]] == ["long_btc"] or rep["withdrawals"] == []
     for w in rep["withdrawals"]:
         assert w["can_withdraw"] == (w["tier_after"] <= 1)

@@ -124,7 +124,8 @@ class Replay:
         w, s = self.world, self.s
         self.say(f"replaying {len(w.days)} days from {w.days[0].date}: {len(self.names)} accounts, "
                  f"{s.intraday} synthetic intraday rounds a day")
-        self.step(w.days[0].date, "genesis")
+        # Genesis tiers count too: an account liquidatable at once is liquidated at once.
+        self.after(0, w.days[0], self.step(w.days[0].date, "genesis"))
         prev = tuple(p / PRICE_SCALE for p in w.model.state.price)
         for d, day in enumerate(w.days):
             base = w.day_start(d)
