@@ -8,7 +8,9 @@ so the real margin proofs verify against it)."""
 from __future__ import annotations
 
 import json
+import time
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -60,6 +62,7 @@ def deployed(anvil, w3, gas_build, v2_placeholders, tmp_path_factory):
                "--prices", "60000,3000,1", "--param-hash", 5, "--genesis-state", 6,
                "--genesis-day", day, "--json")
     assert res.exit_code == 0, res.output
+    assert "behind the chain's clock" not in res.stderr      # a current genesis: no warning
     return d, json.loads(res.stdout)
 
 
@@ -123,6 +126,10 @@ def test_post_root_submit_and_status(deployed, w3, gas_build, book_file, v2_plac
     st = json.loads(res.stdout)
     assert st["account"]["liquidatable"] and st["account"]["tier"] == 3
     assert st["registry"]["model_version"] == r["model_version"]
+    # the model's day and the chain's clock as dates, beside the day number
+    day = st["registry"]["day"]
+    assert st["registry"]["day_date"] == str(np.datetime64(day, "D"))
+    assert st["registry"]["block_time"] == str(np.datetime64(w3.eth.get_block("latest").timestamp, "s")) + "Z"
     res = _run("chain", "status", owners[1], "--deployment", dep_file)
     assert res.exit_code == 0 and "can_withdraw" in res.stdout and "True" in res.stdout
 
@@ -172,3 +179,15 @@ def test_embedded_deploy_then_status_needs_rpc(gas_build, tmp_path):
     assert json.loads(res.stdout)["embedded"] is True
     res = _run("chain", "status", "--deployment", tmp_path / "dep.json")
     assert res.exit_code == 2 and "embedded anvil" in res.stderr
+
+
+def test_deploy_warns_of_a_genesis_behind_the_chain_clock(gas_build, tmp_path):
+    """A model file whose genesis lies days behind the node's clock deploys, with one line
+    saying how far behind (the keeper will step every day in between, or stall)."""
+    res = _run("chain", "deploy", "--build", gas_build.dir, "--out", tmp_path / "dep.json",
+               "--verifiers-dir", tmp_path / "gen", "--genesis-day", 20000, "--json")
+    assert res.exit_code == 0, res.output
+    warn = [ln for ln in res.stderr.splitlines() if "behind the chain's clock" in ln]
+    assert len(warn) == 1 and "genesis day 20000 (2024-10-04)" in warn[0]
+    behind = int(warn[0].split(" is ")[1].split(" day")[0])
+    assert abs(behind - (int(time.time()) // DAY - 1 - 20000)) <= 1   # an embedded anvil runs on the wall clock

@@ -130,6 +130,8 @@ def register(chain) -> None:
         node = None if rpc else Anvil().start()
         try:
             w3 = http_web3(rpc or node.url)
+            if genesis_day is not None:
+                _warn_stale_genesis(genesis_day, w3.eth.get_block("latest").timestamp)
             kw = {k: v for k, v in (("max_age", max_age), ("max_price_age", max_price_age),
                                     ("option_max_age", option_max_age),
                                     ("timelock_delay", timelock_delay),
@@ -159,3 +161,20 @@ def register(chain) -> None:
                 ["rpc", dep.rpc or "embedded anvil (exited)"], ["deployment file", str(out)]]
         rows += [[f"gas: {k}", f"{v:,}"] for k, v in dep.gas.items()]
         table("calcm chain deploy", ["what", "value"], rows)
+
+
+def _warn_stale_genesis(genesis_day: int, now: int) -> None:
+    """One stderr line when the genesis state's close day is over a day behind the chain's clock:
+    the keeper must then step every day in between, each from the first round after its
+    midnight, and stalls on a day whose feeds have none (docs/KEEPER.md "Model time")."""
+    from datetime import date, timedelta
+
+    from ..chain.encoding import DAY
+    behind = now // DAY - 1 - genesis_day
+    if behind >= 1:
+        epoch = date(1970, 1, 1)
+        click.echo(f"calcm chain deploy: warning: the model's genesis day {genesis_day} "
+                   f"({epoch + timedelta(days=genesis_day)}) is {behind} day(s) behind the chain's clock "
+                   f"({epoch + timedelta(days=now // DAY)}): the keeper steps each day from its own close "
+                   "and stalls on a day whose feeds have no round", err=True)
+
