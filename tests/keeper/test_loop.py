@@ -218,10 +218,11 @@ def test_verifier_switch_is_reproven_at_unchanged_rounds(make_world, make_keeper
     assert all(status == 1 for _, status in ev["keeper_txs"])
 
 
-def test_the_chain_starts_from_the_model_of_the_close_before_the_replay(make_world):
+def test_the_chain_starts_from_the_model_of_the_close_before_the_replay(make_world, make_keeper):
     """No look-ahead: the genesis is the published model at the last close before the first
     replayed day, stepped to that close (`calcm margin --asof` that day, bit for bit), so no
-    block of the replay is gated by parameters or scenarios that have seen a later close."""
+    block of the replay is gated by parameters or scenarios that have seen a later close; the
+    genesis block's tiers on chain are that published model's."""
     world = make_world(days=1)
     market = load_history("fixture")
     i0 = int(np.searchsorted(market.dates, np.datetime64(world.days[0].date, "D")))
@@ -232,3 +233,9 @@ def test_the_chain_starts_from_the_model_of_the_close_before_the_replay(make_wor
     assert world.model.state == pm.state and world.genesis_day == int(before.astype(int))
     view = world.reg.model()
     assert view.day == world.genesis_day and view.state == pm.state.commitment()
+    rep = make_keeper(world).step()
+    _check(world, rep, "genesis")
+    snap = world.venue.snapshot()
+    published = {n: margin_fx(pm.model, a).tier for n, a in zip(snap.names, snap.accounts)}
+    assert rep.tiers == published
+    assert {r["account"]: r["chain_tier"] for r in gating(world, rep)} == published
