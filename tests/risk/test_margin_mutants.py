@@ -644,6 +644,26 @@ def test_blas_pinning_is_found_and_restored():
         mg._SET_LOCAL(before)
 
 
+def test_a_thread_pool_leaves_blas_threads_as_it_found_them():
+    """numpy's OpenBLAS applies the 'local' setter process-wide: workers that each pinned and
+    restored it raced, and left every later product of the process on one BLAS thread
+    (`bench risk`'s baseline matrix product ran single-threaded after the full margin)."""
+    import calcm.risk.margin as mg
+    if mg._SET_LOCAL is None:
+        pytest.skip("numpy's BLAS here cannot be pinned (not its bundled OpenBLAS)")
+    rng = np.random.default_rng(11)
+    model = _float_model(rng)
+    q = rng.normal(0, 3, (4096, model.pnl.shape[1]))
+    c = rng.uniform(0, 1e5, (4096, len(model.collateral_assets)))
+    before = mg._SET_LOCAL(2)
+    try:
+        for _ in range(5):
+            mg.PortfolioMargin(model, chunk=64, threads=2).compute(q, c)
+            assert mg._SET_LOCAL(2) == 2          # still 2 after the pool (read, then put back)
+    finally:
+        mg._SET_LOCAL(before)
+
+
 def test_ratio_below_one_dollar_and_a_one_scenario_tail():
     """MM between 0 and 1 USD still divides (ratio = equity / mm); k = 1 takes the worst scenario."""
     rng = np.random.default_rng(5)

@@ -58,14 +58,13 @@ Per field:
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..fixedpoint import BPS, MONEY_SCALE
 from .fixed_margin import CALL, PERP, AccountFx, MarginModelFx, MarginResultFx, margin_fx
-from .margin import Tier, single_blas_thread, top_k
+from .margin import Tier, pinned_pool_map, top_k
 
 #: A wrapped int64 value is trusted only if its float bound is below this.
 SAFE = 2.0**62
@@ -292,8 +291,7 @@ def margins_fx_arrays(model: MarginModelFx | BatchModelFx, q: np.ndarray, c: np.
     cuts = range(0, A, chunk)
     threads = max(1, min(os.cpu_count() or 1, 4) if threads is None else int(threads))
     if threads > 1 and len(cuts) > 1:
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(lambda i: single_blas_thread(run, i), cuts))
+        pinned_pool_map(run, cuts, threads)
     else:
         for i in cuts:
             run(i)

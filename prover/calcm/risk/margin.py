@@ -283,11 +283,15 @@ _SET_LOCAL = _blas_local_threads()
 
 
 def single_blas_thread(fn, *args):
-    """``fn(*args)`` with this thread's BLAS calls on one thread (others untouched).
+    """``fn(*args)`` with BLAS on one thread, the previous count restored afterwards.
 
     For work already spread over a thread pool: BLAS's own threads would only
     oversubscribe the cores and pay a hand-off on every small product. A no-op
-    where the BLAS cannot be pinned per thread; results never depend on it.
+    where the BLAS cannot be pinned; results never depend on it. Call it in the thread
+    that owns the pool, around the whole pool (:func:`pinned_pool_map`), never inside
+    the workers: numpy's OpenBLAS applies ``openblas_set_num_threads_local`` process-wide
+    (a worker's 1 is what the main thread then reads), so concurrent set/restore pairs
+    race and can leave every later product in the process on one thread.
     """
     if _SET_LOCAL is None:
         return fn(*args)
@@ -296,6 +300,22 @@ def single_blas_thread(fn, *args):
         return fn(*args)
     finally:
         _SET_LOCAL(prev)
+
+
+def _pin_worker() -> None:
+    """Pool initializer: a BLAS whose setting is per thread pins the worker too (it ends
+    with the pool, so nothing is restored); process-wide, it is already 1 (a no-op)."""
+    if _SET_LOCAL is not None:
+        _SET_LOCAL(1)
+
+
+def pinned_pool_map(fn, items, threads: int) -> list:
+    """``[fn(x) for x in items]`` on ``threads`` worker threads with BLAS on one thread per
+    worker, pinned once around the pool by the calling thread (see :func:`single_blas_thread`)."""
+    def run():
+        with ThreadPoolExecutor(threads, initializer=_pin_worker) as pool:
+            return list(pool.map(fn, items))
+    return single_blas_thread(run)
 
 
 class PortfolioMargin:
@@ -345,8 +365,7 @@ class PortfolioMargin:
         cuts = list(range(0, len(q), self.chunk)) or [0]
         run = lambda i: self._compute_chunk(q[i:i + self.chunk], c[i:i + self.chunk])  # noqa: E731
         if self.threads > 1 and len(q) >= self.MIN_PARALLEL and len(cuts) > 1:
-            with ThreadPoolExecutor(self.threads) as pool:
-                parts = list(pool.map(lambda i: single_blas_thread(run, i), cuts))
+            parts = pinned_pool_map(run, cuts, self.threads)
         else:
             parts = [single_blas_thread(run, i) for i in cuts]
         return MarginResult(*(np.concatenate([getattr(p, f) for p in parts])
