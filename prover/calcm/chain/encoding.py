@@ -43,6 +43,17 @@ MODEL_FIXED_SIGNALS = STEP_FIXED_SIGNALS
 DAY = 86400
 
 
+def utc_time(ts: int) -> str:
+    """A Unix time (s) as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    from datetime import datetime, timezone
+    return datetime.fromtimestamp(int(ts), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_date(day: int) -> str:
+    """A UTC day number (the registry's ``day``: Unix time // DAY) as ``YYYY-MM-DD``."""
+    return utc_time(int(day) * DAY)[:10]
+
+
 def feed_price_fx(answer: int, decimals: int) -> int:
     """A feed answer (``10**decimals`` scale) at ``PRICE_SCALE``, rounded down.
 

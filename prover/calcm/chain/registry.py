@@ -15,7 +15,6 @@ Deployment lives in :mod:`calcm.chain.deployment`, prove-dir submission in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from web3 import Web3
 
@@ -255,8 +254,8 @@ class Registry:
                 "group_size": f.groupSize().call(), "n_assets": f.nAssets().call(),
                 "n_parts": f.nParts().call(),
                 "accounts_root": f.accountsRoot().call(), "root_version": f.rootVersion().call(),
-                "day": m.day, "day_date": _utc(m.day * encoding.DAY)[:10],   # the state's close day
-                "block_time": _utc(self.w3.eth.get_block("latest").timestamp),
+                "day": m.day, "day_date": encoding.utc_date(m.day),   # the state's close day
+                "block_time": encoding.utc_time(self.w3.eth.get_block("latest").timestamp),
                 "model_version": m.version, "version_block": m.version_block,
                 "state_commitment": m.state, "lin_commitment": m.lin_commitment,
                 "opt_commitment": m.opt_commitment, "opt_state": m.opt_state,
@@ -269,11 +268,6 @@ class Registry:
                 "reval_verifier": f.revalVerifier().call(),
                 "option_verifier": f.optionVerifier().call(),
                 "price_feeds": f.priceFeeds().call()}
-
-
-def _utc(ts: int) -> str:
-    """A Unix time as ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return datetime.fromtimestamp(int(ts), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # Older imports (`from calcm.chain.registry import deploy, ...`) keep working; resolved

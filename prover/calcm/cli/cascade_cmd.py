@@ -28,6 +28,16 @@ def _market(prices: Path):
     return load_market_ohlcv(prices)
 
 
+def _windows(prices: Path, episodes, windows):
+    """``(market, episodes)``: the ``--episode`` names then the ``--window`` texts (checked before
+    the file is read), each covered by the data; default: the bundled ones it covers."""
+    from ..liquidation.episodes import from_args, select
+
+    chosen = from_args(episodes, windows)
+    md = _market(prices)
+    return md, select(md, chosen)
+
+
 def _emit(doc: dict, as_json: bool, out: Path | None, fname: str, lines) -> None:
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -94,14 +104,11 @@ def register(main, bench, chain) -> None:
     def ablation_cmd(prices, episodes, windows, accounts, seed, days, as_json, out_dir, no_matched, admissible):
         """Margin model (calcm, siloed, static, SPAN-style, Deribit-style) x liquidation policy."""
         from ..liquidation.ablation import run_ablation
-        from ..liquidation.episodes import from_args, select
 
         from .progress import enabled_for, step
         t0 = time.perf_counter()
         with step(f"replaying the ablation ({accounts} accounts)", enabled=enabled_for(as_json)):
-            chosen = from_args(episodes, windows)
-            md = _market(prices)
-            doc = run_ablation(md, select(md, chosen), accounts, seed, days,
+            doc = run_ablation(*_windows(prices, episodes, windows), accounts, seed, days,
                                matched=not no_matched, admissible=admissible)
         doc["seconds"] = time.perf_counter() - t0
         _emit(doc, as_json, out_dir, "ablation.json", _ablation_lines)
@@ -111,14 +118,11 @@ def register(main, bench, chain) -> None:
     def crowd_cmd(prices, episodes, windows, accounts, seed, days, as_json, out_dir):
         """Replay the crowd under every margin model x policy: rounds, liquidated notional, bad debt."""
         from ..liquidation.ablation import run_ablation
-        from ..liquidation.episodes import from_args, select
 
         from .progress import enabled_for, step
         t0 = time.perf_counter()
         with step(f"replaying the crowd ({accounts} accounts)", enabled=enabled_for(as_json)):
-            chosen = from_args(episodes, windows)
-            md = _market(prices)
-            doc = run_ablation(md, select(md, chosen), accounts, seed, days, matched=False)
+            doc = run_ablation(*_windows(prices, episodes, windows), accounts, seed, days, matched=False)
         keep = ("regime", "rounds", "cascade_rounds", "max_rounds", "checkpoints_cascading", "liquidations",
                 "accounts", "full", "notional", "cascade_notional", "bad_debt", "from_fund", "uncovered",
                 "conservation_error", "seconds")

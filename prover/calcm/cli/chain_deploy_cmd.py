@@ -167,14 +167,9 @@ def _warn_stale_genesis(genesis_day: int, now: int) -> None:
     """One stderr line when the genesis state's close day is over a day behind the chain's clock:
     the keeper must then step every day in between, each from the first round after its
     midnight, and stalls on a day whose feeds have none (docs/KEEPER.md "Model time")."""
-    from datetime import date, timedelta
-
-    from ..chain.encoding import DAY
+    from ..chain.encoding import DAY, utc_date
     behind = now // DAY - 1 - genesis_day
     if behind >= 1:
-        epoch = date(1970, 1, 1)
-        click.echo(f"calcm chain deploy: warning: the model's genesis day {genesis_day} "
-                   f"({epoch + timedelta(days=genesis_day)}) is {behind} day(s) behind the chain's clock "
-                   f"({epoch + timedelta(days=now // DAY)}): the keeper steps each day from its own close "
-                   "and stalls on a day whose feeds have no round", err=True)
-
+        click.echo(f"calcm chain deploy: warning: the model's genesis day {genesis_day} ({utc_date(genesis_day)}) "
+                   f"is {behind} day(s) behind the chain's clock ({utc_date(now // DAY)}): the keeper steps each "
+                   "day from its own close and stalls on a day whose feeds have no round", err=True)

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from ..chain.encoding import DAY
+from ..chain.encoding import DAY, utc_date
 from ..chain.registry import Registry, RegistryRevert
 from .feed import DailyClose, FeedReader
 from .proving import ProofOut, Provers
@@ -46,11 +44,6 @@ class ModelPlan:
         return not self.steps and self.waiting is None
 
 
-def _date(day: int) -> str:
-    """UTC day number as YYYY-MM-DD."""
-    return str(np.datetime64(int(day), "D"))
-
-
 def plan(day: int, head_ts: int, reader: FeedReader, block) -> ModelPlan:
     """The steps due at a head dated ``head_ts`` for a registry at ``day`` (see module doc)."""
     steps, d = [], day + 1
@@ -62,8 +55,8 @@ def plan(day: int, head_ts: int, reader: FeedReader, block) -> ModelPlan:
             break
         late = [r for r in close.rounds if r.updated_at >= DAY * (d + 2)]
         if late:  # no round on day d + 1: its first after midnight is a later day's price
-            waiting = (f"day {d}'s close: {late[0].asset} has no round on {_date(d + 1)} (the first "
-                       f"after its midnight is dated {_date(late[0].updated_at // DAY)}); "
+            waiting = (f"day {d}'s close: {late[0].asset} has no round on {utc_date(d + 1)} (the first "
+                       f"after its midnight is dated {utc_date(late[0].updated_at // DAY)}); "
                        f"never stepped from a later price")
             return ModelPlan(day, tuple(steps), waiting, stalled=True)
         steps.append(close)
