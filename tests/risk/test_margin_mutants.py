@@ -12,6 +12,7 @@ risk/fixed_margin_batch.py (tools/mutation/run.sh margin):
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from fractions import Fraction
 
@@ -623,7 +624,7 @@ def test_book_errors_name_the_book_file(fixtures_dir):
 def test_blas_pinning_is_found_and_restored():
     """Where numpy ships OpenBLAS the per-thread setter is found; inside single_blas_thread this
     thread's BLAS runs on one thread, and the previous count is restored afterwards."""
-    import calcm.risk.margin as mg
+    import calcm.risk.blas as mg
     fresh = mg._blas_local_threads()
     assert (fresh is None) == (mg._SET_LOCAL is None)
     if fresh is None:
@@ -648,7 +649,7 @@ def test_a_thread_pool_leaves_blas_threads_as_it_found_them():
     """numpy's OpenBLAS applies the 'local' setter process-wide: workers that each pinned and
     restored it raced, and left every later product of the process on one BLAS thread
     (`bench risk`'s baseline matrix product ran single-threaded after the full margin)."""
-    import calcm.risk.margin as mg
+    import calcm.risk.blas as mg
     if mg._SET_LOCAL is None:
         pytest.skip("numpy's BLAS here cannot be pinned (not its bundled OpenBLAS)")
     rng = np.random.default_rng(11)
@@ -658,8 +659,12 @@ def test_a_thread_pool_leaves_blas_threads_as_it_found_them():
     before = mg._SET_LOCAL(2)
     try:
         for _ in range(5):
-            mg.PortfolioMargin(model, chunk=64, threads=2).compute(q, c)
+            PortfolioMargin(model, chunk=64, threads=2).compute(q, c)
             assert mg._SET_LOCAL(2) == 2          # still 2 after the pool (read, then put back)
+        # two pools at once, from two threads: the last one out restores the count
+        with ThreadPoolExecutor(2) as outer:
+            list(outer.map(lambda _: PortfolioMargin(model, chunk=64, threads=2).compute(q, c), range(8)))
+        assert mg._SET_LOCAL(2) == 2
     finally:
         mg._SET_LOCAL(before)
 

@@ -30,7 +30,8 @@ from .book import Instrument
 from .fixed_margin import AccountFx, MarginModelFx, margin_fx, margins_fx
 from .fixed_margin_batch import BatchModelFx, margins_fx_arrays, margins_fx_batch
 from .instruments import InstrumentTable, value_instruments
-from .margin import MarginModel, PortfolioMargin, single_blas_thread
+from .blas import single_blas_thread
+from .margin import MarginModel, PortfolioMargin
 from .perp_shocks import PerpShocks, perp_charge_matrix
 from .scenarios import ScenarioParams, ScenarioSet, skew_shocks
 

@@ -64,7 +64,8 @@ import numpy as np
 
 from ..fixedpoint import BPS, MONEY_SCALE
 from .fixed_margin import CALL, PERP, AccountFx, MarginModelFx, MarginResultFx, margin_fx
-from .margin import Tier, pinned_pool_map, top_k
+from .blas import pinned_pool_map
+from .margin import Tier, top_k
 
 #: A wrapped int64 value is trusted only if its float bound is below this.
 SAFE = 2.0**62

@@ -33,13 +33,13 @@ from __future__ import annotations
 
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from .blas import pinned_pool_map, single_blas_thread
 from .liquidity import execution_cost
 from .perp_shocks import perp_contributions, perp_loss
 
@@ -256,66 +256,6 @@ def _descending_key(v: np.ndarray) -> np.ndarray:
 def top_k_sorted_reference(loss: np.ndarray, k: int) -> np.ndarray:
     """(A, k) tail-order indices by a full stable sort: the reference twin of :func:`top_k`."""
     return np.argsort(_descending_key(loss), axis=1, kind="stable")[:, :k]
-
-
-def _blas_local_threads():
-    """OpenBLAS's per-thread ``openblas_set_num_threads_local`` (OpenBLAS >= 0.3.27), or None.
-
-    Looked up in the OpenBLAS bundled with numpy's wheel (``numpy.libs``); None for
-    a system BLAS or another library, and then :func:`single_blas_thread` is a no-op.
-    """
-    import ctypes
-    import glob
-
-    here = os.path.dirname(np.__file__)
-    libs = glob.glob(os.path.join(here, "..", "numpy.libs", "*openblas*.so*"))
-    for path in libs:
-        try:
-            fn = ctypes.CDLL(path).openblas_set_num_threads_local
-        except (OSError, AttributeError):
-            continue
-        fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
-        return fn
-    return None
-
-
-_SET_LOCAL = _blas_local_threads()
-
-
-def single_blas_thread(fn, *args):
-    """``fn(*args)`` with BLAS on one thread, the previous count restored afterwards.
-
-    For work already spread over a thread pool: BLAS's own threads would only
-    oversubscribe the cores and pay a hand-off on every small product. A no-op
-    where the BLAS cannot be pinned; results never depend on it. Call it in the thread
-    that owns the pool, around the whole pool (:func:`pinned_pool_map`), never inside
-    the workers: numpy's OpenBLAS applies ``openblas_set_num_threads_local`` process-wide
-    (a worker's 1 is what the main thread then reads), so concurrent set/restore pairs
-    race and can leave every later product in the process on one thread.
-    """
-    if _SET_LOCAL is None:
-        return fn(*args)
-    prev = _SET_LOCAL(1)
-    try:
-        return fn(*args)
-    finally:
-        _SET_LOCAL(prev)
-
-
-def _pin_worker() -> None:
-    """Pool initializer: a BLAS whose setting is per thread pins the worker too (it ends
-    with the pool, so nothing is restored); process-wide, it is already 1 (a no-op)."""
-    if _SET_LOCAL is not None:
-        _SET_LOCAL(1)
-
-
-def pinned_pool_map(fn, items, threads: int) -> list:
-    """``[fn(x) for x in items]`` on ``threads`` worker threads with BLAS on one thread per
-    worker, pinned once around the pool by the calling thread (see :func:`single_blas_thread`)."""
-    def run():
-        with ThreadPoolExecutor(threads, initializer=_pin_worker) as pool:
-            return list(pool.map(fn, items))
-    return single_blas_thread(run)
 
 
 class PortfolioMargin:
